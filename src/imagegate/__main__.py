@@ -1,0 +1,5 @@
+"""``python -m imagegate``."""
+
+from imagegate.cli.main import entry
+
+entry()

@@ -1,0 +1,94 @@
+"""``imagegate`` entry point: ``main(argv) -> int`` with the single error-to-exit-code boundary.
+
+Each subcommand lives in its own module under ``imagegate.cli`` exposing
+``register(subparsers)``; it sets ``func`` to a callable ``(args) -> int``.
+Nothing below this module prints a traceback or calls ``sys.exit``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from typing import NoReturn
+
+from imagegate import __version__
+from imagegate.errors import (
+    EXIT_CONFIG,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    ImagegateError,
+    UsageError,
+)
+from imagegate.log import setup_logging
+
+log = logging.getLogger("imagegate")
+
+# One module per subcommand, in the order `--help` lists them.
+COMMAND_MODULES: tuple[str, ...] = ()
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises UsageError (exit 3, one line) instead of exiting with 2."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message} (see '{self.prog} --help')")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="imagegate",
+        description="Mirror a vetted allowlist of community images into a Docker Hub "
+        "organization (or any OCI registry), exactly and safely.",
+    )
+    parser.add_argument("--version", action="version", version=f"imagegate {__version__}")
+    parser.add_argument(
+        "--debug", action="store_true", help="verbose logs and tracebacks (secrets stay redacted)"
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=("auto", "text", "json"),
+        default="auto",
+        help="log format on stderr (auto: text on a terminal, JSON lines otherwise)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args_list
+    try:
+        parser = build_parser()
+        args = parser.parse_args(args_list)
+        setup_logging(debug=args.debug, fmt=args.log_format)
+        func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
+        if func is None:
+            parser.print_help(sys.stderr)
+            return EXIT_CONFIG
+        return func(args)
+    except ImagegateError as exc:
+        if debug:
+            log.exception("failed")
+        print(f"imagegate: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("imagegate: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        if debug:
+            raise
+        print(
+            f"imagegate: internal error: {type(exc).__name__}: {exc} "
+            "(run again with --debug for a traceback, and please report it)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+
+
+def entry() -> NoReturn:
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Leaf domain package: value types only. Imports nothing else from imagegate but errors."""
