@@ -1,5 +1,7 @@
 """Table tests of the pure planner: desired x observed x stored -> actions."""
 
+from typing import Any
+
 import pytest
 
 from imagegate.domain.digest import Digest
@@ -32,7 +34,7 @@ DST = parse_repository("127.0.0.1:5000/acme/redis")
 
 
 def image(**kw):
-    base = {"key": "bitnami/redis", "source": SRC, "target": DST, "tags": ("7",)}
+    base: dict[str, Any] = {"key": "bitnami/redis", "source": SRC, "target": DST, "tags": ("7",)}
     base.update(kw)
     return ImageDesired(**base)
 
