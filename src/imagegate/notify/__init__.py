@@ -1,0 +1,1 @@
+"""Webhook notifications: generic JSON and Slack-compatible payloads, retried delivery."""

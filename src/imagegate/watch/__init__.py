@@ -1,0 +1,1 @@
+"""``imagegate watch`` building blocks: schedule (pure), scheduler loop, metrics, health server."""

@@ -1,0 +1,164 @@
+"""PURE: 5-field cron expressions (minute hour day-of-month month day-of-week), evaluated in UTC.
+
+Each field is ``*`` or a comma-separated list of ``N``, ``A-B``, ``*/S``, ``A-B/S`` or ``A/S``
+(from A to the field's maximum, every S). Months and weekdays take English names
+(``jan``..``dec``, ``sun``..``sat``); weekday 7 is Sunday like 0. The usual day rule applies:
+when both day-of-month and day-of-week are restricted (neither starts with ``*``), a day
+matches if *either* matches; otherwise both must. ``@hourly``, ``@daily``/``@midnight``,
+``@weekly``, ``@monthly`` and ``@yearly``/``@annually`` are accepted as shorthands.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from imagegate.errors import ConfigError
+
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+_MACROS = {
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+    "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@hourly": "0 * * * *",
+}
+_EXAMPLE = "like '0 */6 * * *' (every 6 hours) or '30 2 * * mon-fri'"
+# Longest gap between two matches of a satisfiable expression: Feb 29 skips 2100, so 8 years.
+_SEARCH_DAYS = 366 * 8 + 2
+
+
+@dataclass(frozen=True, slots=True)
+class _Field:
+    name: str
+    low: int
+    high: int
+    names: tuple[str, ...] = ()
+    name_base: int = 0
+
+
+_FIELDS = (
+    _Field("minute", 0, 59),
+    _Field("hour", 0, 23),
+    _Field("day-of-month", 1, 31),
+    _Field("month", 1, 12, _MONTHS, 1),
+    _Field("day-of-week", 0, 7, _DAYS, 0),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CronExpr:
+    """A parsed cron expression; ``next_after`` finds the next matching minute (UTC)."""
+
+    text: str
+    minutes: frozenset[int]
+    hours: frozenset[int]
+    days: frozenset[int]
+    months: frozenset[int]
+    weekdays: frozenset[int]  # 0 = Sunday .. 6 = Saturday
+    day_or: bool  # both day fields restricted: a day matches if either does
+
+    def _day_matches(self, when: datetime) -> bool:
+        dom = when.day in self.days
+        dow = (when.isoweekday() % 7) in self.weekdays
+        return (dom or dow) if self.day_or else (dom and dow)
+
+    def next_after(self, after: datetime) -> datetime | None:
+        """The first matching minute strictly after ``after``; None if none within 8 years."""
+        t = after.astimezone(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
+        limit = t + timedelta(days=_SEARCH_DAYS)
+        while t < limit:
+            if t.month not in self.months:
+                year, month = (t.year + 1, 1) if t.month == 12 else (t.year, t.month + 1)
+                t = t.replace(year=year, month=month, day=1, hour=0, minute=0)
+            elif not self._day_matches(t):
+                t = t.replace(hour=0, minute=0) + timedelta(days=1)
+            elif t.hour not in self.hours:
+                t = t.replace(minute=0) + timedelta(hours=1)
+            elif t.minute not in self.minutes:
+                t += timedelta(minutes=1)
+            else:
+                return t
+        return None
+
+
+def _number(token: str, field: _Field, expr: str) -> int:
+    lowered = token.lower()
+    if field.names and lowered in field.names:
+        return field.names.index(lowered) + field.name_base
+    if not token.isdigit():
+        names = f" or a name ({field.names[0]}..{field.names[-1]})" if field.names else ""
+        raise ConfigError(
+            f"cron expression {expr!r}: {field.name} value {token!r} is not a number{names}"
+        )
+    value = int(token)
+    if not field.low <= value <= field.high:
+        raise ConfigError(
+            f"cron expression {expr!r}: {field.name} value {value} is out of range "
+            f"{field.low}-{field.high}"
+        )
+    return value
+
+
+def _parse_item(item: str, field: _Field, expr: str) -> set[int]:
+    base, slash, step_text = item.partition("/")
+    step = 1
+    if slash:
+        if not step_text.isdigit() or int(step_text) == 0:
+            raise ConfigError(
+                f"cron expression {expr!r}: {field.name} step {step_text!r} must be a "
+                "positive number"
+            )
+        step = int(step_text)
+    if base == "*":
+        low, high = field.low, field.high
+    elif "-" in base:
+        first, _, last = base.partition("-")
+        low, high = _number(first, field, expr), _number(last, field, expr)
+        if low > high:
+            raise ConfigError(
+                f"cron expression {expr!r}: {field.name} range {base!r} goes backwards; "
+                "write the smaller value first"
+            )
+    else:
+        low = _number(base, field, expr)
+        high = field.high if slash else low
+    return set(range(low, high + 1, step))
+
+
+def _parse_field(text: str, field: _Field, expr: str) -> frozenset[int]:
+    values: set[int] = set()
+    for item in text.split(","):
+        if not item:
+            raise ConfigError(f"cron expression {expr!r}: empty item in {field.name} {text!r}")
+        values |= _parse_item(item, field, expr)
+    return frozenset(values)
+
+
+def parse_cron(text: str) -> CronExpr:
+    """Parse a 5-field cron expression (or an ``@daily``-style shorthand); ConfigError if bad."""
+    expr = " ".join(text.split())
+    fields_text = _MACROS.get(expr.lower(), expr).split(" ")
+    if len(fields_text) != 5:
+        raise ConfigError(
+            f"cron expression {expr!r} has {len(fields_text)} fields; it needs 5 "
+            f"(minute hour day-of-month month day-of-week), {_EXAMPLE}"
+        )
+    minutes, hours, days, months, weekdays = (
+        _parse_field(part, field, expr) for part, field in zip(fields_text, _FIELDS, strict=True)
+    )
+    cron = CronExpr(
+        text=expr,
+        minutes=minutes,
+        hours=hours,
+        days=days,
+        months=months,
+        weekdays=frozenset(d % 7 for d in weekdays),
+        day_or=not fields_text[2].startswith("*") and not fields_text[4].startswith("*"),
+    )
+    if cron.next_after(datetime(2000, 1, 1, tzinfo=UTC)) is None:
+        raise ConfigError(f"cron expression {expr!r} never matches a real date; check the days")
+    return cron
