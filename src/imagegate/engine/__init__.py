@@ -1,0 +1,1 @@
+"""The copy engine: copy one image between registries exactly (see :mod:`.copy`)."""

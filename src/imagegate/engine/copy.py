@@ -1,0 +1,243 @@
+"""copy_image(): copy one image (a tag or a digest) from one repository to another, exactly.
+
+Order of work: blobs before the manifest that needs them, child manifests before their
+index, and the tag (if the target has one) last, after everything it points at is in.
+Manifest bytes are pushed exactly as received, so every digest is preserved, except when a
+platform subset is asked for: then the top index is rewritten and gets a new digest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from imagegate.domain.digest import Digest
+from imagegate.domain.manifest import Descriptor, ImageIndex, Manifest, Platform, parse_manifest
+from imagegate.domain.reference import Reference
+from imagegate.engine.api import RegistryAPI
+from imagegate.engine.blobs import BlobCopier
+from imagegate.engine.events import CopyEvent, EventCallback, EventKind, ignore_event
+from imagegate.engine.locations import BlobLocations
+from imagegate.engine.platforms import filter_index
+from imagegate.engine.tasks import OnceMap
+from imagegate.errors import DigestMismatchError, NotFoundError, UsageError
+
+DEFAULT_CONCURRENCY = 6  # blob copies in flight per image
+
+
+@dataclass(frozen=True, slots=True)
+class CopyResult:
+    """What one copy did. ``digest`` is what the target holds now; when ``rewritten`` (a
+    platform subset of an index), it differs from ``source_digest``."""
+
+    source: Reference
+    target: Reference
+    digest: Digest
+    media_type: str
+    source_digest: Digest
+    manifests_pushed: int = 0
+    manifests_skipped: int = 0
+    blobs_copied: int = 0
+    blobs_skipped: int = 0
+    blobs_mounted: int = 0
+    blobs_foreign: int = 0
+    bytes_copied: int = 0
+    platforms: tuple[Platform, ...] = ()
+    rewritten: bool = False
+    tagged: bool = field(default=False)
+
+    @property
+    def changed(self) -> bool:
+        """True when anything was written to the target."""
+        return self.manifests_pushed > 0 or self.tagged
+
+
+def _platforms_of(manifest: Manifest) -> tuple[Platform, ...]:
+    if not isinstance(manifest, ImageIndex):
+        return ()
+    return tuple(
+        d.platform
+        for d in manifest.manifests
+        if d.platform is not None and d.platform.os != "unknown"
+    )
+
+
+class _CopyRun:
+    """The state of one copy_image call."""
+
+    def __init__(
+        self,
+        client: RegistryAPI,
+        src: Reference,
+        dst: Reference,
+        *,
+        locations: BlobLocations,
+        mount_from: Sequence[Reference],
+        concurrency: int,
+        on_event: EventCallback,
+    ) -> None:
+        self.client = client
+        self.src = src.repo_only()
+        self.dst = dst.repo_only()
+        self.emit = on_event
+        self.blobs = BlobCopier(
+            client,
+            src,
+            dst,
+            locations=locations,
+            mount_from=mount_from,
+            concurrency=concurrency,
+            on_event=on_event,
+        )
+        self.manifests: OnceMap[Digest] = OnceMap()
+        self.requests = asyncio.Semaphore(concurrency)
+        self.pushed = 0
+        self.skipped = 0
+
+    async def aclose(self) -> None:
+        await self.manifests.aclose()
+        await self.blobs.aclose()
+
+    async def present(self, ref: Reference) -> Digest | None:
+        async with self.requests:
+            info = await self.client.manifest_head(ref)
+        return None if info is None else info.digest
+
+    async def copy_tree(
+        self, manifest: Manifest, data: bytes, digest: Digest, push_ref: Reference
+    ) -> None:
+        """Make ``manifest`` (bytes ``data``) and everything under it present, then push it."""
+        if isinstance(manifest, ImageIndex):
+            await asyncio.gather(*(self.child(d) for d in manifest.manifests))
+        else:
+            await asyncio.gather(*(self.blobs.ensure(b) for b in manifest.blobs))
+        async with self.requests:
+            got = await self.client.manifest_put(push_ref, data, manifest.media_type)
+        if got != digest:
+            raise DigestMismatchError(
+                what=f"manifest pushed to {push_ref}", expected=str(digest), actual=str(got)
+            )
+        self.pushed += 1
+        self.emit(
+            CopyEvent(
+                EventKind.MANIFEST_PUSHED,
+                digest,
+                push_ref,
+                len(data),
+                media_type=manifest.media_type,
+            )
+        )
+
+    def child(self, desc: Descriptor) -> asyncio.Task[None]:
+        return self.manifests.once(desc.digest, lambda: self._child(desc))
+
+    async def _child(self, desc: Descriptor) -> None:
+        ref = self.dst.with_digest(desc.digest)
+        if await self.present(ref) is not None:
+            self.skip(desc.digest, ref, desc.size, desc.media_type)
+            return
+        src_ref = self.src.with_digest(desc.digest)
+        try:
+            async with self.requests:
+                raw = await self.client.manifest_get(src_ref)
+        except NotFoundError as exc:
+            what = f" ({desc.platform})" if desc.platform else ""
+            raise NotFoundError(
+                f"{self.src}: child manifest {desc.digest}{what} is missing from the source, "
+                "so the index cannot be copied whole; copy only the platforms that exist "
+                "with --platform",
+                status=exc.status,
+                method=exc.method,
+                url=exc.url,
+                diagnostics=exc.diagnostics,
+            ) from None
+        manifest = parse_manifest(raw.data, raw.media_type, where=str(src_ref))
+        await self.copy_tree(manifest, raw.data, desc.digest, ref)
+
+    def skip(self, digest: Digest, ref: Reference, size: int, media_type: str) -> None:
+        self.skipped += 1
+        self.emit(CopyEvent(EventKind.MANIFEST_SKIPPED, digest, ref, size, media_type=media_type))
+
+
+async def copy_image(
+    client: RegistryAPI,
+    src: Reference,
+    dst: Reference,
+    *,
+    platforms: Sequence[Platform] | None = None,
+    mount_from: Sequence[Reference] = (),
+    concurrency: int = DEFAULT_CONCURRENCY,
+    on_event: EventCallback | None = None,
+    locations: BlobLocations | None = None,
+) -> CopyResult:
+    """Copy ``src`` (tag or digest) to ``dst``; tag ``dst`` last if it has a tag.
+
+    ``locations`` is the run's "where is this blob" map: pass the same object to every copy
+    of a run so later images mount blobs that earlier ones brought in.
+    """
+    if concurrency < 1:
+        raise UsageError(f"concurrency must be at least 1, not {concurrency}")
+    emit = on_event or ignore_event
+    run = _CopyRun(
+        client,
+        src,
+        dst,
+        locations=locations if locations is not None else BlobLocations(),
+        mount_from=mount_from,
+        concurrency=concurrency,
+        on_event=emit,
+    )
+    try:
+        raw = await client.manifest_get(src)
+        manifest = parse_manifest(raw.data, raw.media_type, where=str(src))
+        data, digest, rewritten = raw.data, raw.digest, False
+        chosen = _platforms_of(manifest)
+        if platforms and isinstance(manifest, ImageIndex):
+            subset = filter_index(raw.data, manifest, platforms, where=str(src))
+            data, digest, chosen, rewritten = subset.data, subset.digest, subset.platforms, True
+            manifest = parse_manifest(data, manifest.media_type, where=f"{src} (subset)")
+        if dst.digest is not None and dst.digest != digest:
+            raise UsageError(
+                f"target {dst} names digest {dst.digest}, but the copy would be {digest}; "
+                "give the target as a tag or a repository"
+            )
+        tag_ref = run.dst.with_tag(dst.tag) if dst.tag and dst.digest is None else None
+        tagged = False
+        if tag_ref is not None and await run.present(tag_ref) == digest:
+            run.skip(digest, tag_ref, len(data), manifest.media_type)
+        elif await run.present(run.dst.with_digest(digest)) is not None:
+            run.skip(digest, run.dst.with_digest(digest), len(data), manifest.media_type)
+            if tag_ref is not None:
+                await client.manifest_put(tag_ref, data, manifest.media_type)
+                tagged = True
+        else:
+            # One PUT by tag writes the top manifest and its tag together, after the rest.
+            await run.copy_tree(manifest, data, digest, tag_ref or run.dst.with_digest(digest))
+            tagged = tag_ref is not None
+        if tagged and tag_ref is not None:
+            emit(
+                CopyEvent(
+                    EventKind.TAGGED, digest, tag_ref, len(data), media_type=manifest.media_type
+                )
+            )
+    finally:
+        await run.aclose()
+    tally = run.blobs.tally
+    return CopyResult(
+        source=src,
+        target=tag_ref or run.dst.with_digest(digest),
+        digest=digest,
+        media_type=manifest.media_type,
+        source_digest=raw.digest,
+        manifests_pushed=run.pushed,
+        manifests_skipped=run.skipped,
+        blobs_copied=tally.copied,
+        blobs_skipped=tally.skipped,
+        blobs_mounted=tally.mounted,
+        blobs_foreign=tally.foreign,
+        bytes_copied=tally.bytes_copied,
+        platforms=chosen,
+        rewritten=rewritten,
+        tagged=tagged,
+    )

@@ -1,0 +1,46 @@
+"""Where blobs are known to live, so a later copy can mount instead of upload.
+
+One :class:`BlobLocations` is kept per run and passed to every ``copy_image`` call of that
+run: each blob the engine finds, mounts or uploads in a target repository is recorded, and
+the next image that needs the same blob on the same registry mounts it from there.
+"""
+
+from __future__ import annotations
+
+from imagegate.domain.digest import Digest
+from imagegate.domain.reference import Reference
+
+MAX_REPOS_PER_BLOB = 8  # enough mount candidates; bounds memory on very large runs
+
+
+class BlobLocations:
+    """A small mutable map ``digest -> repositories known to hold it``, newest first."""
+
+    __slots__ = ("_where",)
+
+    def __init__(self) -> None:
+        self._where: dict[Digest, list[Reference]] = {}
+
+    def add(self, digest: Digest, repo: Reference) -> None:
+        """Record that ``repo`` (any tag/digest is dropped) holds the blob ``digest``."""
+        repo = repo.repo_only()
+        repos = self._where.setdefault(digest, [])
+        if repo in repos:
+            repos.remove(repo)
+        repos.insert(0, repo)
+        del repos[MAX_REPOS_PER_BLOB:]
+
+    def candidates(self, digest: Digest, target: Reference) -> tuple[Reference, ...]:
+        """Repositories on ``target``'s registry, other than ``target``, that hold ``digest``."""
+        here = target.repo_only()
+        return tuple(
+            r
+            for r in self._where.get(digest, ())
+            if r.registry == here.registry and r.repository != here.repository
+        )
+
+    def __contains__(self, digest: object) -> bool:
+        return digest in self._where
+
+    def __len__(self) -> int:
+        return len(self._where)
