@@ -1,0 +1,282 @@
+"""Values of the Docker Hub side: desired state, observed state and the hub actions.
+
+These are imagegate's own input types; the lead maps the allowlist config onto them.
+Facts are from ``reference/docker-hub-api.md`` (cited as §n).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from imagegate.errors import ConfigError
+
+MAX_DESCRIPTION = 100  # §2: `description` is at most 100 characters
+MAX_FULL_DESCRIPTION = 25000  # §2: `full_description` at most 25000
+# §2: repository name rule on create: 2-255 characters, lowercase, separators between runs.
+_REPO_NAME = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
+
+
+class Visibility(StrEnum):
+    PUBLIC = "public"
+    PRIVATE = "private"
+
+    @property
+    def is_private(self) -> bool:
+        return self is Visibility.PRIVATE
+
+    @classmethod
+    def of(cls, is_private: bool) -> Visibility:
+        return cls.PRIVATE if is_private else cls.PUBLIC
+
+
+class Permission(StrEnum):
+    """Repository team permission (§4): read < write < admin."""
+
+    READ = "read"
+    WRITE = "write"
+    ADMIN = "admin"
+
+
+class TeamsMode(StrEnum):
+    """``additive``: extra grants are reported; ``exclusive``: extra grants are revoked."""
+
+    ADDITIVE = "additive"
+    EXCLUSIVE = "exclusive"
+
+
+class CredentialKind(StrEnum):
+    PAT = "personal access token"
+    OAT = "organization access token"
+    PASSWORD = "password"  # noqa: S105 - a kind name, not a secret
+
+    @classmethod
+    def detect(cls, secret: str) -> CredentialKind:
+        """§1: ``dckr_pat_`` -> PAT, ``dckr_oat_`` -> OAT, anything else is a password."""
+        if secret.startswith("dckr_pat_"):
+            return cls.PAT
+        if secret.startswith("dckr_oat_"):
+            return cls.OAT
+        return cls.PASSWORD
+
+
+def repository_name_problem(name: str) -> str | None:
+    """Why ``name`` is not a valid Docker Hub repository name (§2), or None when it is."""
+    if not 2 <= len(name) <= 255:
+        return f"repository name {name!r} must be 2-255 characters long"
+    if not _REPO_NAME.match(name):
+        return (
+            f"repository name {name!r} may only contain lowercase letters and digits, "
+            "separated by single '.', '_' or '-'"
+        )
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class AccessManagement:
+    """Image Access Management settings of an org (§5 ``restricted_images``)."""
+
+    enabled: bool
+    allow_official_images: bool
+    allow_verified_publishers: bool
+
+    def to_wire(self) -> dict[str, object]:
+        # §5: all three fields are required on PUT.
+        return {
+            "restricted_images": {
+                "enabled": self.enabled,
+                "allow_official_images": self.allow_official_images,
+                "allow_verified_publishers": self.allow_verified_publishers,
+            }
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TeamAccess:
+    team: str
+    permission: Permission
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredRepository:
+    """One repository of the org as the allowlist wants it."""
+
+    name: str
+    visibility: Visibility
+    description: str = ""
+    full_description: str = ""
+    teams: tuple[TeamAccess, ...] = ()
+
+    def __post_init__(self) -> None:
+        problem = repository_name_problem(self.name)
+        if problem:
+            raise ConfigError(f"{problem}; rename the target repository")
+        if len(self.description) > MAX_DESCRIPTION:
+            raise ConfigError(
+                f"repository {self.name}: short description is {len(self.description)} "
+                f"characters, Docker Hub allows {MAX_DESCRIPTION}; shorten it"
+            )
+        if len(self.full_description) > MAX_FULL_DESCRIPTION:
+            raise ConfigError(
+                f"repository {self.name}: full description exceeds {MAX_FULL_DESCRIPTION} "
+                "characters; shorten it"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredHub:
+    """The org-level desired state. ``access_management=None`` leaves IAM unmanaged."""
+
+    org: str
+    access_management: AccessManagement | None
+    repositories: tuple[DesiredRepository, ...]
+    manage_teams: TeamsMode = TeamsMode.ADDITIVE
+
+
+# -- observed ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class HubRepository:
+    namespace: str
+    name: str
+    is_private: bool
+    description: str
+    full_description: str
+
+
+@dataclass(frozen=True, slots=True)
+class Team:
+    """An org team ("group" in the API, §4); grants refer to it by ``id``."""
+
+    id: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class TeamGrant:
+    group_id: int
+    group_name: str
+    permission: str  # lowercase; normally a Permission value
+
+
+@dataclass(frozen=True, slots=True)
+class ObservedRepository:
+    repository: HubRepository
+    grants: tuple[TeamGrant, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ObservedHub:
+    """What Docker Hub holds now. Only existing repositories are listed.
+
+    ``access_management`` is None when it was not read (IAM unmanaged).
+    """
+
+    org: str
+    access_management: AccessManagement | None
+    teams: tuple[Team, ...]
+    repositories: tuple[ObservedRepository, ...]
+
+    def repository(self, name: str) -> ObservedRepository | None:
+        for repo in self.repositories:
+            if repo.repository.name == name:
+                return repo
+        return None
+
+
+# -- actions -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SetAccessManagement:
+    org: str
+    current: AccessManagement | None
+    desired: AccessManagement
+
+
+@dataclass(frozen=True, slots=True)
+class CreateRepository:
+    namespace: str
+    name: str
+    is_private: bool
+    description: str
+    full_description: str
+
+
+@dataclass(frozen=True, slots=True)
+class SetVisibility:
+    namespace: str
+    name: str
+    is_private: bool
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateDescription:
+    """Only the fields that differ are set; ``None`` leaves a field unchanged."""
+
+    namespace: str
+    name: str
+    description: str | None
+    full_description: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class GrantTeam:
+    namespace: str
+    repository: str
+    team: str
+    group_id: int
+    permission: Permission
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeTeamPermission:
+    namespace: str
+    repository: str
+    team: str
+    group_id: int
+    current: str
+    permission: Permission
+
+
+@dataclass(frozen=True, slots=True)
+class RevokeTeam:
+    namespace: str
+    repository: str
+    team: str
+    group_id: int
+    current: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReportExtraGrant:
+    """A grant on Hub that the allowlist does not name (kept: ``manage_teams`` is additive)."""
+
+    namespace: str
+    repository: str
+    team: str
+    permission: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReportUnknownTeam:
+    """The allowlist names a team the org does not have; nothing can be granted."""
+
+    namespace: str
+    repository: str
+    team: str
+
+
+HubWrite = (
+    SetAccessManagement
+    | CreateRepository
+    | SetVisibility
+    | UpdateDescription
+    | GrantTeam
+    | ChangeTeamPermission
+    | RevokeTeam
+)
+HubReport = ReportExtraGrant | ReportUnknownTeam
+HubAction = HubWrite | HubReport
