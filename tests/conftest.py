@@ -1,0 +1,173 @@
+"""Shared fixtures: real registries on loopback, images, pushers. See docs/testing.md."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.support.images import ImageFactory
+from tests.support.pusher import Pusher
+from tests.support.registry_server import (
+    REGISTRY_BINARY,
+    HtpasswdAuth,
+    RegistryServer,
+    TlsFiles,
+    TokenAuth,
+)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+_INTEGRATION_DIR = Path(__file__).resolve().parent / "integration"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test under tests/integration is marked ``integration``."""
+    for item in items:
+        if _INTEGRATION_DIR in Path(str(item.fspath)).resolve().parents:
+            item.add_marker(pytest.mark.integration)
+
+
+class RegistryPool:
+    """Starts registries on demand; ``close()`` stops every one it started."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._servers: list[RegistryServer] = []
+        self._ids = itertools.count(1)
+
+    def start(
+        self,
+        *,
+        auth: HtpasswdAuth | TokenAuth | None = None,
+        tls: TlsFiles | None = None,
+        name: str = "registry",
+    ) -> RegistryServer:
+        if not os.access(REGISTRY_BINARY, os.X_OK):
+            pytest.skip(f"{REGISTRY_BINARY} is not installed (apt-get install docker-registry)")
+        server = RegistryServer(
+            self.root / f"{name}-{next(self._ids)}", auth=auth, tls=tls, die_with_parent=True
+        )
+        self._servers.append(server)
+        return server.start()
+
+    def stop(self, server: RegistryServer) -> None:
+        server.stop()
+        if server in self._servers:
+            self._servers.remove(server)
+
+    def close(self) -> None:
+        while self._servers:
+            self._servers.pop().stop()
+
+
+@pytest.fixture(scope="session")
+def registry_pool() -> Iterator[RegistryPool]:
+    root = Path(tempfile.mkdtemp(prefix="imagegate-registries-"))
+    pool = RegistryPool(root)
+    try:
+        yield pool
+    finally:
+        pool.close()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _fresh(pool: RegistryPool, **kw: object) -> Iterator[RegistryServer]:
+    server = pool.start(**kw)  # type: ignore[arg-type]
+    try:
+        yield server
+    finally:
+        pool.stop(server)
+        shutil.rmtree(server.base_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def registry(registry_pool: RegistryPool) -> Iterator[RegistryServer]:
+    """A fresh anonymous registry for this test (start-up takes ~40 ms)."""
+    yield from _fresh(registry_pool)
+
+
+@pytest.fixture
+def source_registry(registry_pool: RegistryPool) -> Iterator[RegistryServer]:
+    yield from _fresh(registry_pool, name="source")
+
+
+@pytest.fixture
+def target_registry(registry_pool: RegistryPool) -> Iterator[RegistryServer]:
+    yield from _fresh(registry_pool, name="target")
+
+
+@pytest.fixture
+def basic_registry(registry_pool: RegistryPool) -> Iterator[RegistryServer]:
+    """A registry behind htpasswd Basic auth; ``.username`` / ``.password`` log in."""
+    yield from _fresh(registry_pool, auth=HtpasswdAuth("mirror-bot", "correct-horse-1"))
+
+
+_unique = itertools.count(1)
+
+
+@pytest.fixture
+def unique_repo(request: pytest.FixtureRequest) -> str:
+    """A repository name no other test uses (``test/<testname>-<n>``)."""
+    stem = "".join(c if c.isalnum() else "-" for c in request.node.name.lower()).strip("-")
+    return f"test/{stem[:40].strip('-')}-{next(_unique)}"
+
+
+@pytest.fixture
+def image_factory() -> ImageFactory:
+    return ImageFactory()
+
+
+@pytest.fixture
+def pusher(registry: RegistryServer) -> Pusher:
+    """The oracle client for ``registry``."""
+    return Pusher(registry.url)
+
+
+@pytest.fixture
+def shared_dir() -> Path:
+    """``<repo root>/../shared`` (CI copies it beside the clone, read-only)."""
+    path = REPO_ROOT.parent / "shared"
+    if not path.is_dir():
+        pytest.skip(f"shared data directory {path} is not present")
+    return path
+
+
+@dataclass(frozen=True, slots=True)
+class DockerConfig:
+    directory: Path
+
+    @property
+    def path(self) -> Path:
+        return self.directory / "config.json"
+
+
+@pytest.fixture
+def docker_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., DockerConfig]:
+    """``docker_config({"host:port": ("user", "pass")}, **extra)`` writes a config.json under
+    a temp dir and points ``DOCKER_CONFIG`` at it. ``extra`` keys (credsStore, credHelpers,
+    ...) are added to the JSON as given."""
+
+    def make(auths: Mapping[str, tuple[str, str]] | None = None, **extra: object) -> DockerConfig:
+        import base64  # noqa: PLC0415
+
+        directory = tmp_path / "docker-config"
+        directory.mkdir(exist_ok=True)
+        doc: dict[str, object] = {
+            "auths": {
+                host: {"auth": base64.b64encode(f"{user}:{pw}".encode()).decode()}
+                for host, (user, pw) in (auths or {}).items()
+            }
+        }
+        doc.update(extra)
+        (directory / "config.json").write_text(json.dumps(doc, indent=2))
+        monkeypatch.setenv("DOCKER_CONFIG", str(directory))
+        return DockerConfig(directory)
+
+    return make

@@ -1,0 +1,117 @@
+"""The test support layer works against the real registry (the oracle checks itself)."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import tarfile
+
+import pytest
+
+from tests.support.images import (
+    DOCKER_LIST,
+    OCI_INDEX,
+    ImageFactory,
+    build_image,
+    build_multiarch,
+    layer_from_files,
+    random_layer,
+)
+from tests.support.pusher import Pusher, PushError, push_image
+from tests.support.registry_server import RegistryServer
+
+
+def test_built_image_is_internally_consistent() -> None:
+    layer = layer_from_files({"etc/app/config": b"x=1\n"})
+    tar_bytes = gzip.decompress(layer.data)
+    assert layer.diff_id == "sha256:" + hashlib.sha256(tar_bytes).hexdigest()
+    names = tarfile.open(fileobj=io.BytesIO(tar_bytes)).getnames()
+    assert names == ["etc", "etc/app", "etc/app/config"]
+    assert layer_from_files({"etc/app/config": b"x=1\n"}).digest == layer.digest  # deterministic
+
+    img = build_image([random_layer(100, 1), layer], platform="linux/arm/v7", fmt="oci")
+    config = json.loads(img.config)
+    assert (config["os"], config["architecture"], config["variant"]) == ("linux", "arm", "v7")
+    assert config["rootfs"]["diff_ids"][1] == layer.diff_id
+    manifest = json.loads(img.data)
+    assert manifest["config"]["digest"] == img.config_digest
+    assert [x["digest"] for x in manifest["layers"]] == [x.digest for x in img.layers]
+
+
+def test_multiarch_shares_base_layer() -> None:
+    idx = build_multiarch(seed=3)
+    assert idx.media_type == DOCKER_LIST
+    assert [c.platform for c in idx.children] == ["linux/amd64", "linux/arm64", "linux/arm/v7"]
+    bases = {c.layers[0].digest for c in idx.children}
+    assert len(bases) == 1
+    assert len(idx.blobs) == 1 + 3 + 3  # shared base, one layer and one config per platform
+    assert build_multiarch(seed=3).digest == idx.digest
+    assert build_multiarch(seed=4).digest != idx.digest
+
+
+@pytest.mark.parametrize("fmt", ["docker", "oci"])
+def test_multiarch_round_trips_byte_for_byte(registry: RegistryServer, fmt: str) -> None:
+    idx = build_multiarch(seed=11, fmt=fmt)  # type: ignore[arg-type]
+    digest = push_image(registry.url, "team/app", "1.0", idx)
+    assert digest == idx.digest
+    p = Pusher(registry.url)
+    got = p.get_manifest("team/app", "1.0")
+    assert got.data == idx.data
+    assert got.digest == got.body_digest == idx.digest
+    assert got.media_type == (DOCKER_LIST if fmt == "docker" else OCI_INDEX)
+    for child in idx.children:
+        fetched = p.get_manifest("team/app", child.digest)
+        assert fetched.data == child.data
+        assert fetched.media_type == child.media_type
+    for digest_, data in idx.blobs.items():
+        assert p.get_blob("team/app", digest_) == data
+    assert p.list_tags("team/app") == ["1.0"]
+
+
+def test_delete_and_missing_manifest(registry: RegistryServer, image_factory: ImageFactory) -> None:
+    p = Pusher(registry.url)
+    img = image_factory.image()
+    p.push_image("a/b", "x", img)
+    assert p.head_manifest("a/b", "x") == img.digest
+    p.delete_manifest("a/b", img.digest)
+    assert p.head_manifest("a/b", "x") is None
+    assert p.list_tags("nope/never") == []
+
+
+def test_index_with_missing_child_is_refused(registry: RegistryServer) -> None:
+    idx = build_multiarch(seed=5, fmt="oci")
+    p = Pusher(registry.url)
+    with pytest.raises(PushError) as err:
+        p.push_manifest("x/y", "latest", idx.data, idx.media_type)
+    assert err.value.status == 400
+    assert "MANIFEST_BLOB_UNKNOWN" in err.value.codes
+
+
+def test_basic_registry_accepts_right_password(basic_registry: RegistryServer) -> None:
+    assert basic_registry.username and basic_registry.password
+    img = build_image([random_layer(64, 9)])
+    good = Pusher(
+        basic_registry.url, username=basic_registry.username, password=basic_registry.password
+    )
+    good.push_image("private/app", "v1", img)
+    assert good.get_manifest("private/app", "v1").data == img.data
+
+    for pusher in (
+        Pusher(basic_registry.url),
+        Pusher(basic_registry.url, username=basic_registry.username, password="wrong"),
+    ):
+        with pytest.raises(PushError) as err:
+            pusher.get_manifest("private/app", "v1")
+        assert err.value.status == 401
+
+
+def test_registries_are_distinct_and_stopped(registry_pool) -> None:
+    a = registry_pool.start()
+    b = registry_pool.start()
+    assert a.url != b.url and a.storage != b.storage
+    assert a.startup_seconds < 5
+    registry_pool.stop(a)
+    assert not a.running and b.running
+    registry_pool.stop(b)
