@@ -1,0 +1,93 @@
+"""Turn a registry error response into the typed error from ``imagegate.errors`` (pure)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+
+from imagegate.errors import (
+    DeniedError,
+    Diagnostic,
+    NotFoundError,
+    RateLimitedError,
+    RegistryResponseError,
+    redact_url,
+)
+from imagegate.registry.retry import parse_retry_after
+
+MAX_ERROR_BODY = 64 * 1024  # bytes of an error body worth reading
+
+_NOT_FOUND_CODES = frozenset(
+    {"MANIFEST_UNKNOWN", "BLOB_UNKNOWN", "NAME_UNKNOWN", "BLOB_UPLOAD_UNKNOWN"}
+)
+_DENIED_CODES = frozenset({"DENIED", "UNAUTHORIZED"})
+
+
+def parse_diagnostics(body: bytes) -> tuple[Diagnostic, ...]:
+    """``{"errors": [{"code", "message", "detail"}]}``; anything else gives ()."""
+    try:
+        doc = json.loads(body[:MAX_ERROR_BODY])
+    except (ValueError, UnicodeDecodeError):
+        return ()
+    errors = doc.get("errors") if isinstance(doc, dict) else None
+    if not isinstance(errors, list):
+        return ()
+    return tuple(
+        Diagnostic(str(e.get("code") or "UNKNOWN"), str(e.get("message") or ""), e.get("detail"))
+        for e in errors
+        if isinstance(e, dict)
+    )
+
+
+def _summary(diagnostics: tuple[Diagnostic, ...], body: bytes) -> str:
+    if diagnostics:
+        return "; ".join(f"{d.code}: {d.message}" if d.message else d.code for d in diagnostics[:3])
+    text = body[:200].decode("utf-8", "replace").strip().replace("\n", " ")
+    return text if text and text.isprintable() else "no error details"
+
+
+def response_error(
+    *,
+    status: int,
+    method: str,
+    url: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    what: str,
+    now: float | None = None,
+) -> RegistryResponseError:
+    """The typed error for an error response. ``what`` names the object (``manifest x``)."""
+    diags = parse_diagnostics(body)
+    codes = {d.code for d in diags}
+    where = f"{method} {redact_url(url)}"
+    detail = _summary(diags, body)
+    kw: dict[str, object] = {
+        "status": status,
+        "method": method,
+        "url": url,
+        "diagnostics": diags,
+    }
+    if status == 404 or codes & _NOT_FOUND_CODES:
+        return NotFoundError(f"{what} not found (HTTP {status}, {detail}) [{where}]", **kw)  # type: ignore[arg-type]
+    if status == 429 or "TOOMANYREQUESTS" in codes:
+        retry_after = parse_retry_after(
+            headers.get("retry-after"), time.time() if now is None else now
+        )
+        hint = f"; retry after {retry_after:.0f}s" if retry_after is not None else ""
+        return RateLimitedError(
+            f"{what}: rate limited by the registry (HTTP {status}, {detail}){hint}; wait, "
+            f"or authenticate to get a higher limit [{where}]",
+            retry_after=retry_after,
+            **kw,
+        )
+    if status == 403 or codes & _DENIED_CODES:
+        return DeniedError(
+            f"{what}: access denied (HTTP {status}, {detail}); check that the account has "
+            f"permission for this repository [{where}]",
+            **kw,  # type: ignore[arg-type]
+        )
+    return RegistryResponseError(
+        f"{what}: registry answered HTTP {status} ({detail}) [{where}]",
+        **kw,  # type: ignore[arg-type]
+    )
