@@ -1,0 +1,249 @@
+"""The validated allowlist: frozen values produced by ``imagegate.config.load_config``.
+
+Everything here is fully resolved: defaults are merged into each ``ImageEntry``, ``${ENV}``
+references are expanded, paths are absolute and references are normalized. The file format
+itself is documented in ``docs/allowlist.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import StrEnum
+from pathlib import Path
+from types import MappingProxyType
+
+from imagegate.domain.digest import Digest
+from imagegate.domain.manifest import Platform
+from imagegate.domain.reference import Reference, parse_reference
+from imagegate.domain.schedule import CronSpec
+from imagegate.errors import InvalidReferenceError
+
+SUPPORTED_VERSIONS = (1,)
+DEFAULT_HUB_URL = "https://hub.docker.com"
+DEFAULT_LISTEN_HOST = "127.0.0.1"
+DEFAULT_LISTEN_PORT = 9108
+HUB_DESCRIPTION_MAX = 100  # Docker Hub's limit for a short description
+
+
+class Secret:
+    """A secret string: ``repr``/``str`` give ``***``; ``reveal()`` gives the value."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    def __str__(self) -> str:
+        return "***"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(("Secret", self._value))
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
+class Visibility(StrEnum):
+    PRIVATE = "private"
+    PUBLIC = "public"
+
+
+class Permission(StrEnum):
+    """A team's permission on a repository (Docker Hub: read < write < admin)."""
+
+    READ = "read"
+    WRITE = "write"
+    ADMIN = "admin"
+
+
+class Policy(StrEnum):
+    """What happens to a new or moved upstream digest (issue: continuous tracking)."""
+
+    AUTO = "auto"  # mirrored on the next run
+    REVIEW = "review"  # pending until approved
+    PIN = "pin"  # never changes; upstream moves are reported only
+
+
+class TeamsMode(StrEnum):
+    ADDITIVE = "additive"  # grants not in the file are reported, never removed
+    EXCLUSIVE = "exclusive"  # grants not in the file are removed
+
+
+class WebhookFormat(StrEnum):
+    SLACK = "slack"
+    JSON = "json"
+
+
+class NotifyEvent(StrEnum):
+    PENDING = "pending"
+    PUBLISHED = "published"
+    FAILED = "failed"
+    SUMMARY = "summary"
+
+
+_NO_PINS: Mapping[str, Digest] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class TagRules:
+    """Which tags of a source to mirror; ``imagegate.tags.select_tags`` applies them.
+
+    ``explicit`` tags are always selected (pinned tags are among them). ``include`` and
+    ``exclude`` are regular expressions (``re.search``), ``semver`` an npm-style range.
+    """
+
+    explicit: tuple[str, ...] = ()
+    pins: Mapping[str, Digest] = field(default=_NO_PINS, hash=False)
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    semver: str | None = None
+    newest: int | None = None
+    prerelease: bool = False  # let the semver range accept pre-release tags (7.2.4-alpine)
+
+    @property
+    def has_rules(self) -> bool:
+        """True when tags beyond the explicit ones are selected from the source's tag list."""
+        return bool(self.include or self.exclude or self.semver is not None or self.newest)
+
+
+@dataclass(frozen=True, slots=True)
+class AccessManagement:
+    """Image Access Management settings of the Docker Hub organization."""
+
+    enabled: bool = True
+    allow_official_images: bool = True
+    allow_verified_publishers: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class HubSettings:
+    """How to reach the Docker Hub API. ``username``/``token`` None: use the Docker config."""
+
+    url: str = DEFAULT_HUB_URL
+    username: str | None = None
+    token: Secret | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where images are mirrored. ``hub`` is set when the target is managed through Hub's API."""
+
+    registry: str
+    namespace: str
+    hub: HubSettings | None = None
+    access_management: AccessManagement | None = None  # None: leave the org settings alone
+    manage_teams: TeamsMode = TeamsMode.ADDITIVE
+
+    def repository(self, name: str) -> Reference:
+        """The target repository (no tag) for a target name relative to the namespace."""
+        path = f"{self.namespace}/{name}" if self.namespace else name
+        return parse_reference(f"{self.registry}/{path}", default_tag=None)
+
+
+@dataclass(frozen=True, slots=True)
+class RegistrySettingsEntry:
+    """Connection settings for one registry host (``registries:`` in the file)."""
+
+    host: str
+    insecure: bool = False  # plain HTTP, or HTTPS without certificate verification
+    ca_file: Path | None = None
+    username: str | None = None
+    password: Secret | None = None
+    max_concurrency: int | None = None
+    rate_limit_floor: int | None = None  # pause when remaining pulls fall below this
+
+
+@dataclass(frozen=True, slots=True)
+class ImageEntry:
+    """One allowlisted image with every default merged in."""
+
+    source: Reference  # repository only (no tag/digest)
+    source_text: str  # as written in the file
+    target: Reference  # repository only, on the target registry, e.g. docker.io/acme/loki
+    tags: TagRules
+    platforms: tuple[Platform, ...] | None  # None: all platforms (index copied unchanged)
+    visibility: Visibility
+    teams: Mapping[str, Permission] = field(hash=False)
+    policy: Policy
+    prune: bool
+    backup: bool
+    description: str | None
+    reason: str | None
+    line: int  # line of the entry in the file
+    index: int  # position in `images:`
+
+    @property
+    def location(self) -> str:
+        return f"images[{self.index}] (line {self.line})"
+
+    def matches(self, name: str) -> bool:
+        """Whether ``name`` designates this image: the source as written, or either repository."""
+        if name in (self.source_text, self.source.familiar, self.source.name):
+            return True
+        if name in (self.target.name, self.target.familiar, self.target.repository):
+            return True
+        try:
+            ref = parse_reference(name, default_tag=None)
+        except InvalidReferenceError:
+            return False
+        return ref.repo_only() in (self.source, self.target)
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """When ``imagegate watch`` runs: every ``every``, or at ``cron`` times; plus random jitter."""
+
+    every: timedelta | None = None
+    cron: CronSpec | None = None
+    jitter: timedelta = timedelta(0)
+
+
+@dataclass(frozen=True, slots=True)
+class Listen:
+    host: str = DEFAULT_LISTEN_HOST
+    port: int = DEFAULT_LISTEN_PORT
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookConfig:
+    url: Secret
+    format: WebhookFormat = WebhookFormat.JSON
+    events: frozenset[NotifyEvent] = frozenset(NotifyEvent)
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """The whole allowlist file, validated and resolved."""
+
+    path: Path
+    version: int
+    target: Target
+    registries: Mapping[str, RegistrySettingsEntry] = field(hash=False)
+    images: tuple[ImageEntry, ...]
+    state: Path
+    schedule: Schedule | None = None
+    listen: Listen = Listen()
+    webhooks: tuple[WebhookConfig, ...] = ()
+    warnings: tuple[str, ...] = ()  # worth telling the user (e.g. a secret written in clear)
+
+    def find_image(self, name: str) -> ImageEntry | None:
+        """The entry whose source (as written or normalized) or target repository is ``name``."""
+        return next((img for img in self.images if img.matches(name)), None)
+
+    def registry(self, host: str) -> RegistrySettingsEntry:
+        """Settings for a registry host (defaults when the file says nothing about it)."""
+        return self.registries.get(host) or RegistrySettingsEntry(host=host)
