@@ -22,6 +22,8 @@ from tests.support.registry_server import (
     TlsFiles,
     TokenAuth,
 )
+from tests.support.token_server import TokenServer
+from tests.support.tokens import TokenAuthority
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 _INTEGRATION_DIR = Path(__file__).resolve().parent / "integration"
@@ -107,6 +109,47 @@ def target_registry(registry_pool: RegistryPool) -> Iterator[RegistryServer]:
 def basic_registry(registry_pool: RegistryPool) -> Iterator[RegistryServer]:
     """A registry behind htpasswd Basic auth; ``.username`` / ``.password`` log in."""
     yield from _fresh(registry_pool, auth=HtpasswdAuth("mirror-bot", "correct-horse-1"))
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRegistry:
+    """A registry with ``auth.token`` and the token service it trusts."""
+
+    registry: RegistryServer
+    token_server: TokenServer
+    authority: TokenAuthority
+    username: str
+    password: str
+
+    @property
+    def url(self) -> str:
+        return self.registry.url
+
+    @property
+    def host(self) -> str:
+        return self.registry.host
+
+
+TOKEN_SERVICE = "imagegate-test-registry"
+TOKEN_ISSUER = "imagegate-test-issuer"
+
+
+@pytest.fixture
+def token_registry(registry_pool: RegistryPool, tmp_path: Path) -> Iterator[TokenRegistry]:
+    """A token-auth registry; its token service knows ``.username`` / ``.password``
+    (full access) and gives anonymous callers ``pull`` only. Change
+    ``.token_server.authorize`` to grant differently."""
+    authority = TokenAuthority(TOKEN_ISSUER, TOKEN_SERVICE, tmp_path / "token-authority")
+    user, password = "mirror-bot", "token-pass-1"
+    with TokenServer(authority, users={user: password}) as server:
+        auth = TokenAuth(
+            realm=server.realm,
+            service=TOKEN_SERVICE,
+            issuer=TOKEN_ISSUER,
+            rootcertbundle=authority.cert_path,
+        )
+        for reg in _fresh(registry_pool, auth=auth):
+            yield TokenRegistry(reg, server, authority, user, password)
 
 
 _unique = itertools.count(1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
 import io
@@ -21,6 +22,7 @@ from tests.support.images import (
 )
 from tests.support.pusher import Pusher, PushError, push_image
 from tests.support.registry_server import RegistryServer
+from tests.support.tokens import Access, TokenAuthority, decode_claims
 
 
 def test_built_image_is_internally_consistent() -> None:
@@ -115,3 +117,76 @@ def test_registries_are_distinct_and_stopped(registry_pool) -> None:
     registry_pool.stop(a)
     assert not a.running and b.running
     registry_pool.stop(b)
+
+
+def test_token_registry_refuses_anonymous_push_and_accepts_token(token_registry) -> None:
+    img = build_image([random_layer(128, 21)])
+    anon = Pusher(token_registry.url)
+    with pytest.raises(PushError) as err:  # anonymous gets a pull-only token: push denied
+        anon.push_image("team/app", "v1", img)
+    assert err.value.status == 401
+    raw = anon._raw("GET", token_registry.url + "/v2/", None, {})
+    assert raw.status == 401
+    assert raw.headers["www-authenticate"].startswith(
+        f'Bearer realm="{token_registry.token_server.realm}"'
+    )
+
+    user = Pusher(
+        token_registry.url, username=token_registry.username, password=token_registry.password
+    )
+    user.push_image("team/app", "v1", img)
+    assert anon.get_manifest("team/app", "v1").data == img.data  # anonymous pull is allowed
+    assert token_registry.token_server.request_count >= 2
+    assert {r.user for r in token_registry.token_server.requests} == {None, "mirror-bot"}
+
+
+def test_token_claims_are_checked_by_the_registry(token_registry) -> None:
+    authority = token_registry.authority
+    pull = [Access("repository", "team/app", ("pull",))]
+    url = token_registry.url + "/v2/team/app/tags/list"
+    p = Pusher(token_registry.url)
+
+    def status(token: str) -> int:
+        return p._raw("GET", url, None, {"Authorization": f"Bearer {token}"}).status
+
+    assert status(authority.sign("alice", pull)) == 404  # authorised; the repo is unknown
+    assert status(authority.sign("alice", [])) == 401  # no access granted
+    assert status(authority.sign("alice", pull, audience="other-service")) == 401
+    assert status(authority.sign("alice", pull, ttl=-120)) == 401  # expired
+    stranger = TokenAuthority(
+        "imagegate-test-issuer", "imagegate-test-registry", authority.cert_path.parent / "x"
+    )
+    assert status(stranger.sign("alice", pull)) == 401  # signed by an untrusted key
+
+
+def test_token_server_grants_intersection_and_rejects_bad_password(token_registry) -> None:
+    server = token_registry.token_server
+    server.authorize = lambda user, repo, wanted: (
+        {"pull"} if repo.startswith("ro/") else set(wanted)
+    )
+    basic = "Basic " + base64.b64encode(b"mirror-bot:token-pass-1").decode()
+    p = Pusher(server.url)
+    resp = p._raw(
+        "GET",
+        server.realm + "?service=imagegate-test-registry&scope=repository:ro/x:pull,push"
+        "&scope=repository:rw/y:push,pull",
+        None,
+        {"Authorization": basic},
+    )
+    assert resp.status == 200
+    doc = json.loads(resp.body)
+    assert doc["token"] == doc["access_token"] and doc["expires_in"] > 0 and doc["issued_at"]
+    claims = decode_claims(doc["token"])
+    assert claims["access"] == [
+        {"type": "repository", "name": "ro/x", "actions": ["pull"]},
+        {"type": "repository", "name": "rw/y", "actions": ["push", "pull"]},
+    ]
+    assert claims["sub"] == "mirror-bot" and claims["aud"] == "imagegate-test-registry"
+
+    bad = "Basic " + base64.b64encode(b"mirror-bot:nope").decode()
+    resp = p._raw(
+        "GET", server.realm + "?service=s&scope=repository:a:pull", None, {"Authorization": bad}
+    )
+    assert resp.status == 401
+    assert "details" in json.loads(resp.body)
+    assert server.requests[-1].status == 401
