@@ -1,0 +1,377 @@
+"""The watch loop in real time (short schedules) and on a fake clock (long schedules)."""
+
+import asyncio
+import itertools
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from imagegate.errors import RegistryTransportError
+from imagegate.watch.runs import RunHistory, RunOutcome
+from imagegate.watch.schedule import parse_schedule
+from imagegate.watch.scheduler import failure_backoff, run_schedule
+
+T0 = datetime(2024, 3, 10, 10, 0, tzinfo=UTC)
+
+
+class FakeClock:
+    """A clock whose sleeps return at once and move time forward."""
+
+    def __init__(self):
+        self.now = T0
+        self.sleeps = []
+
+    def __call__(self):
+        return self.now
+
+    async def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += timedelta(seconds=seconds)
+        await asyncio.sleep(0)
+
+
+def minutes(*values):
+    return [T0 + timedelta(minutes=v) for v in values]
+
+
+def test_short_schedule_runs_repeatedly_never_overlaps_and_stops_promptly():
+    active = 0
+    max_active = 0
+    spans = []
+
+    async def slow_job():
+        nonlocal active, max_active
+        active += 1
+        max_active = max(max_active, active)
+        start = time.monotonic()
+        await asyncio.sleep(0.3)  # longer than the 0.2s interval
+        spans.append((start, time.monotonic()))
+        active -= 1
+        return RunOutcome(success=True, message="ok")
+
+    async def main():
+        stop = asyncio.Event()
+        task = asyncio.create_task(
+            run_schedule(slow_job, parse_schedule(every="0.2s"), stop=stop, backoff_base=0)
+        )
+        await asyncio.sleep(1.45)
+        stop.set()
+        t = time.monotonic()
+        history = await task
+        return history, time.monotonic() - t
+
+    history, stop_latency = asyncio.run(main())
+    assert max_active == 1
+    assert len(spans) >= 4
+    for (_, end), (start, _) in itertools.pairwise(spans):
+        assert start >= end  # the next run starts only after the previous one ended
+    assert history.totals["success"] == len(spans)
+    assert history.state == "stopped"
+    assert stop_latency < 0.35  # at most the in-flight run's remainder
+
+
+def test_stop_ends_the_wait_at_once():
+    calls = []
+
+    async def job():
+        calls.append(1)
+        return RunOutcome(success=True)
+
+    async def main():
+        stop = asyncio.Event()
+        task = asyncio.create_task(
+            run_schedule(job, parse_schedule(every="1h"), stop=stop, run_immediately=False)
+        )
+        await asyncio.sleep(0.05)
+        assert task.done() is False
+        stop.set()
+        t = time.monotonic()
+        await task
+        return time.monotonic() - t
+
+    assert asyncio.run(main()) < 0.1
+    assert calls == []
+
+
+def test_a_failing_job_is_counted_and_the_loop_goes_on():
+    calls = 0
+
+    async def flaky():
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RegistryTransportError("registry.example: connection refused; is it up?")
+        if calls == 2:
+            raise KeyError("bug")
+        if calls == 3:
+            return RunOutcome(success=False, message="2 images failed")
+        return RunOutcome(success=True, message="all in sync")
+
+    records = []
+
+    async def main():
+        stop = asyncio.Event()
+        history = RunHistory()
+
+        def on_record(record):
+            records.append(record)
+            if len(records) == 5:
+                stop.set()
+
+        await run_schedule(
+            flaky,
+            parse_schedule(every="0.02s"),
+            stop=stop,
+            history=history,
+            on_record=on_record,
+            backoff_base=0,
+        )
+        return history
+
+    history = asyncio.run(main())
+    assert [r.result for r in records] == ["failure", "failure", "failure", "success", "success"]
+    assert records[0].message == "registry.example: connection refused; is it up?"
+    assert records[1].message == "internal error: KeyError"
+    assert records[2].message == "2 images failed"
+    assert history.totals == {"failure": 3, "success": 2}
+    assert history.consecutive_failures == 0
+    assert history.last_success == records[-1].finished
+
+
+def test_stop_lets_the_run_in_flight_finish():
+    finished = []
+
+    async def job():
+        await asyncio.sleep(0.3)
+        finished.append(True)
+        return RunOutcome(success=True)
+
+    async def main():
+        stop = asyncio.Event()
+        history = RunHistory()
+        task = asyncio.create_task(
+            run_schedule(job, parse_schedule(every="1h"), stop=stop, history=history)
+        )
+        await asyncio.sleep(0.1)
+        assert history.state == "running"
+        stop.set()
+        await asyncio.sleep(0.05)
+        assert str(history.state) == "stopping"  # str(): mypy narrowed it above
+        await task
+        return history
+
+    history = asyncio.run(main())
+    assert finished == [True]
+    assert history.last.result == "success"
+    assert history.state == "stopped"
+
+
+@pytest.mark.parametrize("use_force", [False, True])
+def test_a_run_past_the_grace_period_or_forced_is_cancelled(use_force):
+    saw_cancel = []
+
+    async def stuck():
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            saw_cancel.append(True)
+            raise
+        return RunOutcome(success=True)
+
+    async def main():
+        stop, force = asyncio.Event(), asyncio.Event()
+        task = asyncio.create_task(
+            run_schedule(
+                stuck,
+                parse_schedule(every="1h"),
+                stop=stop,
+                force=force,
+                grace=30 if use_force else 0.1,
+            )
+        )
+        await asyncio.sleep(0.05)
+        stop.set()
+        if use_force:
+            await asyncio.sleep(0.05)
+            force.set()
+        t = time.monotonic()
+        history = await task
+        return history, time.monotonic() - t
+
+    history, latency = asyncio.run(main())
+    assert saw_cancel == [True]
+    assert history.last.result == "cancelled"
+    assert history.totals == {"cancelled": 1}
+    assert latency < 0.5
+
+
+def test_cancelling_the_loop_cancels_the_run():
+    saw_cancel = []
+
+    async def stuck():
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            saw_cancel.append(True)
+            raise
+        return RunOutcome(success=True)
+
+    async def main():
+        history = RunHistory()
+        task = asyncio.create_task(
+            run_schedule(stuck, parse_schedule(every="1h"), stop=asyncio.Event(), history=history)
+        )
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return history
+
+    assert asyncio.run(main()).state == "stopped"
+    assert saw_cancel == [True]
+
+
+def run_fake(schedule, durations, *, results=None, run_immediately=True, **kw):
+    """Run the loop on a fake clock; job i takes durations[i] minutes. Returns start times."""
+    clock = FakeClock()
+    starts: list[datetime] = []
+
+    async def job():
+        i = len(starts)
+        starts.append(clock.now)
+        clock.now += timedelta(minutes=durations[i])
+        ok = True if results is None else results[i]
+        return RunOutcome(success=ok)
+
+    async def main():
+        stop = asyncio.Event()
+
+        def on_record(_):
+            if len(starts) == len(durations):
+                stop.set()
+
+        await run_schedule(
+            job,
+            schedule,
+            stop=stop,
+            on_record=on_record,
+            clock=clock,
+            sleep=clock.sleep,
+            run_immediately=run_immediately,
+            **kw,
+        )
+
+    asyncio.run(main())
+    return starts
+
+
+def test_every_counts_from_the_previous_slot_not_the_end_of_the_run():
+    starts = run_fake(parse_schedule(every="10m"), [2, 3, 1])
+    assert starts == minutes(0, 10, 20)
+
+
+def test_missed_slots_run_once_not_n_times():
+    # a 35-minute run over a 10-minute schedule misses 3 slots: ONE run follows at once
+    starts = run_fake(parse_schedule(every="10m"), [35, 1, 1])
+    assert starts == minutes(0, 35, 45)
+
+
+def test_cron_missed_slots_collapse_too():
+    starts = run_fake(parse_schedule(cron="0 * * * *"), [150, 1, 1])
+    assert starts == minutes(0, 150, 180)  # 12:30 once, then 13:00
+
+
+def test_failures_back_off_exponentially_then_recover():
+    starts = run_fake(
+        parse_schedule(every="1m"),
+        [0, 0, 0, 0, 0],
+        results=[False, False, False, True, True],
+        backoff_base=60,
+        backoff_cap=180,
+    )
+    # holds after 1, 2, 3 failures: 60s, 120s, 180s (capped); then back to every minute
+    assert starts == minutes(0, 1, 3, 6, 7)
+
+
+def test_failure_backoff_table():
+    assert [failure_backoff(n, base=30, cap=3600) for n in range(9)] == [
+        0,
+        30,
+        60,
+        120,
+        240,
+        480,
+        960,
+        1920,
+        3600,
+    ]
+    assert failure_backoff(1000, base=30, cap=3600) == 3600
+    assert failure_backoff(3, base=0, cap=3600) == 0
+
+
+def test_jitter_and_first_slot_without_run_immediately():
+    schedule = parse_schedule(cron="*/15 * * * *", jitter="5m")
+    starts = run_fake(schedule, [1, 1, 1], run_immediately=False, rng=random.Random(7))
+    for start, slot in zip(starts, minutes(15, 30, 45), strict=True):
+        assert slot <= start < slot + timedelta(minutes=5)
+    assert len({(s - slot).total_seconds() for s, slot in zip(starts, minutes(15, 30, 45))}) == 3
+
+
+CHILD = textwrap.dedent(
+    """
+    import asyncio, json, sys
+    from imagegate.watch.runs import RunOutcome
+    from imagegate.watch.schedule import parse_schedule
+    from imagegate.watch.scheduler import install_signal_handlers, run_schedule
+
+    async def job():
+        print("run-started", flush=True)
+        try:
+            await asyncio.sleep(float(sys.argv[1]))
+        except asyncio.CancelledError:
+            print("run-cancelled", flush=True)
+            raise
+        print("run-finished", flush=True)
+        return RunOutcome(success=True)
+
+    async def main():
+        stop, force = asyncio.Event(), asyncio.Event()
+        uninstall = install_signal_handlers(asyncio.get_running_loop(), stop, force=force)
+        history = await run_schedule(job, parse_schedule(every="1h"), stop=stop, force=force)
+        uninstall()
+        print(json.dumps(dict(history.totals)), flush=True)
+
+    asyncio.run(main())
+    """
+)
+
+
+@pytest.mark.parametrize(("signals", "expected"), [(1, "success"), (2, "cancelled")])
+def test_sigterm_stops_cleanly_in_a_real_process(signals, expected):
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD, "1.0"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert proc.stdout is not None
+    try:
+        assert proc.stdout.readline().strip() == "run-started"
+        for _ in range(signals):
+            proc.send_signal(signal.SIGTERM)
+            time.sleep(0.05)
+        out, _ = proc.communicate(timeout=10)
+    finally:
+        proc.kill()
+    lines = out.strip().splitlines()
+    assert proc.returncode == 0
+    assert lines[0] == ("run-finished" if expected == "success" else "run-cancelled")
+    assert json.loads(lines[-1]) == {expected: 1}
