@@ -27,7 +27,10 @@ from imagegate.log import setup_logging
 log = logging.getLogger("imagegate")
 
 # One module per subcommand, in the order `--help` lists them.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = (
+    "imagegate.cli.classify",
+    "imagegate.cli.doctor",
+)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -1,0 +1,77 @@
+"""``imagegate classify IMAGE...``: Official, Verified Publisher, Sponsored OSS or Community?
+
+Says for each image whether Image Access Management would block it for org members, i.e.
+whether it is worth mirroring. Anonymous search (§6 of the Docker Hub API reference).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from typing import Any
+
+from imagegate.cli.render import print_json, table
+from imagegate.domain.reference import parse_reference
+from imagegate.errors import EXIT_OK
+from imagegate.hub.classify import Classification, Classifier
+from imagegate.hub.client import HubClient
+from imagegate.hub.models import AccessManagement
+from imagegate.hub.transport import DEFAULT_HUB_URL
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "classify",
+        help="say whether Docker Hub images are Official, Verified, Sponsored OSS or Community",
+        description="Classify Docker Hub images by their Hub badge and say whether Image "
+        "Access Management would block them for org members (and so needs a mirror).",
+    )
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="image reference, e.g. bitnami/redis")
+    p.add_argument("--org", help="your organization: its own images are always allowed")
+    p.add_argument(
+        "--iam",
+        choices=("on", "off", "official", "verified", "both"),
+        default="on",
+        help="IAM settings to judge against: on (org images only), off, or on while allowing "
+        "official, verified publisher or both (default: on)",
+    )
+    p.add_argument("--output", choices=("text", "json"), default="text", help="output format")
+    p.add_argument("--hub-url", default=DEFAULT_HUB_URL, help="Docker Hub API base URL")
+    p.set_defaults(func=run)
+
+
+def iam_settings(choice: str) -> AccessManagement:
+    return AccessManagement(
+        enabled=choice != "off",
+        allow_official_images=choice in ("official", "both", "off"),
+        allow_verified_publishers=choice in ("verified", "both", "off"),
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    refs = [parse_reference(text, default_tag=None) for text in args.images]
+    settings = iam_settings(args.iam)
+
+    async def go() -> tuple[Classification, ...]:
+        async with HubClient(args.hub_url) as client:
+            classifier = Classifier(client, org=args.org, settings=settings)
+            return await classifier.classify_all(refs)
+
+    results = asyncio.run(go())
+    if args.output == "json":
+        print_json(
+            [
+                {
+                    "image": c.image,
+                    "category": str(c.category),
+                    "label": c.label,
+                    "blocked_by_iam": c.blocked_by_iam,
+                    "needs_mirror": c.needs_mirror,
+                }
+                for c in results
+            ]
+        )
+    else:
+        rows = [(c.image, c.label, "blocked" if c.blocked_by_iam else "allowed") for c in results]
+        print(table(rows, headers=("IMAGE", "CATEGORY", "IAM FOR MEMBERS")))
+    return EXIT_OK

@@ -1,0 +1,97 @@
+"""``imagegate doctor``: preflight of the Docker Hub credential, in plain words.
+
+The secret comes from ``IMAGEGATE_HUB_TOKEN``, else from the Docker config entry for
+docker.io (``docker login``). Exit 4 when a required check fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+from typing import Any
+
+from imagegate.cli.render import print_json
+from imagegate.errors import EXIT_AUTH, EXIT_OK, CredentialsError
+from imagegate.hub.client import HubClient
+from imagegate.hub.doctor import Check, run_doctor
+from imagegate.hub.transport import DEFAULT_HUB_URL
+from imagegate.registry.credentials import CredentialStore
+
+TOKEN_ENV = "IMAGEGATE_HUB_TOKEN"  # noqa: S105 - the name of the variable
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "doctor",
+        help="check the Docker Hub credential can do what a sync needs",
+        description="Log in to Docker Hub and explain what is missing: credential kind, IAM "
+        "settings, creating repositories, assigning teams, pulling Community images, teams.",
+    )
+    p.add_argument("--org", required=True, help="the target Docker Hub organization")
+    p.add_argument("--hub-url", default=DEFAULT_HUB_URL, help="Docker Hub API base URL")
+    p.add_argument(
+        "--username",
+        help="login identifier: a username, or the org name for an org access token "
+        "(default: from the Docker config)",
+    )
+    p.add_argument("--team", action="append", default=[], help="a team that must exist")
+    p.add_argument(
+        "--repository", action="append", default=[], help="a target repository name to check"
+    )
+    p.add_argument(
+        "--no-settings",
+        dest="manage_settings",
+        action="store_false",
+        help="IAM settings are not managed: do not require access to them",
+    )
+    p.add_argument("--output", choices=("text", "json"), default="text", help="output format")
+    p.set_defaults(func=run)
+
+
+def credentials(username: str | None, env: dict[str, str] | None = None) -> tuple[str, str]:
+    """(identifier, secret) from IMAGEGATE_HUB_TOKEN (+ --username) or the Docker config."""
+    environ = dict(os.environ) if env is None else env
+    secret = environ.get(TOKEN_ENV)
+    if secret:
+        if not username:
+            raise CredentialsError(
+                f"{TOKEN_ENV} is set but --username is not; give the username (or the org "
+                "name for an org access token)"
+            )
+        return username, secret
+    cred = CredentialStore(env=environ).get("docker.io")
+    if cred is None or not cred.password:
+        raise CredentialsError(
+            f"no Docker Hub credential: set {TOKEN_ENV} (and --username) or run "
+            "'docker login' for docker.io"
+        )
+    return username or cred.username, cred.password
+
+
+def run(args: argparse.Namespace) -> int:
+    identifier, secret = credentials(args.username)
+
+    async def go() -> tuple[Check, ...]:
+        async with HubClient(args.hub_url, identifier, secret) as client:
+            return await run_doctor(
+                client,
+                org=args.org,
+                teams=args.team,
+                repositories=args.repository,
+                manage_settings=args.manage_settings,
+            )
+
+    checks = asyncio.run(go())
+    if args.output == "json":
+        print_json(
+            [
+                {"name": c.name, "ok": c.ok, "required": c.required, "message": c.message}
+                for c in checks
+            ]
+        )
+    else:
+        for c in checks:
+            mark = "ok  " if c.ok else ("FAIL" if c.required else "warn")
+            print(f"{mark} {c.name}: {c.message}")
+    return EXIT_AUTH if any(c.failed for c in checks) else EXIT_OK

@@ -1,0 +1,195 @@
+"""Preflight: can this Docker Hub credential do what a sync needs? Explained in plain words.
+
+Capabilities are from ``reference/docker-hub-api.md`` §1 "Credential capability matrix"
+and §4 "Org roles": OATs cannot read or change IAM settings; owners and editors create
+repositories and assign teams; only owners bypass IAM, so only they can pull Community
+images while IAM is on; PATs cannot list org teams or members.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from imagegate.errors import HubApiError, HubAuthError
+from imagegate.hub.client import HubClient
+from imagegate.hub.models import AccessManagement, CredentialKind, repository_name_problem
+
+# Docker Hub org names: lowercase letters and digits, 4-30 on the Hub UI [I]; lenient here.
+_ORG_NAME = re.compile(r"^[a-z0-9]{2,30}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    name: str
+    ok: bool
+    message: str
+    required: bool = True
+
+    @property
+    def failed(self) -> bool:
+        return self.required and not self.ok
+
+
+def check_names(org: str, repositories: Iterable[str]) -> Check:
+    """PURE: the org and target repository names are valid Docker Hub names (§2)."""
+    problems = [] if _ORG_NAME.match(org) else [f"org name {org!r} is not a valid Hub name"]
+    problems += [p for p in (repository_name_problem(r) for r in repositories) if p]
+    if problems:
+        return Check("names", False, "; ".join(problems) + "; fix the allowlist target names")
+    return Check("names", True, f"org {org!r} and the target repository names are valid")
+
+
+async def run_doctor(
+    client: HubClient,
+    *,
+    org: str,
+    teams: Iterable[str] = (),
+    repositories: Iterable[str] = (),
+    manage_settings: bool = True,
+) -> tuple[Check, ...]:
+    """Run every check; a failed login skips the checks that need it."""
+    checks = [check_names(org, repositories)]
+    try:
+        await client.login()
+    except HubApiError as exc:
+        checks.append(Check("login", False, str(exc)))
+        return tuple(checks)
+    kind = client.credential_kind
+    checks.append(
+        Check("login", True, f"logged in to {client.url} as {client.identifier!r} with a {kind}")
+    )
+    settings, settings_check = await _check_settings(client, org, kind, manage_settings)
+    checks.append(settings_check)
+    role = await _role(client, org) if kind is not CredentialKind.OAT else None
+    checks.append(_check_repositories(kind, role, org))
+    checks.append(_check_community_pulls(kind, role, org, settings))
+    wanted = sorted(set(teams))
+    if wanted:
+        checks.append(await _check_teams(client, org, wanted, kind))
+    return tuple(checks)
+
+
+async def _check_settings(
+    client: HubClient, org: str, kind: CredentialKind | None, required: bool
+) -> tuple[AccessManagement | None, Check]:
+    name = "settings"
+    if kind is CredentialKind.OAT:
+        return None, Check(
+            name,
+            False,
+            "an organization access token cannot read or change Image Access Management "
+            f"settings; use the password or a personal access token of an owner of {org}",
+            required,
+        )
+    try:
+        settings = await client.org_settings_get(org)
+    except HubAuthError:
+        return None, Check(
+            name,
+            False,
+            f"{client.identifier!r} cannot read the Image Access Management settings of "
+            f"{org}: only an org owner can; use an owner's credential",
+            required,
+        )
+    except HubApiError as exc:
+        return None, Check(name, False, f"cannot read the settings of {org}: {exc}", required)
+    state = "on" if settings.enabled else "off"
+    return settings, Check(
+        name, True, f"can manage Image Access Management of {org} (currently {state})", required
+    )
+
+
+async def _role(client: HubClient, org: str) -> str | None:
+    """The caller's role in ``org``: members list first, then ``/v2/user/orgs`` (§4)."""
+    try:
+        username = (await client.user_get()).username
+    except HubApiError:
+        return None
+    try:
+        for member in await client.org_members(org, search=username):
+            if member.username.lower() == username.lower():
+                return member.role
+    except HubApiError:  # PATs may not list members (§1 matrix); try the user's orgs
+        pass
+    try:
+        return (await client.user_orgs()).get(org)
+    except HubApiError:
+        return None
+
+
+def _check_repositories(kind: CredentialKind | None, role: str | None, org: str) -> Check:
+    name = "repositories"
+    if kind is CredentialKind.OAT:
+        return Check(
+            name,
+            True,
+            "an organization access token needs the org scope scope-repository-create to "
+            "create repositories, scope-repository-edit for visibility and descriptions, and "
+            "scope-repo-group-edit for team permissions; imagegate cannot see its scopes "
+            "without writing, so a missing scope shows up as a 403 during sync",
+            required=False,
+        )
+    if role in ("owner", "editor"):
+        return Check(name, True, f"can create repositories and assign teams in {org} ({role})")
+    what = f"is only a {role}" if role else "is not a member we can see"
+    return Check(
+        name,
+        False,
+        f"the account {what} of {org}: creating repositories and assigning teams needs the "
+        "owner or editor role; ask an owner to make it an editor",
+    )
+
+
+def _check_community_pulls(
+    kind: CredentialKind | None, role: str | None, org: str, settings: AccessManagement | None
+) -> Check:
+    name = "community-pulls"
+    if kind is not CredentialKind.OAT and role == "owner":
+        return Check(name, True, "an owner is not bound by Image Access Management: can pull")
+    who = (
+        "an organization access token" if kind is CredentialKind.OAT else f"a {role or 'non'}-owner"
+    )
+    if settings is not None and not settings.enabled:
+        return Check(
+            name,
+            True,
+            f"Image Access Management of {org} is off, so {who} can pull Community images; "
+            "once it is on, only owners can",
+            required=False,
+        )
+    known = "is on" if settings is not None else "may be on (settings unreadable)"
+    return Check(
+        name,
+        False,
+        f"Image Access Management of {org} {known} and only owners bypass it, so {who} "
+        "cannot pull the Community images to mirror; pull the sources with an owner's "
+        "credential",
+        required=settings is not None,
+    )
+
+
+async def _check_teams(
+    client: HubClient, org: str, wanted: list[str], kind: CredentialKind | None
+) -> Check:
+    name = "teams"
+    try:
+        have = {t.name for t in await client.groups_list(org)}
+    except HubAuthError:
+        hint = (
+            "a personal access token cannot list org teams; use a password or an org access "
+            "token with scope-group-read"
+            if kind is CredentialKind.PAT
+            else "use a credential that may list the org's teams"
+        )
+        return Check(name, False, f"cannot list the teams of {org}: {hint}")
+    missing = [t for t in wanted if t not in have]
+    if missing:
+        return Check(
+            name,
+            False,
+            f"teams not found in {org}: {', '.join(missing)}; create them in Docker Hub "
+            "(Organization > Teams) or fix the allowlist",
+        )
+    return Check(name, True, f"the teams named exist in {org}: {', '.join(wanted)}")
