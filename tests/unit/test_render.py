@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from enum import Enum
+
+import pytest
+
+from imagegate.cli.render import ProgressBar, dumps, human_bytes, table, to_jsonable
+from imagegate.domain.digest import Digest
+from imagegate.domain.manifest import Platform
+from imagegate.domain.reference import parse_reference
+
+
+@pytest.mark.parametrize(
+    ("n", "text"),
+    [
+        (0, "0 B"),
+        (1023, "1023 B"),
+        (1024, "1.0 KiB"),
+        (1536, "1.5 KiB"),
+        (5 * 1024 * 1024, "5.0 MiB"),
+        (3 * 1024**3 + 1024**3 // 2, "3.5 GiB"),
+        (1024**6, "1.0 PiB"),
+        (1024**7, "1024.0 PiB"),
+    ],
+)
+def test_human_bytes(n: int, text: str) -> None:
+    assert human_bytes(n) == text
+
+
+def test_table_aligns_columns_and_trims() -> None:
+    out = table([["a", "1"], ["longer", "22"]], headers=["name", "n"])
+    assert out.splitlines() == ["name    n", "a       1", "longer  22"]
+
+
+def test_table_ragged_rows_and_empty() -> None:
+    assert table([]) == ""
+    assert table([["x"], ["yy", "z"]]).splitlines() == ["x", "yy  z"]
+
+
+class Color(Enum):
+    RED = "red"
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    digest: Digest
+    platforms: tuple[Platform, ...]
+    color: Color
+    count: int
+    extra: dict[str, object]
+
+
+def test_json_turns_value_types_into_strings() -> None:
+    d = Digest.of(b"x")
+    row = Row(
+        d, (Platform("linux", "arm64", "v8"),), Color.RED, 3, {"ref": parse_reference("redis")}
+    )
+    data = json.loads(dumps(row))
+    assert data == {
+        "digest": str(d),
+        "platforms": ["linux/arm64/v8"],
+        "color": "red",
+        "count": 3,
+        "extra": {"ref": "docker.io/library/redis:latest"},
+    }
+    assert to_jsonable(None) is None
+
+
+class FakeTTY(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_silent_when_not_a_terminal() -> None:
+    out = io.StringIO()
+    bar = ProgressBar(out)
+    bar.add_total(100)
+    bar.advance(50, "blob")
+    bar.close()
+    assert not bar.enabled
+    assert out.getvalue() == ""
+
+
+def test_progress_bar_draws_on_a_terminal_and_erases_itself() -> None:
+    out = FakeTTY()
+    bar = ProgressBar(out)
+    bar.add_total(2048)
+    bar.advance(1024, "sha256:abc")
+    assert bar.render().startswith("[" + "#" * 15 + "." * 15 + "]  50% 1.0 KiB / 2.0 KiB")
+    assert bar.render().endswith("sha256:abc")
+    bar.close()
+    assert "\r\x1b[2K[" in out.getvalue()
+    assert out.getvalue().endswith("\r\x1b[2K")
+
+
+def test_progress_bar_never_goes_below_zero_or_above_full() -> None:
+    bar = ProgressBar(io.StringIO())
+    bar.advance(-5)
+    assert bar.done == 0
+    bar.add_total(10)
+    bar.advance(20)
+    assert "100%" in bar.render()
