@@ -92,7 +92,8 @@ class NotifyEvent(StrEnum):
     SUMMARY = "summary"
 
 
-_NO_PINS: Mapping[str, Digest] = MappingProxyType({})
+def _no_pins() -> Mapping[str, Digest]:
+    return MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +105,7 @@ class TagRules:
     """
 
     explicit: tuple[str, ...] = ()
-    pins: Mapping[str, Digest] = field(default=_NO_PINS, hash=False)
+    pins: Mapping[str, Digest] = field(default_factory=_no_pins, hash=False)
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     semver: str | None = None

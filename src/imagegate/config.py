@@ -1,0 +1,273 @@
+"""Load the allowlist file (YAML) into a fully resolved ``domain.allowlist.Config``.
+
+Strict: unknown keys, wrong types and invalid values are ``ConfigError`` naming
+``file:line: key.path``. The format is documented in ``docs/allowlist.md``; its JSON Schema
+is ``imagegate.schema.SCHEMA``. Relative paths are relative to the file's directory.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from types import MappingProxyType
+
+from imagegate.config_images import parse_defaults, parse_images
+from imagegate.domain.allowlist import (
+    DEFAULT_HUB_URL,
+    SUPPORTED_VERSIONS,
+    AccessManagement,
+    Config,
+    HubSettings,
+    Listen,
+    NotifyEvent,
+    RegistrySettingsEntry,
+    Schedule,
+    Target,
+    TeamsMode,
+    WebhookConfig,
+    WebhookFormat,
+)
+from imagegate.domain.reference import (
+    DOCKER_HUB,
+    DOCKER_HUB_ALIASES,
+    parse_reference,
+    parse_repository,
+)
+from imagegate.domain.schedule import CronSpec, parse_duration
+from imagegate.errors import ConfigError, InvalidReferenceError
+from imagegate.yamldoc import Context, Node, compose_file
+
+DEFAULT_CONFIG_FILE = "imagegate.yaml"
+STATE_FILE_NAME = "state.db"
+TOP_KEYS = frozenset(
+    {"version", "target", "registries", "defaults", "images", "state", "schedule", "listen",
+     "notify"}
+)  # fmt: skip
+TARGET_KEYS = frozenset({"registry", "namespace", "hub", "access_management", "manage_teams"})
+HUB_KEYS = frozenset({"url", "username", "token"})
+IAM_KEYS = frozenset({"enabled", "allow_official_images", "allow_verified_publishers"})
+REGISTRY_KEYS = frozenset(
+    {"insecure", "ca_file", "username", "password", "max_concurrency", "rate_limit_floor"}
+)
+SCHEDULE_KEYS = frozenset({"every", "cron", "jitter"})
+WEBHOOK_KEYS = frozenset({"url", "format", "events"})
+_URL = re.compile(r"^https?://[^\s/]+(?:/\S*)?$")
+_LISTEN = re.compile(r"^(?:\[([0-9A-Fa-f:.]+)\]|([^:\[\]\s]+)):([0-9]{1,5})$")
+_NAMESPACE = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
+
+
+def default_state_path(env: Mapping[str, str]) -> Path:
+    """``$XDG_STATE_HOME/imagegate/state.db`` (``~/.local/state`` when unset)."""
+    base = env.get("XDG_STATE_HOME") or str(Path(env.get("HOME") or Path.home()) / ".local/state")
+    return Path(base) / "imagegate" / STATE_FILE_NAME
+
+
+def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> Config:
+    """Read, validate and resolve an allowlist file. ``env`` defaults to ``os.environ``."""
+    file = Path(path)
+    ctx = Context(display=str(path), env=os.environ if env is None else env)
+    root = Node(compose_file(file, ctx), "", ctx)
+    if not root.is_mapping:
+        raise root.error("expected a mapping with 'version', 'target' and 'images' at the top")
+    top = root.mapping(TOP_KEYS)
+    _check_version(top.get("version"), root)
+    missing = [k for k in ("target", "images") if k not in top]
+    if missing:
+        raise root.error(f"missing required key {missing[0]!r}")
+    base = file.resolve().parent
+    target = _target(top["target"])
+    defaults = parse_defaults(top.get("defaults"))
+    images = parse_images(top["images"], defaults, target)
+    if target.hub is None and any(img.teams for img in images):
+        top["images"].warn("team grants only apply to a Docker Hub target (target.hub); ignored")
+    state = (
+        _path(top["state"], base) if "state" in top else default_state_path(ctx.env)
+    )  # fmt: skip
+    return Config(
+        path=file.resolve(),
+        version=1,
+        target=target,
+        registries=MappingProxyType(_registries(top["registries"], base))
+        if "registries" in top
+        else MappingProxyType({}),
+        images=images,
+        state=state,
+        schedule=_schedule(top["schedule"]) if "schedule" in top else None,
+        listen=_listen(top["listen"]) if "listen" in top else Listen(),
+        webhooks=_notify(top["notify"]) if "notify" in top else (),
+        warnings=tuple(ctx.warnings),
+    )
+
+
+def _check_version(n: Node | None, root: Node) -> None:
+    supported = ", ".join(str(v) for v in SUPPORTED_VERSIONS)
+    if n is None:
+        raise root.error(f"missing 'version'; add 'version: 1' (supported: {supported})")
+    version = n.integer()
+    if version not in SUPPORTED_VERSIONS:
+        raise n.error(
+            f"unsupported version {version}; this imagegate reads version {supported} "
+            "(upgrade imagegate for newer files)"
+        )
+
+
+def _path(n: Node, base: Path) -> Path:
+    return (base / Path(n.string()).expanduser()).resolve()
+
+
+def _registry_host(text: str, n: Node) -> str:
+    if text in DOCKER_HUB_ALIASES:
+        return DOCKER_HUB
+    try:
+        ref = parse_reference(f"{text}/x", default_tag=None)
+    except InvalidReferenceError:
+        ref = None
+    if ref is None or ref.registry != text:
+        raise n.error(
+            f"invalid registry {text!r}: expected host[:port] such as ghcr.io, "
+            "registry.example.com:5000 or localhost:5000"
+        )
+    return text
+
+
+def _hub(n: Node | None) -> HubSettings:
+    if n is None:
+        return HubSettings()
+    m = n.mapping(HUB_KEYS)
+    url = m["url"].string().rstrip("/") if "url" in m else DEFAULT_HUB_URL
+    if not _URL.match(url):
+        raise m["url"].error(f"invalid URL {url!r}: expected https://host[/path]")
+    return HubSettings(
+        url=url,
+        username=m["username"].string() if "username" in m else None,
+        token=m["token"].secret() if "token" in m else None,
+    )
+
+
+def _target(n: Node) -> Target:
+    m = n.mapping(TARGET_KEYS, required=("registry",))
+    registry = _registry_host(m["registry"].string(), m["registry"])
+    is_hub = registry == DOCKER_HUB or "hub" in m
+    hub = _hub(m.get("hub")) if is_hub else None
+    ns_node = m.get("namespace")
+    namespace = ns_node.string(allow_empty=True).strip("/") if ns_node is not None else ""
+    if hub is not None:
+        if not namespace:
+            raise (ns_node or n).error(
+                "a Docker Hub target needs 'namespace': the organization (or user) to mirror into"
+            )
+        if not _NAMESPACE.match(namespace):
+            assert ns_node is not None
+            raise ns_node.error(
+                f"invalid Docker Hub namespace {namespace!r}: one lowercase name, no '/' "
+                "(Hub repositories are namespace/name)"
+            )
+    elif namespace:
+        try:
+            parse_repository(f"{registry}/{namespace}")
+        except InvalidReferenceError as exc:
+            assert ns_node is not None
+            raise ns_node.error(f"invalid namespace {namespace!r}: {exc}") from None
+    iam = None
+    if "access_management" in m:
+        node = m["access_management"]
+        if hub is None:
+            raise node.error("needs a Docker Hub target: set registry: docker.io or a 'hub:'")
+        a = node.mapping(IAM_KEYS)
+        d = AccessManagement()
+        iam = AccessManagement(
+            enabled=a["enabled"].boolean() if "enabled" in a else d.enabled,
+            allow_official_images=a["allow_official_images"].boolean()
+            if "allow_official_images" in a
+            else d.allow_official_images,
+            allow_verified_publishers=a["allow_verified_publishers"].boolean()
+            if "allow_verified_publishers" in a
+            else d.allow_verified_publishers,
+        )
+    teams_mode = TeamsMode.ADDITIVE
+    if "manage_teams" in m:
+        if hub is None:
+            raise m["manage_teams"].error("needs a Docker Hub target (registry docker.io or hub:)")
+        teams_mode = m["manage_teams"].choice(TeamsMode)
+    return Target(registry, namespace, hub, iam, teams_mode)
+
+
+def _registries(n: Node, base: Path) -> dict[str, RegistrySettingsEntry]:
+    out: dict[str, RegistrySettingsEntry] = {}
+    for name, value in n.pairs():
+        host = _registry_host(name, value)
+        if host in out:
+            raise value.error(f"{name!r} is the same registry as another entry ({host})")
+        m = value.mapping(REGISTRY_KEYS)
+        if ("username" in m) != ("password" in m):
+            raise value.error("set both 'username' and 'password', or neither")
+        out[host] = RegistrySettingsEntry(
+            host=host,
+            insecure=m["insecure"].boolean() if "insecure" in m else False,
+            ca_file=_path(m["ca_file"], base) if "ca_file" in m else None,
+            username=m["username"].string() if "username" in m else None,
+            password=m["password"].secret() if "password" in m else None,
+            max_concurrency=m["max_concurrency"].integer(minimum=1, maximum=256)
+            if "max_concurrency" in m
+            else None,
+            rate_limit_floor=m["rate_limit_floor"].integer(minimum=0)
+            if "rate_limit_floor" in m
+            else None,
+        )
+    return out
+
+
+def _duration(n: Node, *, allow_zero: bool) -> timedelta:
+    try:
+        value = parse_duration(n.string())
+    except ConfigError as exc:
+        raise n.error(exc.detail) from None
+    if not allow_zero and not value:
+        raise n.error("must be longer than 0s")
+    return value
+
+
+def _schedule(n: Node) -> Schedule:
+    m = n.mapping(SCHEDULE_KEYS)
+    if ("every" in m) == ("cron" in m):
+        raise n.error("set exactly one of 'every' (e.g. 6h) or 'cron' (e.g. '0 */6 * * *')")
+    cron = None
+    if "cron" in m:
+        try:
+            cron = CronSpec.parse(m["cron"].string())
+        except ConfigError as exc:
+            raise m["cron"].error(exc.detail) from None
+    every = _duration(m["every"], allow_zero=False) if "every" in m else None
+    jitter = _duration(m["jitter"], allow_zero=True) if "jitter" in m else timedelta(0)
+    return Schedule(every=every, cron=cron, jitter=jitter)
+
+
+def _listen(n: Node) -> Listen:
+    text = n.string()
+    m = _LISTEN.match(text)
+    if not m or not 0 < int(m.group(3)) < 65536:
+        raise n.error(f"invalid address {text!r}: expected host:port, e.g. 127.0.0.1:9108")
+    return Listen(m.group(1) or m.group(2), int(m.group(3)))
+
+
+def _notify(n: Node) -> tuple[WebhookConfig, ...]:
+    m = n.mapping({"webhooks"})
+    out: list[WebhookConfig] = []
+    for item in m["webhooks"].sequence() if "webhooks" in m else []:
+        w = item.mapping(WEBHOOK_KEYS, required=("url",))
+        url = w["url"].secret()
+        if not _URL.match(url.reveal()):
+            # never echo the URL: it carries the webhook's secret
+            raise w["url"].error("must be an http:// or https:// URL (value not shown: a secret)")
+        events = frozenset(NotifyEvent)
+        if "events" in w:
+            items = w["events"].sequence()
+            if not items:
+                raise w["events"].error("the list is empty; leave it out for every event")
+            events = frozenset(e.choice(NotifyEvent) for e in items)
+        fmt = w["format"].choice(WebhookFormat) if "format" in w else WebhookFormat.JSON
+        out.append(WebhookConfig(url=url, format=fmt, events=events))
+    return tuple(out)
