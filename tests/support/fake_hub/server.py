@@ -1,0 +1,266 @@
+"""``FakeHub``: the Docker Hub double served by aiohttp from a background thread.
+
+::
+
+    with FakeHub(registry_signer=signer) as hub:         # 127.0.0.1, free port
+        hub.model.add_user("alice", "pw"); hub.model.add_org("acme", owners=("alice",))
+        hub.base_url         # "http://127.0.0.1:PORT"  (Hub API, search v4)
+        hub.token_realm      # "http://127.0.0.1:PORT/token"  (auth.docker.io)
+        hub.writes           # mutating Hub API requests, in order
+        hub.rate_limit_next(2, retry_after=3)          # the next 2 Hub API requests get 429
+
+Sections (§) refer to /work/shared/reference/docker-hub-api.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import Literal
+
+from aiohttp import web
+
+from tests.support.fake_hub import routes_auth as ra
+from tests.support.fake_hub import routes_orgs as ro
+from tests.support.fake_hub import routes_repos as rr
+from tests.support.fake_hub import web as w
+from tests.support.fake_hub.model import HubModel
+from tests.support.fake_hub.state import (
+    STATE,
+    HubState,
+    RateLimitKnob,
+    RegistrySigner,
+    RequestRecord,
+    TokenGrant,
+)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+_REPO = "/v2/namespaces/{ns}/repositories/{repo}"
+_LEGACY = "/v2/repositories/{ns}/{repo}"
+# (method, path, handler). Every path is served with and without a trailing slash (§9).
+ROUTES: tuple[tuple[str, str, Handler], ...] = (
+    ("POST", "/v2/auth/token", ra.auth_token),
+    ("POST", "/v2/users/login", ra.users_login),
+    ("GET", "/v2/user", ra.current_user),
+    ("GET", "/token", ra.registry_token),
+    ("GET", "/v2/namespaces/{ns}/repositories", rr.list_repos),
+    ("POST", "/v2/namespaces/{ns}/repositories", rr.create_repo),
+    ("GET", _REPO, rr.get_repo),
+    ("PATCH", _REPO, rr.patch_repo),
+    ("GET", _LEGACY, rr.legacy_get_repo),
+    ("POST", _LEGACY + "/privacy", rr.set_privacy),
+    ("GET", _LEGACY + "/groups", rr.list_repo_groups),
+    ("POST", _LEGACY + "/groups", rr.add_repo_group),
+    ("GET", _LEGACY + "/groups/{group_id}", rr.get_repo_group),
+    ("PATCH", _LEGACY + "/groups/{group_id}", rr.patch_repo_group),
+    ("DELETE", _LEGACY + "/groups/{group_id}", rr.delete_repo_group),
+    ("GET", "/v2/orgs/{org}", ro.get_org),
+    ("GET", "/v2/orgs/{org}/groups", ro.list_groups),
+    ("POST", "/v2/orgs/{org}/groups", ro.create_group),
+    ("GET", "/v2/orgs/{org}/groups/{group}", ro.get_group),
+    ("DELETE", "/v2/orgs/{org}/groups/{group}", ro.delete_group),
+    ("GET", "/v2/orgs/{org}/groups/{group}/members", ro.list_group_members),
+    ("POST", "/v2/orgs/{org}/groups/{group}/members", ro.add_group_member),
+    ("DELETE", "/v2/orgs/{org}/groups/{group}/members/{username}", ro.remove_group_member),
+    ("GET", "/v2/orgs/{org}/members", ro.list_members),
+    ("GET", "/v2/orgs/{org}/settings", ro.get_settings),
+    ("PUT", "/v2/orgs/{org}/settings", ro.put_settings),
+    ("GET", "/api/search/v4", ro.search_v4),
+)
+
+
+@web.middleware
+async def _middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    state = request.app[STATE]
+    await request.read()  # cached: handlers then never suspend while holding the lock
+    with state.lock:
+        who = state.peek_who(request)
+        remaining, reset = state.count_request()
+        knob = state.knob
+        response: web.StreamResponse
+        if knob.remaining > 0 and not request.path.startswith("/token"):
+            knob.remaining -= 1
+            response = _too_many(state, knob)
+        else:
+            try:
+                response = await handler(request)
+            except w.HubHttpError as exc:
+                response = w.json_response(exc.body, status=exc.status)
+            except web.HTTPException as exc:  # aiohttp's own 404/405 for unknown routes
+                response = w.json_response({"detail": exc.reason}, status=exc.status)
+        # §7: every response carries X-RateLimit-*.
+        response.headers["X-RateLimit-Limit"] = str(state.rate_limit)
+        response.headers["X-RateLimit-Remaining"] = str(remaining)
+        response.headers["X-RateLimit-Reset"] = str(reset)
+        state.requests.append(
+            RequestRecord(request.method, request.path, request.query_string, who, response.status)
+        )
+        return response
+
+
+def _too_many(state: HubState, knob: RateLimitKnob) -> web.Response:
+    """§7: 429 with ``Retry-After`` in seconds (S1b) or ``X-Retry-After`` as a unix timestamp
+    (S1), or both; the body of the audit-log example."""
+    response = w.json_response({"detail": "Rate limit exceeded", "error": False}, status=429)
+    if knob.header in ("Retry-After", "both"):
+        response.headers["Retry-After"] = str(int(knob.retry_after))
+    if knob.header in ("X-Retry-After", "both"):
+        response.headers["X-Retry-After"] = str(int(state.now() + knob.retry_after))
+    return response
+
+
+def build_app(state: HubState) -> web.Application:
+    app = web.Application(middlewares=[_middleware])
+    app[STATE] = state
+    for method, path, handler in ROUTES:
+        for variant in (path, path + "/"):
+            if method == "GET":
+                app.router.add_get(variant, handler)  # HEAD too
+            else:
+                app.router.add_route(method, variant, handler)
+    return app
+
+
+class FakeHub:
+    """The Docker Hub API + registry token service double, on 127.0.0.1 in its own thread.
+
+    ``registry_signer`` signs registry token claims for a real ``docker-registry`` (see
+    ``tests/support/tokens.py``); without it registry tokens are HS256 and no registry trusts
+    them. ``issuer`` must equal the registry's ``auth.token.issuer``; the token audience is
+    the ``service`` the client asks for, so several registries with different services can
+    trust one FakeHub.
+    """
+
+    def __init__(
+        self,
+        model: HubModel | None = None,
+        *,
+        registry_signer: RegistrySigner | None = None,
+        issuer: str = "fake-hub",
+        rate_limit: int = 180,
+    ) -> None:
+        self.model = model if model is not None else HubModel()
+        self.state = HubState(
+            model=self.model, registry_signer=registry_signer, issuer=issuer, rate_limit=rate_limit
+        )
+        self.port = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+
+    # ---- addresses -----------------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def token_realm(self) -> str:
+        return f"{self.base_url}/token"
+
+    @property
+    def issuer(self) -> str:
+        return self.state.issuer
+
+    # ---- lifecycle -----------------------------------------------------------------------
+    def start(self) -> FakeHub:
+        if self._thread is not None:
+            return self
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        self.port = int(sock.getsockname()[1])
+        self.state.base_url = self.base_url
+        self._loop = asyncio.new_event_loop()
+        ready = threading.Event()
+        self._thread = threading.Thread(
+            target=self._serve, args=(sock, ready), name=f"fake-hub-{self.port}", daemon=True
+        )
+        self._thread.start()
+        if not ready.wait(10):
+            raise RuntimeError("the fake Docker Hub did not start within 10s")
+        return self
+
+    def _serve(self, sock: socket.socket, ready: threading.Event) -> None:
+        loop = self._loop
+        assert loop is not None
+        asyncio.set_event_loop(loop)
+        self._runner = web.AppRunner(build_app(self.state), access_log=None)
+        loop.run_until_complete(self._runner.setup())
+        loop.run_until_complete(web.SockSite(self._runner, sock).start())
+        ready.set()
+        loop.run_forever()
+        loop.run_until_complete(self._runner.cleanup())
+        loop.close()
+
+    def stop(self) -> None:
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        self._loop = self._thread = None
+
+    def __enter__(self) -> FakeHub:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # ---- knobs ---------------------------------------------------------------------------
+    def rate_limit_next(
+        self,
+        n: int,
+        *,
+        retry_after: float = 1.0,
+        header: Literal["Retry-After", "X-Retry-After", "both"] = "Retry-After",
+    ) -> None:
+        """Answer the next ``n`` Hub API requests with 429 (§7); /token is not affected."""
+        with self.state.lock:
+            self.state.knob = RateLimitKnob(remaining=n, retry_after=retry_after, header=header)
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move the double's clock: JWTs it issued expire after 600 s of it (§1)."""
+        with self.state.lock:
+            self.state.clock_offset += seconds
+
+    def revoke_sessions(self) -> None:
+        """Forget every Hub JWT issued so far: the next call with one gets 401."""
+        with self.state.lock:
+            self.state.sessions.clear()
+
+    # ---- inspection ----------------------------------------------------------------------
+    @property
+    def requests(self) -> list[RequestRecord]:
+        with self.state.lock:
+            return list(self.state.requests)
+
+    @property
+    def writes(self) -> list[RequestRecord]:
+        """Mutating Hub API requests (POST/PUT/PATCH/DELETE except logins), failed ones too."""
+        return [r for r in self.requests if r.is_write]
+
+    @property
+    def grants(self) -> list[TokenGrant]:
+        """Registry tokens issued by /token, in order."""
+        with self.state.lock:
+            return list(self.state.grants)
+
+    def count(self, method: str | None = None, path_prefix: str = "") -> int:
+        return sum(
+            1
+            for r in self.requests
+            if (method is None or r.method == method) and r.path.startswith(path_prefix)
+        )
+
+    def clear_logs(self) -> None:
+        with self.state.lock:
+            self.state.requests.clear()
+            self.state.grants.clear()
