@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.images import ImageFactory
+from tests.support.proxy import FaultHook, RegistryProxy
 from tests.support.pusher import Pusher
 from tests.support.registry_server import (
     REGISTRY_BINARY,
@@ -171,6 +172,21 @@ def image_factory() -> ImageFactory:
 def pusher(registry: RegistryServer) -> Pusher:
     """The oracle client for ``registry``."""
     return Pusher(registry.url)
+
+
+@pytest.fixture
+def make_proxy() -> Iterator[Callable[..., RegistryProxy]]:
+    """``make_proxy(upstream_url, fault=None)`` starts a recording proxy, stopped after the test."""
+    proxies: list[RegistryProxy] = []
+
+    def make(upstream_url: str, fault: FaultHook | None = None) -> RegistryProxy:
+        proxy = RegistryProxy(upstream_url, fault=fault).start()
+        proxies.append(proxy)
+        return proxy
+
+    yield make
+    for proxy in proxies:
+        proxy.stop()
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
+import http.client
 import io
 import json
 import tarfile
@@ -20,6 +21,7 @@ from tests.support.images import (
     layer_from_files,
     random_layer,
 )
+from tests.support.proxy import Fault
 from tests.support.pusher import Pusher, PushError, push_image
 from tests.support.registry_server import RegistryServer
 from tests.support.tokens import Access, TokenAuthority, decode_claims
@@ -190,3 +192,57 @@ def test_token_server_grants_intersection_and_rejects_bad_password(token_registr
     assert resp.status == 401
     assert "details" in json.loads(resp.body)
     assert server.requests[-1].status == 401
+
+
+def test_proxy_records_requests_and_keeps_location_on_proxy(registry, make_proxy) -> None:
+    proxy = make_proxy(registry.url)
+    img = build_image([random_layer(200_000, 31)])  # > one 64 KiB chunk: streamed through
+    p = Pusher(proxy.url, username=None)
+    p.push_image("team/app", "1", img)
+    assert proxy.count("PUT", "/blobs/uploads/") == 2  # config + layer went via the proxy
+    assert proxy.count("PUT", "/manifests/1") == 1
+    assert Pusher(registry.url).get_blob("team/app", img.layers[0].digest) == img.layers[0].data
+    proxy.clear()
+    assert p.get_blob("team/app", img.layers[0].digest) == img.layers[0].data
+    assert [(r.request.method, r.status) for r in proxy.records] == [("GET", 200)]
+
+
+def test_proxy_injects_status_truncation_flip_and_reset(registry, make_proxy) -> None:
+    img = build_image([random_layer(150_000, 41)])
+    Pusher(registry.url).push_image("team/app", "1", img)
+    layer = img.layers[0]
+    calls: list[int] = []
+
+    def first_get_fails(req):
+        calls.append(req.seq)
+        return Fault.status_code(503, retry_after=3) if req.seq == 0 else None
+
+    proxy = make_proxy(registry.url, fault=first_get_fails)
+    p = Pusher(proxy.url)
+    resp = p._raw(
+        "GET", proxy.url + "/v2/team/app/manifests/1", None, {"Authorization": "Bearer x"}
+    )
+    assert resp.status == 503 and resp.headers["retry-after"] == "3"
+    assert json.loads(resp.body)["errors"][0]["code"] == "UNAVAILABLE"
+    assert p.get_manifest("team/app", "1").data == img.data  # the second one goes through
+    assert calls == [0, 1]
+    assert proxy.requests[0].header("authorization") == "Bearer ***"  # no secret kept
+
+    proxy.fault = lambda req: Fault.flip_byte(100_000) if "/blobs/" in req.path else None
+    flipped = p.get_blob("team/app", layer.digest)
+    assert len(flipped) == len(layer.data) and flipped != layer.data
+
+    proxy.fault = lambda req: Fault.truncate(1000)
+    conn = http.client.HTTPConnection(proxy.host, timeout=10)
+    conn.request("GET", f"/v2/team/app/blobs/{layer.digest}")
+    answer = conn.getresponse()
+    assert answer.status == 200 and int(answer.headers["content-length"]) == len(layer.data)
+    with pytest.raises(http.client.IncompleteRead) as short:
+        answer.read()
+    assert len(short.value.partial) == 1000
+    conn.close()
+
+    proxy.fault = lambda req: Fault.reset_connection()
+    with pytest.raises(http.client.RemoteDisconnected):
+        p.get_manifest("team/app", "1")
+    assert proxy.records[-1].status == 0
