@@ -20,6 +20,7 @@ import contextlib
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
+from types import TracebackType
 from typing import Protocol, Self
 
 from imagegate.domain.digest import Digest
@@ -57,7 +58,12 @@ class StateStore(Protocol):
 
     def close(self) -> None: ...
     def __enter__(self) -> Self: ...
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
     def transaction(self) -> contextlib.AbstractContextManager[None]: ...
     def lock(self, *, wait: bool = False) -> contextlib.AbstractContextManager[None]: ...
 
