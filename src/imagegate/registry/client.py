@@ -1,0 +1,355 @@
+"""RegistryClient: the OCI distribution API, one method per resource action.
+
+See docs/architecture.md ("Registry client") for the contract the copy engine relies on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+import time
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from types import TracebackType
+
+import aiohttp
+from yarl import URL
+
+from imagegate.domain.digest import Digest
+from imagegate.domain.manifest import (
+    ACCEPT_MANIFESTS,
+    MAX_MANIFEST_SIZE,
+    SCHEMA1,
+    SCHEMA1_SIGNED,
+    detect_media_type,
+)
+from imagegate.domain.reference import DOCKER_HUB_ALIASES, DOCKER_HUB_WIRE_HOST, Reference
+from imagegate.errors import (
+    DigestMismatchError,
+    ImagegateError,
+    InvalidReferenceError,
+    NotFoundError,
+    RegistryError,
+    RegistryResponseError,
+    UnsupportedManifestError,
+)
+from imagegate.registry.auth import PULL, PUSH, declared_scopes, repository_scope
+from imagegate.registry.credentials import Credential, CredentialStore
+from imagegate.registry.models import BlobStream, ManifestInfo, RawManifest
+from imagegate.registry.ratelimit import RateLimit
+from imagegate.registry.settings import RegistrySettings
+from imagegate.registry.stats import RequestStats
+from imagegate.registry.transport import Request, Transport
+from imagegate.registry.upload import verified_body
+
+# Every type we can copy, then schema1 so the registry answers with it and we can refuse it.
+MANIFEST_ACCEPT = ", ".join((*ACCEPT_MANIFESTS, SCHEMA1_SIGNED, SCHEMA1))
+MAX_TAG_PAGES = 10_000  # a registry that paginates forever is broken
+_LINK_NEXT = re.compile(r'<([^>]+)>\s*;[^,]*rel="?next"?')
+
+__all__ = ["BlobStream", "ManifestInfo", "RawManifest", "RegistryClient"]
+
+
+class RegistryClient:
+    """An OCI registry client for every registry at once (one aiohttp session per run)."""
+
+    def __init__(
+        self,
+        registries: RegistrySettings | None = None,
+        credentials: CredentialStore | None = None,
+        *,
+        stats: RequestStats | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = registries if registries is not None else RegistrySettings()
+        self.credentials = credentials if credentials is not None else CredentialStore()
+        self._transport = Transport(self.settings, self._credential, stats=stats, clock=clock)
+
+    async def __aenter__(self) -> RegistryClient:
+        await self._transport.open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._transport.close()
+
+    @property
+    def stats(self) -> RequestStats:
+        return self._transport.stats
+
+    @property
+    def token_fetches(self) -> int:
+        """How many token exchanges were made (the cache avoids the rest)."""
+        return self._transport.auth.token_fetches
+
+    def rate_limit(self, host: str) -> RateLimit | None:
+        """The latest ``ratelimit-*`` headers seen from a registry (name or wire host)."""
+        wire = DOCKER_HUB_WIRE_HOST if host in DOCKER_HUB_ALIASES else host
+        return self._transport.rate_limits.get(wire)
+
+    @contextmanager
+    def scopes(
+        self, *, pull: Iterable[Reference] = (), push: Iterable[Reference] = ()
+    ) -> Iterator[None]:
+        """Declare the repositories the work in this block touches, so one token per registry
+        covers all of them (pull on the source, push on the target, pull on mount sources)."""
+        wanted: dict[str, list[str]] = {}
+        for ref in pull:
+            wanted.setdefault(ref.wire_host, []).append(repository_scope(ref.repository, PULL))
+        for ref in push:
+            wanted.setdefault(ref.wire_host, []).append(repository_scope(ref.repository, PUSH))
+        with declared_scopes(wanted):
+            yield
+
+    async def _credential(self, host: str) -> Credential | None:
+        hs = self.settings.for_host(host)
+        if hs.username is not None or hs.password is not None:
+            return Credential(username=hs.username or "", password=hs.password or "")
+        return await asyncio.to_thread(self.credentials.get, host)
+
+    @staticmethod
+    def _req(
+        method: str, ref: Reference, target: str, *, push: bool = False, **kw: object
+    ) -> Request:
+        scope = repository_scope(ref.repository, PUSH if push else PULL)
+        return Request(
+            method,
+            ref.wire_host,
+            target,
+            scopes=(scope,),
+            repository=ref.repository,
+            **kw,  # type: ignore[arg-type]
+        )
+
+    # -- manifests ------------------------------------------------------------------------
+    async def manifest_head(self, ref: Reference) -> ManifestInfo | None:
+        """Digest, media type and size of a manifest; None when it does not exist."""
+        path = f"/v2/{ref.repository}/manifests/{ref.identifier}"
+        req = self._req(
+            "HEAD", ref, path, headers={"Accept": MANIFEST_ACCEPT}, what=f"manifest {ref}"
+        )
+        try:
+            resp = await self._transport.fetch(req)
+        except NotFoundError:
+            return None
+        header = resp.headers.get("Docker-Content-Digest")
+        media_type = resp.headers.get("Content-Type", "").split(";", 1)[0].strip()
+        size = int(resp.headers.get("Content-Length", "-1") or -1)
+        if header:
+            try:
+                return ManifestInfo(Digest.parse(header), media_type, size)
+            except InvalidReferenceError:
+                pass
+        if ref.digest is not None and size >= 0:
+            return ManifestInfo(ref.digest, media_type, size)
+        raw = await self.manifest_get(ref)  # no usable digest header: hash the body
+        return ManifestInfo(raw.digest, raw.media_type, raw.size)
+
+    async def manifest_get(self, ref: Reference) -> RawManifest:
+        """Manifest bytes as served, digest verified; over 4 MiB is refused while reading."""
+        path = f"/v2/{ref.repository}/manifests/{ref.identifier}"
+        what = f"manifest {ref}"
+        req = self._req("GET", ref, path, headers={"Accept": MANIFEST_ACCEPT}, what=what)
+        resp = await self._transport.fetch(req, max_body=MAX_MANIFEST_SIZE)
+        data = resp.body
+        if len(data) > MAX_MANIFEST_SIZE:
+            raise UnsupportedManifestError(
+                f"{what}: manifest is over the {MAX_MANIFEST_SIZE}-byte limit; refusing it"
+            )
+        expected = ref.digest
+        if expected is None:
+            header = resp.headers.get("Docker-Content-Digest")
+            if header:
+                try:
+                    expected = Digest.parse(header)
+                except InvalidReferenceError:
+                    expected = None
+        digest = Digest.of(data, expected.algorithm if expected else "sha256")
+        if expected is not None and digest != expected:
+            raise DigestMismatchError(what=what, expected=str(expected), actual=str(digest))
+        media_type = detect_media_type(data, resp.headers.get("Content-Type", ""))
+        return RawManifest(data=data, media_type=media_type, digest=digest)
+
+    async def manifest_put(self, ref: Reference, data: bytes, media_type: str) -> Digest:
+        """Push manifest bytes unchanged under ``ref``'s tag or digest; returns the digest."""
+        digest = Digest.of(data, ref.digest.algorithm if ref.digest else "sha256")
+        what = f"manifest {ref}"
+        if ref.digest is not None and digest != ref.digest:
+            raise DigestMismatchError(what=what, expected=str(ref.digest), actual=str(digest))
+        path = f"/v2/{ref.repository}/manifests/{ref.identifier}"
+        req = self._req(
+            "PUT",
+            ref,
+            path,
+            push=True,
+            headers={"Content-Type": media_type},
+            body=data,
+            ok=frozenset({200, 201}),
+            what=what,
+        )
+        resp = await self._transport.fetch(req, max_body=64 * 1024)
+        header = resp.headers.get("Docker-Content-Digest")
+        if header and header != str(digest):
+            raise DigestMismatchError(
+                what=f"{what} (as stored)", expected=str(digest), actual=header
+            )
+        return digest
+
+    async def manifest_delete(self, ref: Reference) -> None:
+        """Delete a manifest by digest (registries refuse tags here); NotFoundError if absent."""
+        path = f"/v2/{ref.repository}/manifests/{ref.identifier}"
+        req = self._req(
+            "DELETE", ref, path, push=True, ok=frozenset({200, 202, 204}), what=f"manifest {ref}"
+        )
+        await self._transport.fetch(req, max_body=64 * 1024)
+
+    # -- blobs ----------------------------------------------------------------------------
+    async def blob_head(self, repo: Reference, digest: Digest) -> int | None:
+        """The blob's size if the repository has it, else None."""
+        path = f"/v2/{repo.repository}/blobs/{digest}"
+        req = self._req("HEAD", repo, path, what=f"blob {digest.short} in {repo.name}")
+        try:
+            resp = await self._transport.fetch(req)
+        except NotFoundError:
+            return None
+        return int(resp.headers.get("Content-Length", "0") or 0)
+
+    @asynccontextmanager
+    async def blob_get(self, repo: Reference, digest: Digest) -> AsyncIterator[BlobStream]:
+        """Stream a blob (redirects followed without credentials). Not verified here."""
+        what = f"blob {digest.short} from {repo.name}"
+        req = self._req("GET", repo, f"/v2/{repo.repository}/blobs/{digest}", what=what)
+        async with self._transport.stream(req) as resp:
+            yield BlobStream(resp, what=what, on_bytes=self._transport.count_in)
+
+    async def blob_mount(self, repo: Reference, digest: Digest, from_repo: Reference) -> bool:
+        """Cross-repository mount; True when the registry mounted it (201)."""
+        if from_repo.wire_host != repo.wire_host:
+            return False
+        query = f"?mount={digest}&from={from_repo.repository}"
+        req = Request(
+            "POST",
+            repo.wire_host,
+            f"/v2/{repo.repository}/blobs/uploads/{query}",
+            scopes=(
+                repository_scope(repo.repository, PUSH),
+                repository_scope(from_repo.repository, PULL),
+            ),
+            ok=frozenset({201, 202}),
+            what=f"mount of blob {digest.short} from {from_repo.repository} into {repo.name}",
+            repository=repo.repository,
+        )
+        resp = await self._transport.fetch(req, max_body=64 * 1024)
+        if resp.status == 201:
+            return True
+        location = resp.headers.get("Location")
+        if location:
+            await self._cancel_upload(repo, str(resp.url.join(URL(location, encoded=True))))
+        return False
+
+    async def _start_upload(self, repo: Reference, what: str) -> str:
+        req = self._req(
+            "POST",
+            repo,
+            f"/v2/{repo.repository}/blobs/uploads/",
+            push=True,
+            ok=frozenset({202}),
+            what=what,
+        )
+        resp = await self._transport.fetch(req, max_body=64 * 1024)
+        location = resp.headers.get("Location")
+        if not location:
+            raise RegistryResponseError(
+                f"{what}: registry started an upload without a Location header",
+                status=resp.status,
+                method="POST",
+                url=str(resp.url),
+            )
+        return str(resp.url.join(URL(location, encoded=True)))
+
+    async def _cancel_upload(self, repo: Reference, location: str) -> None:
+        req = self._req(
+            "DELETE",
+            repo,
+            location,
+            push=True,
+            ok=frozenset({200, 202, 204, 404}),
+            what=f"cancel upload to {repo.name}",
+        )
+        # best effort: the registry expires abandoned upload sessions on its own
+        with contextlib.suppress(RegistryError):
+            await self._transport.fetch(req, max_body=64 * 1024)
+
+    async def blob_upload(
+        self, repo: Reference, digest: Digest, size: int, chunks: AsyncIterable[bytes]
+    ) -> None:
+        """POST then one streaming PUT. The sha256 is checked on the fly and the last chunk is
+        held back until it verifies, so bad content never commits (DigestMismatchError)."""
+        what = f"upload of blob {digest.short} to {repo.name}"
+        location = await self._start_upload(repo, what)
+        sep = "&" if "?" in location else "?"
+        put_url = f"{location}{sep}digest={digest}"
+        body = verified_body(chunks, digest, size, what=what, on_bytes=self._transport.count_out)
+        req = self._req(
+            "PUT",
+            repo,
+            put_url,
+            push=True,
+            headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)},
+            body=body,
+            ok=frozenset({201, 204}),
+            what=what,
+            replayable=False,
+        )
+        try:
+            resp = await self._transport.fetch(req, max_body=64 * 1024)
+        except (ImagegateError, aiohttp.ClientError, OSError):
+            if body.failure is not None:
+                await self._cancel_upload(repo, location)
+                raise body.failure from None
+            await self._cancel_upload(repo, location)
+            raise
+        if body.failure is not None:  # pragma: no cover - aiohttp always aborts first
+            raise body.failure
+        stored = resp.headers.get("Docker-Content-Digest")
+        if stored and stored != str(digest):
+            raise DigestMismatchError(
+                what=f"{what} (as stored)", expected=str(digest), actual=stored
+            )
+
+    # -- tags -----------------------------------------------------------------------------
+    async def tag_list(self, repo: Reference, *, page_size: int | None = None) -> list[str]:
+        """All tags, following ``Link: <...>; rel="next"``; ``page_size`` sets ``?n=``."""
+        target = f"/v2/{repo.repository}/tags/list" + (f"?n={page_size}" if page_size else "")
+        tags: list[str] = []
+        seen: set[str] = set()
+        for _ in range(MAX_TAG_PAGES):
+            req = self._req("GET", repo, target, what=f"tag list of {repo.name}")
+            resp = await self._transport.fetch(req)
+            tags.extend(_tags_from(resp.body, repo.name))
+            match = _LINK_NEXT.search(resp.headers.get("Link", ""))
+            if not match:
+                return tags
+            target = str(resp.url.join(URL(match.group(1), encoded=True)))
+            if target in seen:
+                return tags
+            seen.add(target)
+        return tags
+
+
+def _tags_from(body: bytes, name: str) -> list[str]:
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        raise RegistryResponseError(
+            f"tag list of {name}: the registry answered with something that is not JSON",
+            status=200,
+        ) from None
+    tags = doc.get("tags") if isinstance(doc, dict) else None
+    return [str(t) for t in tags] if isinstance(tags, list) else []

@@ -1,0 +1,430 @@
+"""The one aiohttp session: scheme choice, auth, redirects without credentials, retries, errors.
+
+Order of concerns for each request, written once here:
+per-host concurrency slot -> retries (replayable requests only) -> auth (token once more on
+401) -> redirects followed by hand (``Authorization`` only to the registry's own origin) ->
+scheme fallback for insecure/loopback hosts -> stats and rate-limit headers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+import time
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TypeVar
+
+import aiohttp
+from multidict import CIMultiDictProxy
+from yarl import URL
+
+from imagegate.errors import (
+    RateLimitedError,
+    RegistryAuthError,
+    RegistryError,
+    RegistryResponseError,
+    RegistryTransportError,
+    redact_url,
+)
+from imagegate.log import redact
+from imagegate.registry.auth import (
+    Authenticator,
+    CredentialLookup,
+    Token,
+    TokenRequest,
+    basic_header,
+)
+from imagegate.registry.auth import parse_token_response as _parse_token
+from imagegate.registry.challenge import parse_challenges, pick_challenge
+from imagegate.registry.diagnostics import MAX_ERROR_BODY, parse_diagnostics, response_error
+from imagegate.registry.ratelimit import RateLimit
+from imagegate.registry.settings import RegistrySettings
+from imagegate.registry.stats import RequestStats
+
+log = logging.getLogger(__name__)
+
+MAX_REDIRECTS = 5
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+MAX_TOKEN_BODY = 1024 * 1024
+T = TypeVar("T")
+Body = bytes | AsyncIterable[bytes] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One registry call. ``target`` is a path (``/v2/...``) or an absolute URL (Location)."""
+
+    method: str
+    host: str  # the registry's wire host: credentials belong to it and only to it
+    target: str
+    scopes: tuple[str, ...] = ()
+    headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    body: Body = None
+    ok: frozenset[int] = frozenset({200})
+    what: str = ""  # names the object in messages: "manifest docker.io/library/redis:7"
+    repository: str = ""
+    replayable: bool = True  # False for streamed bodies: never retried here
+    authenticate: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """A response whose body was read in full (within a size limit)."""
+
+    status: int
+    headers: CIMultiDictProxy[str]
+    body: bytes
+    url: URL
+
+
+def origin(url: URL) -> tuple[str, str, int | None]:
+    return (url.scheme, (url.host or "").lower(), url.port)
+
+
+class Transport:
+    """Owns the ``aiohttp.ClientSession``; all HTTP goes through :meth:`fetch`/:meth:`stream`."""
+
+    def __init__(
+        self,
+        settings: RegistrySettings,
+        credentials: CredentialLookup,
+        *,
+        stats: RequestStats | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = settings
+        self.stats = stats if stats is not None else RequestStats()
+        self.rate_limits: dict[str, RateLimit] = {}
+        self.auth = Authenticator(credentials, self._fetch_token, clock=clock)
+        self._clock = clock
+        self._session: aiohttp.ClientSession | None = None
+        self._schemes: dict[str, str] = {}
+        self._slots: dict[str, asyncio.Semaphore] = {}
+        self._ssl: dict[str, ssl.SSLContext | bool] = {}
+
+    async def open(self) -> None:
+        if self._session is None:
+            timeout = aiohttp.ClientTimeout(
+                total=None,
+                connect=self.settings.connect_timeout,
+                sock_read=self.settings.read_timeout,
+            )
+            self._session = aiohttp.ClientSession(
+                timeout=timeout,
+                auto_decompress=False,
+                headers={"User-Agent": self.settings.user_agent},
+            )
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    # -- URLs, TLS, slots ---------------------------------------------------------------
+    def base_url(self, host: str) -> URL:
+        scheme = "https"
+        if self.settings.tls_optional(host):
+            scheme = self._schemes.get(host, "https")
+        return URL(f"{scheme}://{host}")
+
+    def _url(self, req: Request) -> URL:
+        if req.target.startswith(("http://", "https://")):
+            return URL(req.target, encoded=True)
+        return self.base_url(req.host).join(URL(req.target, encoded=True))
+
+    def _ssl_for(self, url: URL) -> ssl.SSLContext | bool:
+        host = url.raw_authority or ""
+        if host not in self._ssl:
+            hs = self.settings.for_host(host)
+            if hs.ca_file is not None:
+                self._ssl[host] = ssl.create_default_context(cafile=hs.ca_file)
+            elif self.settings.tls_optional(host):
+                self._ssl[host] = False  # verification off, as Docker does for insecure hosts
+            else:
+                self._ssl[host] = True
+        return self._ssl[host]
+
+    def _slot(self, host: str) -> asyncio.Semaphore:
+        if host not in self._slots:
+            limit = max(1, self.settings.for_host(host).max_concurrency)
+            self._slots[host] = asyncio.Semaphore(limit)
+        return self._slots[host]
+
+    # -- one HTTP exchange ----------------------------------------------------------------
+    async def _raw(
+        self, req: Request, url: URL, headers: dict[str, str], body: Body
+    ) -> aiohttp.ClientResponse:
+        if self._session is None:
+            raise RuntimeError("RegistryClient used outside 'async with'")
+        self.stats.record(url.raw_authority or "", req.method)
+        if isinstance(body, bytes):
+            self.stats.bytes_out += len(body)
+        try:
+            resp = await self._session.request(
+                req.method,
+                url,
+                headers=headers,
+                data=body,
+                allow_redirects=False,
+                ssl=self._ssl_for(url),
+            )
+        except aiohttp.ClientSSLError as exc:
+            raise RegistryTransportError(
+                f"{req.what or req.method}: TLS failure talking to {url.raw_authority}: "
+                f"{redact(str(exc))}; set a CA file for this registry, or mark it insecure",
+                tls=True,
+            ) from exc
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise RegistryTransportError(
+                f"{req.what or req.method}: cannot reach {url.raw_authority} "
+                f"({type(exc).__name__}: {redact(str(exc)) or 'no detail'}); check the "
+                "registry address and that it is up"
+            ) from exc
+        rl = RateLimit.from_headers(resp.headers)
+        if rl is not None and url.raw_authority == req.host:
+            self.rate_limits[req.host] = rl
+        return resp
+
+    async def _exchange(
+        self, req: Request, url: URL, headers: dict[str, str], body: Body
+    ) -> aiohttp.ClientResponse:
+        """``_raw`` plus the https -> http fallback for insecure and loopback hosts."""
+        try:
+            return await self._raw(req, url, headers, body)
+        except RegistryTransportError as exc:
+            host = url.raw_authority or ""
+            fallback = (
+                exc.tls
+                and url.scheme == "https"
+                and self.settings.tls_optional(host)
+                and host not in self._schemes
+                and not isinstance(body, AsyncIterable)
+            )
+            if not fallback:
+                raise
+            self._schemes[host] = "http"
+            log.debug("falling back to plain HTTP", extra={"host": host})
+            return await self._raw(req, url.with_scheme("http"), headers, body)
+
+    async def _read_capped(self, resp: aiohttp.ClientResponse, limit: int) -> bytes:
+        """Read the body until EOF or ``limit`` bytes, whichever comes first."""
+        parts: list[bytes] = []
+        total = 0
+        while total < limit:
+            piece = await resp.content.read(limit - total)
+            if not piece:
+                break
+            parts.append(piece)
+            total += len(piece)
+        self.stats.bytes_in += total
+        return b"".join(parts)
+
+    async def _error(self, req: Request, resp: aiohttp.ClientResponse) -> RegistryError:
+        try:
+            body = await self._read_capped(resp, MAX_ERROR_BODY)
+        except (aiohttp.ClientError, TimeoutError, OSError):
+            body = b""
+        finally:
+            resp.release()
+        return response_error(
+            status=resp.status,
+            method=req.method,
+            url=str(resp.url),
+            body=body,
+            headers=resp.headers,
+            what=req.what or f"{req.method} {req.target}",
+        )
+
+    async def _auth_error(self, req: Request, resp: aiohttp.ClientResponse) -> RegistryAuthError:
+        err = await self._error(req, resp)
+        cred = await self.auth.credential(req.host)
+        who = cred.describe if cred is not None else "anonymous"
+        repo = f" repository {req.repository!r}" if req.repository else ""
+        detail = "; ".join(f"{d.code}: {d.message}" for d in getattr(err, "diagnostics", ()))
+        hint = (
+            f"log in with 'docker login {req.host}' or configure credentials for this registry"
+            if cred is None
+            else "check the username and password/token and that this account may access it"
+        )
+        return RegistryAuthError(
+            f"registry {req.host}:{repo} authentication failed as {who} "
+            f"(HTTP 401{', ' + detail if detail else ''}); {hint}"
+        )
+
+    async def _attempt(self, req: Request) -> aiohttp.ClientResponse:
+        """One try: auth, redirects, status check. Returns an open response in ``req.ok``."""
+        start = self._url(req)
+        registry_origin = origin(start)
+        authorization = (
+            await self.auth.authorization(req.host, req.scopes) if req.authenticate else None
+        )
+        retried_auth = False
+        url = start
+        redirects = 0
+        while True:
+            headers = dict(req.headers)
+            same_origin = origin(url)[1:] == registry_origin[1:]
+            if authorization and same_origin:
+                headers["Authorization"] = authorization
+            resp = await self._exchange(req, url, headers, req.body)
+            if self.settings.tls_optional(req.host) and resp.url.scheme != url.scheme:
+                url = resp.url
+            if resp.status in REDIRECT_STATUSES and "Location" in resp.headers:
+                resp.release()
+                redirects += 1
+                if redirects > MAX_REDIRECTS or req.method not in ("GET", "HEAD"):
+                    raise RegistryTransportError(
+                        f"{req.what}: too many redirects, or a redirect of a {req.method} "
+                        f"[{redact_url(str(url))}]"
+                    )
+                url = resp.url.join(URL(resp.headers["Location"], encoded=True))
+                continue
+            if resp.status == 401 and req.authenticate and same_origin:
+                if retried_auth or not req.replayable:
+                    self.auth.invalidate(req.host)
+                    raise await self._auth_error(req, resp)
+                challenge = pick_challenge(
+                    parse_challenges(resp.headers.get("WWW-Authenticate", ""))
+                )
+                if challenge is None:
+                    raise await self._auth_error(req, resp)
+                resp.release()
+                self.auth.remember(req.host, challenge)
+                authorization = await self.auth.authorization(
+                    req.host, (*req.scopes, *challenge.scopes), force=True
+                )
+                if authorization is None:
+                    cred = await self.auth.credential(req.host)
+                    raise RegistryAuthError(
+                        f"registry {req.host} requires {challenge.scheme} authentication for "
+                        f"{req.repository or 'this request'} and "
+                        f"{'no credentials are configured' if cred is None else 'has no password'}"
+                        f"; log in with 'docker login {req.host}' or configure credentials"
+                    )
+                retried_auth = True
+                url = self._url(req)  # the scheme may have been settled meanwhile
+                continue
+            if resp.status in req.ok:
+                return resp
+            raise await self._error(req, resp)
+
+    async def _retrying(self, req: Request, op: Callable[[], Awaitable[T]]) -> T:
+        attempt = 1
+        while True:
+            try:
+                return await op()
+            except (RegistryTransportError, RegistryResponseError) as exc:
+                if not (exc.temporary and req.replayable):
+                    raise
+                retry_after = exc.retry_after if isinstance(exc, RateLimitedError) else None
+                delay = self.settings.retry.delay(attempt, retry_after)
+                if delay is None:
+                    raise
+                log.debug(
+                    "retrying",
+                    extra={"what": req.what, "attempt": attempt, "delay": round(delay, 2)},
+                )
+                await asyncio.sleep(delay)
+                attempt += 1
+
+    # -- public ---------------------------------------------------------------------------
+    async def fetch(self, req: Request, *, max_body: int = 4 * 1024 * 1024) -> Response:
+        """Send ``req`` and read its body (at most ``max_body`` + 1 bytes are read)."""
+
+        async def op() -> Response:
+            async with self._slot(req.host):
+                resp = await self._attempt(req)
+                try:
+                    body = (
+                        b"" if req.method == "HEAD" else await self._read_capped(resp, max_body + 1)
+                    )
+                except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+                    raise RegistryTransportError(
+                        f"{req.what}: the response body was cut off ({type(exc).__name__}); "
+                        "the registry or the network dropped the connection"
+                    ) from exc
+                finally:
+                    resp.release()
+                return Response(resp.status, resp.headers, body, resp.url)
+
+        return await self._retrying(req, op)
+
+    @asynccontextmanager
+    async def stream(self, req: Request) -> AsyncIterator[aiohttp.ClientResponse]:
+        """Send ``req`` and yield the open response; the body is the caller's to read."""
+
+        async def op() -> aiohttp.ClientResponse:
+            async with self._slot(req.host):
+                return await self._attempt(req)
+
+        resp = await self._retrying(req, op)
+        try:
+            yield resp
+        finally:
+            resp.release()
+
+    def count_in(self, n: int) -> None:
+        self.stats.bytes_in += n
+
+    def count_out(self, n: int) -> None:
+        self.stats.bytes_out += n
+
+    # -- token exchange -------------------------------------------------------------------
+    async def _fetch_token(self, treq: TokenRequest) -> Token:
+        realm = URL(treq.realm)
+        params: list[tuple[str, str]] = []
+        if treq.service:
+            params.append(("service", treq.service))
+        params.extend(("scope", s) for s in treq.scopes)
+        headers: dict[str, str] = {}
+        cred = treq.credential
+        body: bytes | None = None
+        method = "GET"
+        if cred is not None and cred.identity_token:
+            method = "POST"
+            form = [
+                ("grant_type", "refresh_token"),
+                ("refresh_token", cred.identity_token),
+                ("client_id", "imagegate"),
+                *params,
+            ]
+            body = str(URL.build(query=form).query_string).encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            url = realm
+        else:
+            url = realm.extend_query(params)
+            if cred is not None and (cred.username or cred.password):
+                headers["Authorization"] = basic_header(cred)
+        host = realm.raw_authority or ""
+        req = Request(
+            method,
+            host,
+            str(url),
+            headers=headers,
+            body=body,
+            what=f"token request to {redact_url(treq.realm)}",
+            authenticate=False,
+        )
+        who = cred.describe if cred is not None else "anonymous"
+        try:
+            resp = await self.fetch(req, max_body=MAX_TOKEN_BODY)
+        except RegistryResponseError as exc:
+            if exc.status in (401, 403):
+                detail = (
+                    "; ".join(f"{d.code}: {d.message}" for d in exc.diagnostics)
+                    or f"HTTP {exc.status}"
+                )
+                raise RegistryAuthError(
+                    f"token service {redact_url(treq.realm)} refused {who} for "
+                    f"{' '.join(treq.scopes) or 'the registry'} ({detail}); check the username "
+                    "and password/token (docker login, or per-registry credentials)"
+                ) from None
+            raise
+        return _parse_token(resp.body, self._clock(), realm=treq.realm)
+
+
+__all__ = ["Request", "Response", "Transport", "parse_diagnostics"]
