@@ -1,0 +1,127 @@
+"""The watch loop's HTTP endpoints: ``/healthz`` (JSON) and ``/metrics`` (Prometheus text).
+
+Started and stopped from inside the watch loop's event loop, so every answer also proves the
+loop is alive. ``/healthz`` answers 200 with ``"status": "ok"`` while the loop runs and fewer
+than ``max_consecutive_failures`` runs in a row failed; otherwise 503 with ``"status"`` set to
+``failing``, ``stopping`` or ``stopped``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Protocol
+
+from aiohttp import web
+
+from imagegate.errors import ConfigError
+from imagegate.watch.metrics import CONTENT_TYPE
+from imagegate.watch.runs import RunHistory
+
+log = logging.getLogger("imagegate.watch")
+
+_ADDRESS = re.compile(r"^(?:\[(?P<v6>[0-9a-fA-F:.]+)\]|(?P<host>[^:\[\]]*)):(?P<port>\d{1,5})$")
+
+
+class Renderable(Protocol):
+    def render(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ListenAddress:
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+def parse_listen_address(text: str) -> ListenAddress:
+    """``127.0.0.1:9090``, ``[::1]:9090``, ``:9090`` (all interfaces); port 0 picks a free one."""
+    match = _ADDRESS.match(text.strip())
+    port = int(match.group("port")) if match else -1
+    if match is None or port > 65535:
+        raise ConfigError(
+            f"listen address {text!r} is not host:port; write it like 127.0.0.1:9090, "
+            "[::1]:9090 or :9090 (all interfaces)"
+        )
+    host = match.group("v6") or match.group("host") or "0.0.0.0"  # noqa: S104 (':port' asks for it)
+    return ListenAddress(host=host, port=port)
+
+
+class WatchServer:
+    """``async with WatchServer(...) as server:`` serves until the block ends."""
+
+    def __init__(
+        self,
+        address: str | ListenAddress,
+        *,
+        history: RunHistory,
+        metrics: Renderable,
+        max_consecutive_failures: int = 3,
+    ) -> None:
+        if max_consecutive_failures < 1:
+            raise ConfigError("max_consecutive_failures must be at least 1")
+        self.address = (
+            address if isinstance(address, ListenAddress) else parse_listen_address(address)
+        )
+        self.history = history
+        self.metrics = metrics
+        self.max_consecutive_failures = max_consecutive_failures
+        self._runner: web.AppRunner | None = None
+        self.bound: ListenAddress | None = None
+
+    @property
+    def port(self) -> int:
+        if self.bound is None:
+            raise RuntimeError("the server is not started")
+        return self.bound.port
+
+    @property
+    def url(self) -> str:
+        if self.bound is None:
+            raise RuntimeError("the server is not started")
+        host = "127.0.0.1" if self.bound.host == "0.0.0.0" else self.bound.host  # noqa: S104
+        return f"http://{ListenAddress(host, self.bound.port)}"
+
+    async def _healthz(self, _: web.Request) -> web.Response:
+        report = self.history.health(max_consecutive_failures=self.max_consecutive_failures)
+        return web.json_response(report.body, status=200 if report.healthy else 503)
+
+    async def _metrics(self, _: web.Request) -> web.Response:
+        body = self.metrics.render().encode()
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
+
+    async def start(self) -> ListenAddress:
+        app = web.Application()
+        app.router.add_get("/healthz", self._healthz)
+        app.router.add_get("/metrics", self._metrics)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, self.address.host, self.address.port)
+        try:
+            await site.start()
+        except OSError as exc:
+            await runner.cleanup()
+            raise ConfigError(
+                f"cannot listen on {self.address}: {exc.strerror or exc}; "
+                "choose another address or free the port"
+            ) from exc
+        self._runner = runner
+        host, port = runner.addresses[0][:2]
+        self.bound = ListenAddress(host=str(host), port=int(port))
+        log.info("serving /healthz and /metrics", extra={"address": str(self.bound)})
+        return self.bound
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> WatchServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.stop()
