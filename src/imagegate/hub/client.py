@@ -97,6 +97,11 @@ class HubClient:
         """The last ``X-RateLimit-*`` seen (§7)."""
         return self.transport.rate_limit
 
+    @property
+    def token_scope(self) -> str | None:
+        """After login: the PAT scope claim of the JWT (``repo:admin`` ...), if any."""
+        return self.transport.token_scope
+
     async def login(self) -> None:
         await self.transport.login()
 
@@ -237,8 +242,8 @@ class HubClient:
     async def user_get(self) -> HubUser:
         resp = await self.transport.request("GET", "/v2/user/")
         body = resp.body if isinstance(resp.body, Mapping) else {}
-        uid = body.get("id")
-        return HubUser(id=uid if isinstance(uid, int) else None, username=str(body.get("username")))
+        uid = str(body.get("id", ""))
+        return HubUser(id=int(uid) if uid.isdigit() else None, username=str(body.get("username")))
 
     async def org_get(self, org: str) -> HubOrg:
         resp = await self.transport.request("GET", f"/v2/orgs/{_seg(org)}/")

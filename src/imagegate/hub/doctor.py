@@ -63,7 +63,9 @@ async def run_doctor(
     settings, settings_check = await _check_settings(client, org, kind, manage_settings)
     checks.append(settings_check)
     role = await _role(client, org) if kind is not CredentialKind.OAT else None
-    checks.append(_check_repositories(kind, role, org))
+    if role is None and settings is not None:
+        role = "owner"  # only owners may read the IAM settings (§5)
+    checks.append(_check_repositories(kind, role, org, client.token_scope))
     checks.append(_check_community_pulls(kind, role, org, settings))
     wanted = sorted(set(teams))
     if wanted:
@@ -119,8 +121,17 @@ async def _role(client: HubClient, org: str) -> str | None:
         return None
 
 
-def _check_repositories(kind: CredentialKind | None, role: str | None, org: str) -> Check:
+def _check_repositories(
+    kind: CredentialKind | None, role: str | None, org: str, scope: str | None
+) -> Check:
     name = "repositories"
+    if kind is CredentialKind.PAT and scope is not None and scope != "repo:admin":
+        return Check(
+            name,
+            False,
+            f"this personal access token has the scope {scope}; creating repositories and "
+            "assigning teams needs a 'Read, Write, Delete' (repo:admin) token",
+        )
     if kind is CredentialKind.OAT:
         return Check(
             name,
@@ -133,6 +144,15 @@ def _check_repositories(kind: CredentialKind | None, role: str | None, org: str)
         )
     if role in ("owner", "editor"):
         return Check(name, True, f"can create repositories and assign teams in {org} ({role})")
+    if role is None and kind is CredentialKind.PAT:
+        return Check(
+            name,
+            False,
+            f"cannot tell the account's role in {org}: a personal access token may not list "
+            "org members; creating repositories and assigning teams needs the owner or editor "
+            "role",
+            required=False,
+        )
     what = f"is only a {role}" if role else "is not a member we can see"
     return Check(
         name,

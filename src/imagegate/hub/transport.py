@@ -22,6 +22,7 @@ from imagegate.hub.models import CredentialKind
 from imagegate.hub.wire import (
     HubRateLimit,
     error_text,
+    jwt_claims,
     jwt_expiry,
     page_results,
     retry_after_seconds,
@@ -78,6 +79,12 @@ class HubTransport:
         self.rate_limit: HubRateLimit | None = None
         self.logins = 0
         self.requests = 0
+
+    @property
+    def token_scope(self) -> str | None:
+        """The ``scope`` claim of the current JWT (a PAT's scope, §1), read unverified."""
+        scope = jwt_claims(self._token).get("scope") if self._token else None
+        return scope if isinstance(scope, str) and scope else None
 
     @property
     def authenticated(self) -> bool:

@@ -105,20 +105,26 @@ def retry_after_seconds(headers: Mapping[str, str], now: float) -> float | None:
     return None
 
 
-def jwt_expiry(token: str) -> float | None:
-    """The ``exp`` claim of a JWT, read WITHOUT verifying the signature (§1, as S3 does).
+def jwt_claims(token: str) -> dict[str, object]:
+    """The claims of a JWT, read WITHOUT verifying the signature (§1, as S3 does).
 
-    Only used to know when to log in again; the server remains the judge of validity.
+    Only used to know when to log in again and what scope a PAT has; the server remains
+    the judge of validity. Never log the token or its claims' secrets.
     """
     parts = token.split(".")
     if len(parts) != 3:
-        return None
+        return {}
     payload = parts[1] + "=" * (-len(parts[1]) % 4)
     try:
         claims = json.loads(base64.urlsafe_b64decode(payload))
     except (binascii.Error, ValueError):
-        return None
-    exp = claims.get("exp") if isinstance(claims, dict) else None
+        return {}
+    return claims if isinstance(claims, dict) else {}
+
+
+def jwt_expiry(token: str) -> float | None:
+    """The ``exp`` claim of a JWT (unverified), or None."""
+    exp = jwt_claims(token).get("exp")
     return float(exp) if isinstance(exp, int | float) and not isinstance(exp, bool) else None
 
 
