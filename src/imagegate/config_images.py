@@ -103,6 +103,8 @@ def parse_tags(n: Node) -> TagRules:
         if not tags:
             raise n.error("the list is empty; name at least one tag or use rules")
         return TagRules(explicit=tags, pins=MappingProxyType(pins))
+    if not n.is_mapping:
+        raise n.error(f"expected a list of tags or a mapping of rules, got {n.describe()}")
     m = n.mapping(TAG_RULE_KEYS)
     tags, pins = _explicit(m["explicit"].sequence()) if "explicit" in m else ((), {})
     semver = None

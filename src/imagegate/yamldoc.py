@@ -119,8 +119,12 @@ class Node:
     def is_null(self) -> bool:
         return isinstance(self.node, yaml.ScalarNode) and self.node.tag == _TAG + "null"
 
+    def describe(self) -> str:
+        """What the node holds, for messages: 'a list', 'the number 7.10', ..."""
+        return _describe(self.node)
+
     def _expect(self, what: str, hint: str = "") -> ConfigError:
-        return self.error(f"expected {what}, got {_describe(self.node)}{hint}")
+        return self.error(f"expected {what}, got {self.describe()}{hint}")
 
     def mapping(self, allowed: Collection[str], required: Collection[str] = ()) -> dict[str, Node]:
         """The mapping's values by key; unknown, duplicate or missing keys are errors."""
