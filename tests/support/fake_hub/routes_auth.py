@@ -15,6 +15,7 @@ from tests.support.fake_hub import web as w
 from tests.support.fake_hub.access import ANONYMOUS, Principal, iam_blocks, registry_actions
 from tests.support.fake_hub.model import HubModel
 from tests.support.fake_hub.state import STATE, HubState, TokenGrant, basic_credentials
+from tests.support.tokens import Access
 
 REGISTRY_TOKEN_LIFETIME = 300  # §8: real Hub values are often 300 [I]
 
@@ -159,19 +160,13 @@ async def registry_token(request: web.Request) -> web.Response:
         if "pull" in requested and "pull" not in granted and iam_blocks(state.model, p, name):
             blocked.append(name)
         access.append({"type": "repository", "name": name, "actions": sorted(granted)})
-    now = int(state.now())
-    claims = {
-        "iss": state.issuer,
-        "sub": p.name,
-        "aud": service,
-        "exp": now + REGISTRY_TOKEN_LIFETIME,
-        "nbf": now - 10,
-        "iat": now,
-        "jti": secrets.token_hex(12),
-        "access": access,
-    }
-    signer = state.registry_signer
-    token = signer(claims) if signer else w.jwt_encode(claims, state.jwt_key)
+    assert state.authority is not None  # FakeHub always has one
+    token = state.authority.sign(
+        p.name,
+        [Access("repository", a["name"], tuple(a["actions"])) for a in access],
+        ttl=REGISTRY_TOKEN_LIFETIME,
+        audience=service or state.authority.service,
+    )
     state.grants.append(
         TokenGrant(
             who=p.who,
@@ -181,7 +176,7 @@ async def registry_token(request: web.Request) -> web.Response:
             iam_blocked=tuple(blocked),
         )
     )
-    issued = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    issued = datetime.fromtimestamp(int(state.now()), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return w.json_response(
         {
             "token": token,

@@ -2,7 +2,7 @@
 
 ::
 
-    with FakeHub(registry_signer=signer) as hub:         # 127.0.0.1, free port
+    with FakeHub() as hub, RegistryServer(tmp, auth=hub.token_auth()) as reg:
         hub.model.add_user("alice", "pw"); hub.model.add_org("acme", owners=("alice",))
         hub.base_url         # "http://127.0.0.1:PORT"  (Hub API, search v4)
         hub.token_realm      # "http://127.0.0.1:PORT/token"  (auth.docker.io)
@@ -14,15 +14,15 @@ Sections (§) refer to /work/shared/reference/docker-hub-api.md.
 
 from __future__ import annotations
 
-import asyncio
-import socket
-import threading
+import tempfile
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from types import TracebackType
 from typing import Literal
 
 from aiohttp import web
 
+from tests.support.bgserver import BackgroundServer
 from tests.support.fake_hub import routes_auth as ra
 from tests.support.fake_hub import routes_orgs as ro
 from tests.support.fake_hub import routes_repos as rr
@@ -32,10 +32,11 @@ from tests.support.fake_hub.state import (
     STATE,
     HubState,
     RateLimitKnob,
-    RegistrySigner,
     RequestRecord,
     TokenGrant,
 )
+from tests.support.registry_server import TokenAuth
+from tests.support.tokens import TokenAuthority
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -128,80 +129,65 @@ def build_app(state: HubState) -> web.Application:
 class FakeHub:
     """The Docker Hub API + registry token service double, on 127.0.0.1 in its own thread.
 
-    ``registry_signer`` signs registry token claims for a real ``docker-registry`` (see
-    ``tests/support/tokens.py``); without it registry tokens are HS256 and no registry trusts
-    them. ``issuer`` must equal the registry's ``auth.token.issuer``; the token audience is
-    the ``service`` the client asks for, so several registries with different services can
-    trust one FakeHub.
+    Registry tokens are signed by ``authority`` (a ``tests.support.tokens.TokenAuthority``;
+    one is made in ``cert_dir`` or a temporary directory when not given). A real
+    ``docker-registry`` trusts them when configured with :meth:`token_auth`. The token
+    audience is the ``service`` the client asks for, so several registries with different
+    services can trust one FakeHub ("upstream Docker Hub" and the org's registry).
     """
 
     def __init__(
         self,
         model: HubModel | None = None,
         *,
-        registry_signer: RegistrySigner | None = None,
-        issuer: str = "fake-hub",
+        authority: TokenAuthority | None = None,
+        cert_dir: Path | None = None,
         rate_limit: int = 180,
     ) -> None:
         self.model = model if model is not None else HubModel()
-        self.state = HubState(
-            model=self.model, registry_signer=registry_signer, issuer=issuer, rate_limit=rate_limit
-        )
-        self.port = 0
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        if authority is None:
+            if cert_dir is None:
+                self._tmp = tempfile.TemporaryDirectory(prefix="fake-hub-")
+                cert_dir = Path(self._tmp.name)
+            authority = TokenAuthority("fake-hub", "registry.docker.io", cert_dir)
+        self.authority = authority
+        self.state = HubState(model=self.model, authority=authority, rate_limit=rate_limit)
+        self._server = BackgroundServer(build_app(self.state))
 
     # ---- addresses -----------------------------------------------------------------------
     @property
+    def port(self) -> int:
+        return self._server.port
+
+    @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self._server.url
 
     @property
     def token_realm(self) -> str:
         return f"{self.base_url}/token"
 
-    @property
-    def issuer(self) -> str:
-        return self.state.issuer
+    def token_auth(self, service: str = "registry.docker.io") -> TokenAuth:
+        """The ``auth.token`` settings for a RegistryServer that trusts this double."""
+        return TokenAuth(
+            realm=self.token_realm,
+            service=service,
+            issuer=self.authority.issuer,
+            rootcertbundle=self.authority.cert_path,
+        )
 
     # ---- lifecycle -----------------------------------------------------------------------
     def start(self) -> FakeHub:
-        if self._thread is not None:
-            return self
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        self.port = int(sock.getsockname()[1])
+        self._server.start()
         self.state.base_url = self.base_url
-        self._loop = asyncio.new_event_loop()
-        ready = threading.Event()
-        self._thread = threading.Thread(
-            target=self._serve, args=(sock, ready), name=f"fake-hub-{self.port}", daemon=True
-        )
-        self._thread.start()
-        if not ready.wait(10):
-            raise RuntimeError("the fake Docker Hub did not start within 10s")
         return self
 
-    def _serve(self, sock: socket.socket, ready: threading.Event) -> None:
-        loop = self._loop
-        assert loop is not None
-        asyncio.set_event_loop(loop)
-        self._runner = web.AppRunner(build_app(self.state), access_log=None)
-        loop.run_until_complete(self._runner.setup())
-        loop.run_until_complete(web.SockSite(self._runner, sock).start())
-        ready.set()
-        loop.run_forever()
-        loop.run_until_complete(self._runner.cleanup())
-        loop.close()
-
     def stop(self) -> None:
-        loop, thread = self._loop, self._thread
-        if loop is None or thread is None:
-            return
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        self._loop = self._thread = None
+        self._server.stop()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
 
     def __enter__(self) -> FakeHub:
         return self.start()

@@ -11,21 +11,17 @@ import binascii
 import secrets
 import threading
 import time
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from aiohttp import web
 
 from tests.support.fake_hub import web as w
 from tests.support.fake_hub.access import ANONYMOUS, Principal
 from tests.support.fake_hub.model import HubModel
+from tests.support.tokens import TokenAuthority
 
 JWT_LIFETIME = 600  # §1: exp - iat = 600
 LOGIN_PATHS = frozenset({"/v2/auth/token", "/v2/users/login"})
-
-# Signs registry token claims (the dict) into a compact JWS the registry trusts.
-RegistrySigner = Callable[[Mapping[str, Any]], str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +68,7 @@ class RateLimitKnob:
 @dataclass(slots=True)
 class HubState:
     model: HubModel
-    registry_signer: RegistrySigner | None = None
-    issuer: str = "fake-hub"
+    authority: TokenAuthority | None = None  # signs registry tokens a registry trusts
     rate_limit: int = 180  # §7: X-RateLimit-Limit, requests per minute
     base_url: str = ""
     lock: threading.RLock = field(default_factory=threading.RLock)
