@@ -72,7 +72,10 @@ class RegistryPool:
 
 @pytest.fixture(scope="session")
 def registry_pool() -> Iterator[RegistryPool]:
-    root = Path(tempfile.mkdtemp(prefix="imagegate-registries-"))
+    # tmpfs when there is one: registry storage writes are ~2x faster there than on disk
+    shm = Path("/dev/shm")
+    base = str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
+    root = Path(tempfile.mkdtemp(prefix="imagegate-registries-", dir=base))
     pool = RegistryPool(root)
     try:
         yield pool

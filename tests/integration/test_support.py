@@ -21,6 +21,7 @@ from tests.support.images import (
     layer_from_files,
     random_layer,
 )
+from tests.support.layout import check_served, load_layout, push_layout, sanitize_tag
 from tests.support.proxy import Fault
 from tests.support.pusher import Pusher, PushError, push_image
 from tests.support.registry_server import RegistryServer
@@ -246,3 +247,41 @@ def test_proxy_injects_status_truncation_flip_and_reset(registry, make_proxy) ->
     with pytest.raises(http.client.RemoteDisconnected):
         p.get_manifest("team/app", "1")
     assert proxy.records[-1].status == 0
+
+
+@pytest.mark.parametrize(
+    ("case", "entries"), [("hello-world-manifest-list", 1), ("regclient-testrepo", 26)]
+)
+def test_realworld_layout_round_trips(registry, shared_dir, case: str, entries: int) -> None:
+    layout = load_layout(shared_dir / "realworld" / case)
+    p = Pusher(registry.url)
+    results = push_layout(p, f"rw/{case}", layout, strict=True)
+    assert len(results) == entries and all(r.ok for r in results)
+    assert all(r.digest == r.entry.digest for r in results)
+    assert check_served(p, f"rw/{case}", layout, results) == []
+    if case == "hello-world-manifest-list":  # unnamed: pushed by digest, 9 children
+        assert results[0].reference == results[0].entry.digest
+        assert p.list_tags(f"rw/{case}") == []
+    else:
+        assert set(p.list_tags(f"rw/{case}")) == {e.tag for e in layout.entries if e.tag}
+
+
+def test_realworld_refusals_are_recorded(registry, shared_dir) -> None:
+    p = Pusher(registry.url)
+    sparse = push_layout(
+        p, "rw/sparse", load_layout(shared_dir / "realworld/hello-world-sparse-list")
+    )
+    assert not sparse[0].ok and sparse[0].error is not None
+    assert sparse[0].error.codes.count("MANIFEST_BLOB_UNKNOWN") == 10
+    schema1 = push_layout(p, "rw/s1", load_layout(shared_dir / "realworld/schema1-signed"))
+    assert [(r.reference, r.error.status if r.error else 0) for r in schema1] == [
+        ("latest", 500),
+        ("unsigned", 400),
+    ]
+
+
+def test_sanitize_tag() -> None:
+    assert sanitize_tag("v1.2") == "v1.2"
+    assert sanitize_tag("_cosign:sha256-abc.sig") == "sha256-abc.sig"
+    assert sanitize_tag("docker.io/library/x:1.0") == "1.0"
+    assert sanitize_tag(".hidden tag") == "x.hidden-tag"

@@ -183,7 +183,7 @@ class Pusher:
             return self._raw("GET", resp.headers["location"], None, {}).body
         return resp.body
 
-    def push_blob(self, repo: str, data: bytes, *, skip_existing: bool = True) -> str:
+    def push_blob(self, repo: str, data: bytes, *, skip_existing: bool = False) -> str:
         """POST an upload then PUT the bytes in one go; returns the digest."""
         digest = sha256_digest(data)
         if skip_existing and self.blob_exists(repo, digest):
