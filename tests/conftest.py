@@ -6,6 +6,7 @@ import itertools
 import json
 import os
 import shutil
+import ssl
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -154,6 +155,39 @@ def token_registry(registry_pool: RegistryPool, tmp_path: Path) -> Iterator[Toke
         )
         for reg in _fresh(registry_pool, auth=auth):
             yield TokenRegistry(reg, server, authority, user, password)
+
+
+@dataclass(frozen=True, slots=True)
+class TlsRegistry:
+    """An HTTPS registry whose certificate (for 127.0.0.1 and localhost) a test CA signed."""
+
+    registry: RegistryServer
+    ca_path: Path  # PEM of the CA to trust
+
+    @property
+    def url(self) -> str:
+        return self.registry.url
+
+    @property
+    def host(self) -> str:
+        return self.registry.host
+
+    def ssl_context(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=str(self.ca_path))
+
+
+@pytest.fixture
+def tls_registry(registry_pool: RegistryPool, tmp_path: Path) -> Iterator[TlsRegistry]:
+    import trustme  # noqa: PLC0415
+
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    ca_path, cert_path, key_path = (tmp_path / n for n in ("ca.pem", "cert.pem", "key.pem"))
+    ca.cert_pem.write_to_path(str(ca_path))
+    cert.private_key_pem.write_to_path(str(key_path))
+    cert_path.write_bytes(b"".join(blob.bytes() for blob in cert.cert_chain_pems))
+    for reg in _fresh(registry_pool, tls=TlsFiles(cert_path, key_path)):
+        yield TlsRegistry(reg, ca_path)
 
 
 _unique = itertools.count(1)

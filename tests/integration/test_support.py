@@ -8,6 +8,8 @@ import hashlib
 import http.client
 import io
 import json
+import os
+import ssl
 import tarfile
 
 import pytest
@@ -285,3 +287,25 @@ def test_sanitize_tag() -> None:
     assert sanitize_tag("_cosign:sha256-abc.sig") == "sha256-abc.sig"
     assert sanitize_tag("docker.io/library/x:1.0") == "1.0"
     assert sanitize_tag(".hidden tag") == "x.hidden-tag"
+
+
+def test_tls_registry_needs_the_test_ca(tls_registry) -> None:
+    img = build_image([random_layer(64, 51)])
+    assert tls_registry.url.startswith("https://127.0.0.1:")
+    trusted = Pusher(tls_registry.url, ssl_context=tls_registry.ssl_context())
+    trusted.push_image("secure/app", "1", img)
+    assert trusted.get_manifest("secure/app", "1").data == img.data
+    with pytest.raises(ssl.SSLCertVerificationError):
+        Pusher(tls_registry.url, ssl_context=ssl.create_default_context()).list_tags("secure/app")
+
+
+def test_docker_config_and_unique_repo(docker_config, unique_repo, registry) -> None:
+    cfg = docker_config({registry.host: ("bob", "pw:with:colons")}, credsStore="")
+    assert os.environ["DOCKER_CONFIG"] == str(cfg.directory)
+    auth = json.loads(cfg.path.read_text())["auths"][registry.host]["auth"]
+    assert base64.b64decode(auth).decode() == "bob:pw:with:colons"
+    assert unique_repo.startswith("test/test-docker-config-and-unique-repo-")
+
+
+def test_integration_marker_is_applied(request) -> None:
+    assert request.node.get_closest_marker("integration") is not None
