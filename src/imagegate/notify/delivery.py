@@ -1,0 +1,123 @@
+"""Deliver one payload to one webhook: timeout, 3 tries with backoff, 429 Retry-After honoured.
+
+Never raises for delivery problems (a notification must not break a run) and never puts the
+URL in a log line or message: only its origin (scheme and host).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import aiohttp
+
+from imagegate.errors import RETRYABLE_STATUSES
+from imagegate.notify.message import WebhookTarget
+
+log = logging.getLogger("imagegate.notify")
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryPolicy:
+    tries: int = 3
+    timeout: float = 10.0  # seconds per attempt, connect included
+    backoff: float = 1.0  # seconds before the 2nd try; doubles each time
+    max_retry_after: float = 60.0  # cap on a server's Retry-After
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryResult:
+    origin: str
+    event: str
+    delivered: bool
+    attempts: int
+    status: int | None = None  # the last HTTP status seen
+    error: str = ""  # safe to log: no URL
+
+
+def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
+    """``Retry-After`` as seconds: delta-seconds or an HTTP date; None if absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def _describe(exc: BaseException, timeout: float) -> str:
+    """A one-line reason that cannot contain the URL (aiohttp messages may)."""
+    if isinstance(exc, TimeoutError):
+        return f"no answer within {timeout:g}s"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return f"cannot connect ({exc.os_error.strerror or type(exc.os_error).__name__})"
+    return f"connection failed ({type(exc).__name__})"
+
+
+async def _attempt(
+    session: aiohttp.ClientSession, target: WebhookTarget, payload: dict[str, Any], timeout: float
+) -> tuple[int, float | None]:
+    async with session.post(
+        target.url,
+        json=payload,
+        allow_redirects=False,
+        timeout=aiohttp.ClientTimeout(total=timeout),
+        headers={"User-Agent": "imagegate-notify"},
+    ) as resp:
+        await resp.read()
+        return resp.status, retry_after_seconds(resp.headers.get("Retry-After"))
+
+
+async def deliver(
+    session: aiohttp.ClientSession,
+    target: WebhookTarget,
+    event: str,
+    payload: dict[str, Any],
+    *,
+    policy: DeliveryPolicy = DeliveryPolicy(),
+    sleep: Sleep = asyncio.sleep,
+) -> DeliveryResult:
+    """POST ``payload``; 2xx is success, 408/429/5xx and network errors are retried."""
+    status: int | None = None
+    error = ""
+    attempts = 0
+    for attempts in range(1, policy.tries + 1):
+        wait = policy.backoff * 2 ** (attempts - 1)
+        try:
+            status, retry_after = await _attempt(session, target, payload, policy.timeout)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            status, error = None, _describe(exc, policy.timeout)
+        else:
+            if 200 <= status < 300:
+                return DeliveryResult(target.origin, event, True, attempts, status)
+            error = f"HTTP {status}"
+            if 300 <= status < 400:
+                error += " (a redirect: configure the final webhook URL)"
+            if status not in RETRYABLE_STATUSES:
+                break
+            if status == 429 and retry_after is not None:
+                wait = min(retry_after, policy.max_retry_after)
+        if attempts < policy.tries:
+            log.info(
+                "webhook delivery will be retried",
+                extra={"webhook": target.origin, "event": event, "error": error, "wait": wait},
+            )
+            await sleep(wait)
+    log.warning(
+        "webhook delivery failed; the run goes on",
+        extra={"webhook": target.origin, "event": event, "attempts": attempts, "error": error},
+    )
+    return DeliveryResult(target.origin, event, False, attempts, status, error)

@@ -1,0 +1,190 @@
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from imagegate.errors import ConfigError
+from imagegate.notify.delivery import retry_after_seconds
+from imagegate.notify.message import Message, NotifyItem, WebhookTarget, url_origin
+from imagegate.notify.payloads import (
+    MAX_JSON_ITEMS,
+    MAX_SLACK_LINES,
+    SCHEMA,
+    build_payload,
+    json_payload,
+    slack_payload,
+    title,
+)
+
+T = datetime(2024, 3, 10, 10, 0, tzinfo=UTC)
+OLD = "sha256:" + "a" * 64
+NEW = "sha256:" + "b" * 64
+SLACK_URL = "https://hooks.slack.com/services/T0000/B0000/SECRETtoken123"
+
+
+def message(event, items, **kw):
+    counts = kw.pop("counts", {"pending": 1, "published": 0, "failed": 0})
+    return Message(event=event, run_id="r1", time=T, items=tuple(items), counts=counts, **kw)
+
+
+PENDING = NotifyItem(
+    "pending", image="nginx", tag="1.27", target="acme/nginx", old_digest=OLD, new_digest=NEW
+)
+PUBLISHED = NotifyItem("published", image="redis", tag="7.2", target="acme/redis", new_digest=NEW)
+FAILED = NotifyItem("failed", image="ghcr.io/x/y", tag="1", message="HTTP 500 <from> registry & co")
+RUN_FAILED = NotifyItem("failed", message="the run failed: state database is locked")
+
+
+def test_json_payload_schema():
+    doc = json_payload(message("pending", [PENDING]))
+    assert doc == {
+        "schema": SCHEMA,
+        "event": "pending",
+        "run_id": "r1",
+        "time": "2024-03-10T10:00:00Z",
+        "result": None,
+        "text": "imagegate: 1 change waiting for review",
+        "note": None,
+        "counts": {"pending": 1, "published": 0, "failed": 0},
+        "items": [
+            {
+                "kind": "pending",
+                "image": "nginx",
+                "tag": "1.27",
+                "target": "acme/nginx",
+                "old_digest": OLD,
+                "new_digest": NEW,
+                "message": None,
+            }
+        ],
+        "items_truncated": 0,
+    }
+    json.dumps(doc)  # serializable as is
+
+
+@pytest.mark.parametrize(
+    ("event", "items", "kw", "expected"),
+    [
+        ("pending", [PENDING, PENDING], {}, "imagegate: 2 changes waiting for review"),
+        ("published", [PUBLISHED], {}, "imagegate: 1 update published"),
+        ("failed", [FAILED, RUN_FAILED], {}, "imagegate: 2 failures in run r1"),
+        (
+            "summary",
+            [PUBLISHED],
+            {"result": "success", "counts": {"published": 1, "in_sync": 40}},
+            "imagegate run r1 succeeded: 1 published, 40 in sync",
+        ),
+        (
+            "summary",
+            [RUN_FAILED],
+            {"result": "failure", "counts": {}},
+            "imagegate run r1 FAILED",
+        ),
+    ],
+)
+def test_titles(event, items, kw, expected):
+    assert title(message(event, items, **kw)) == expected
+
+
+def test_slack_payload_has_text_and_blocks_and_escapes():
+    doc = slack_payload(message("failed", [FAILED, RUN_FAILED, PENDING]))
+    assert doc["text"] == "imagegate: 3 failures in run r1"
+    header, section, context = doc["blocks"]
+    assert header == {
+        "type": "header",
+        "text": {"type": "plain_text", "text": "imagegate: 3 failures in run r1"},
+    }
+    lines = section["text"]["text"].splitlines()
+    assert section["text"]["type"] == "mrkdwn"
+    assert lines[0] == "• *failed* `ghcr.io/x/y:1`: HTTP 500 &lt;from&gt; registry &amp; co"
+    assert lines[1] == "• *failed* `run`: the run failed: state database is locked"
+    assert lines[2] == (
+        "• *pending* `nginx:1.27` → `acme/nginx` `sha256:aaaaaaaaaaaa` ⇒ `sha256:bbbbbbbbbbbb`"
+    )
+    assert context["type"] == "context"
+    assert "run `r1`" in context["elements"][0]["text"]
+
+
+def test_slack_pending_context_tells_reviewers_what_to_do():
+    context = slack_payload(message("pending", [PENDING]))["blocks"][-1]
+    assert "imagegate approve" in context["elements"][0]["text"]
+
+
+def test_long_lists_are_truncated_in_both_formats():
+    items = [PUBLISHED] * (MAX_JSON_ITEMS + 5)
+    doc = json_payload(message("published", items))
+    assert len(doc["items"]) == MAX_JSON_ITEMS
+    assert doc["items_truncated"] == 5
+    assert doc["text"] == f"imagegate: {MAX_JSON_ITEMS + 5} updates published"
+    slack = slack_payload(message("published", items))
+    lines = slack["blocks"][1]["text"]["text"].splitlines()
+    assert len(lines) == MAX_SLACK_LINES + 1
+    assert lines[-1] == f"…and {MAX_JSON_ITEMS + 5 - MAX_SLACK_LINES} more"
+    assert len(slack["blocks"][1]["text"]["text"]) <= 3000
+
+
+def test_empty_summary_has_no_item_section():
+    doc = slack_payload(message("summary", [], result="success", counts={}))
+    assert [b["type"] for b in doc["blocks"]] == ["header", "context"]
+
+
+def test_build_payload_picks_the_format():
+    m = message("published", [PUBLISHED])
+    assert "blocks" in build_payload(m, "slack")
+    assert build_payload(m, "json")["schema"] == SCHEMA
+
+
+def test_webhook_target_hides_its_url():
+    target = WebhookTarget(SLACK_URL, format="slack")
+    assert "SECRET" not in repr(target)
+    assert target.origin == "https://hooks.slack.com"
+    assert target.events == frozenset({"pending", "published", "failed", "summary"})
+
+
+@pytest.mark.parametrize(
+    ("url", "origin"),
+    [
+        ("https://user:pw@hooks.example.com:8443/x?token=1", "https://hooks.example.com:8443"),
+        ("http://[::1]:9000/hook", "http://[::1]:9000"),
+        ("http://127.0.0.1/hook/secret", "http://127.0.0.1"),
+    ],
+)
+def test_url_origin(url, origin):
+    assert url_origin(url) == origin
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "needle"),
+    [
+        ({"url": "ftp://hooks.example.com/SECRET"}, "not a valid http\\(s\\) URL"),
+        ({"url": "https:///SECRET"}, "not a valid http\\(s\\) URL"),
+        ({"url": "https://h.example.com:99999/SECRET"}, "not a valid http\\(s\\) URL"),
+        ({"url": "https://h.example.com/SECRET", "format": "teams"}, "format 'teams'"),
+        ({"url": "https://h.example.com/SECRET", "events": ["deleted"]}, "\\['deleted'\\]"),
+        ({"url": "https://h.example.com/SECRET", "events": []}, "events \\[\\] are not valid"),
+    ],
+)
+def test_webhook_target_validation_never_echoes_the_url(kwargs, needle):
+    with pytest.raises(ConfigError, match=needle) as info:
+        WebhookTarget.create(**kwargs)
+    assert "SECRET" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        (None, None),
+        ("", None),
+        ("7", 7.0),
+        ("soon", None),
+        ("Sun, 10 Mar 2024 10:00:30 GMT", 30.0),
+        ("Sun, 10 Mar 2024 09:00:00 GMT", 0.0),  # in the past
+    ],
+)
+def test_retry_after(value, seconds):
+    assert retry_after_seconds(value, now=T) == seconds
+
+
+def test_counts_default_in_titles_use_spaces():
+    m = message("summary", [], result="success", counts={"bytes_copied": 5})
+    assert title(m).endswith(": 5 bytes copied")
