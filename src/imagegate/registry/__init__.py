@@ -1,22 +1,9 @@
-"""OCI distribution client: ``RegistryClient`` and the settings and credentials it takes."""
+"""OCI distribution client.
 
-from imagegate.registry.client import BlobStream, ManifestInfo, RawManifest, RegistryClient
-from imagegate.registry.credentials import Credential, CredentialStore
-from imagegate.registry.ratelimit import RateLimit
-from imagegate.registry.retry import RetryPolicy
-from imagegate.registry.settings import HostSettings, RegistrySettings
-from imagegate.registry.stats import RequestStats
-
-__all__ = [
-    "BlobStream",
-    "Credential",
-    "CredentialStore",
-    "HostSettings",
-    "ManifestInfo",
-    "RateLimit",
-    "RawManifest",
-    "RegistryClient",
-    "RegistrySettings",
-    "RequestStats",
-    "RetryPolicy",
-]
+Import from the modules: ``imagegate.registry.client.RegistryClient`` (with ``ManifestInfo``,
+``RawManifest``, ``BlobStream``), ``imagegate.registry.settings.RegistrySettings`` /
+``HostSettings``, ``imagegate.registry.credentials.CredentialStore`` / ``Credential``,
+``imagegate.registry.retry.RetryPolicy``, ``imagegate.registry.ratelimit.RateLimit`` and
+``imagegate.registry.stats.RequestStats``. Nothing is imported here, so the pure modules
+(challenge, ratelimit, auth) load without aiohttp.
+"""

@@ -146,7 +146,6 @@ class Authenticator:
         self._challenges: dict[str, Challenge] = {}
         self._tokens: dict[tuple[str, str, tuple[str, ...]], Token] = {}
         self._locks: dict[tuple[str, str, tuple[str, ...]], asyncio.Lock] = {}
-        self._fetched_at: dict[tuple[str, str, tuple[str, ...]], float] = {}
         self.token_fetches = 0
 
     def challenge(self, host: str) -> Challenge | None:
@@ -160,12 +159,13 @@ class Authenticator:
         return await self._credentials(host)
 
     async def authorization(
-        self, host: str, needed: Iterable[str], *, force: bool = False
+        self, host: str, needed: Iterable[str], *, rejected: str | None = None
     ) -> str | None:
         """The Authorization value for a request to ``host`` needing ``needed`` scopes.
 
-        None when the host never challenged us (anonymous until it does). ``force`` skips
-        cached tokens (used once after a 401).
+        None when the host never challenged us (anonymous until it does). ``rejected`` is
+        the value a 401 just refused: a cached token equal to it is replaced (once, even when
+        many requests were refused at the same time).
         """
         challenge = self._challenges.get(host)
         if challenge is None:
@@ -178,37 +178,43 @@ class Authenticator:
         if challenge.scheme != "bearer" or not challenge.realm:
             return None
         scopes = scopes_for(host, needed, challenge)
-        token = await self._token(challenge, scopes, cred, force=force)
+        token = await self._token(challenge, scopes, cred, rejected=rejected)
         return f"Bearer {token.value}"
 
-    def _cached(self, realm: str, service: str, scopes: tuple[str, ...]) -> Token | None:
+    def _cached(
+        self, realm: str, service: str, scopes: tuple[str, ...], rejected: str | None
+    ) -> Token | None:
         now = self._clock()
-        exact = self._tokens.get((realm, service, scopes))
-        if exact is not None and exact.fresh(now):
-            return exact
-        for (r, s, have), tok in self._tokens.items():
-            if r == realm and s == service and tok.fresh(now) and covers(have, scopes):
+        candidates = [self._tokens.get((realm, service, scopes))]
+        candidates += [
+            tok
+            for (r, s, have), tok in self._tokens.items()
+            if r == realm and s == service and covers(have, scopes)
+        ]
+        for tok in candidates:
+            if tok is not None and tok.fresh(now) and f"Bearer {tok.value}" != rejected:
                 return tok
         return None
 
     async def _token(
-        self, challenge: Challenge, scopes: tuple[str, ...], cred: Credential | None, *, force: bool
+        self,
+        challenge: Challenge,
+        scopes: tuple[str, ...],
+        cred: Credential | None,
+        *,
+        rejected: str | None,
     ) -> Token:
         key = (challenge.realm, challenge.service, scopes)
-        started = self._clock()
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
-            if not force or self._fetched_at.get(key, -1.0) >= started:
-                # not forced, or another task already refreshed it while we waited
-                hit = self._cached(*key)
-                if hit is not None:
-                    return hit
+            hit = self._cached(*key, rejected)
+            if hit is not None:
+                return hit
             self.token_fetches += 1
             token = await self._fetch(
                 TokenRequest(challenge.realm, challenge.service, scopes, cred)
             )
             self._tokens[key] = token
-            self._fetched_at[key] = self._clock()
             return token
 
     def invalidate(self, host: str) -> None:

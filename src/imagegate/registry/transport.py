@@ -295,7 +295,7 @@ class Transport:
                 resp.release()
                 self.auth.remember(req.host, challenge)
                 authorization = await self.auth.authorization(
-                    req.host, (*req.scopes, *challenge.scopes), force=True
+                    req.host, (*req.scopes, *challenge.scopes), rejected=authorization
                 )
                 if authorization is None:
                     cred = await self.auth.credential(req.host)
