@@ -94,6 +94,21 @@ def test_reopen_keeps_data_and_does_not_migrate_again(db_path: Path) -> None:
     conn.close()
 
 
+OPEN_ONCE = """
+import sys
+from imagegate.state import open_state
+open_state(sys.argv[1]).close()
+"""
+
+
+def test_processes_racing_to_create_the_file_all_succeed(db_path: Path) -> None:
+    procs = [subprocess.Popen([sys.executable, "-c", OPEN_ONCE, str(db_path)]) for _ in range(4)]
+    assert [p.wait(timeout=30) for p in procs] == [0, 0, 0, 0]
+    conn = sqlite3.connect(db_path)
+    assert conn.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
+    conn.close()
+
+
 def test_newer_schema_is_refused_with_upgrade_advice(db_path: Path) -> None:
     with open_state(db_path):
         pass

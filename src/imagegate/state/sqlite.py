@@ -216,7 +216,10 @@ class SqliteStateStore:
         )
         if row is None:
             return None
-        found = json.loads(row[0])
+        try:
+            found = json.loads(row[0])
+        except ValueError:
+            return None  # a damaged cache entry is a cache miss: the tags are listed again
         return tuple(str(t) for t in found), rows.from_ts(row[1])
 
     def save_tag_list(self, source_repo: str, tags: Sequence[str], fetched_at: datetime) -> None:
