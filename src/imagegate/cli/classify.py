@@ -30,27 +30,36 @@ def register(sub: Any) -> None:
     p.add_argument("--org", help="your organization: its own images are always allowed")
     p.add_argument(
         "--iam",
-        choices=("on", "off", "official", "verified", "both"),
+        choices=("on", "off"),
         default="on",
-        help="IAM settings to judge against: on (org images only), off, or on while allowing "
-        "official, verified publisher or both (default: on)",
+        help="judge against Image Access Management on (the default) or off",
+    )
+    p.add_argument(
+        "--block-official",
+        action="store_true",
+        help="IAM does not allow Docker Official Images (allowed by default)",
+    )
+    p.add_argument(
+        "--block-verified",
+        action="store_true",
+        help="IAM does not allow Verified Publisher images (allowed by default)",
     )
     p.add_argument("--output", choices=("text", "json"), default="text", help="output format")
     p.add_argument("--hub-url", default=DEFAULT_HUB_URL, help="Docker Hub API base URL")
     p.set_defaults(func=run)
 
 
-def iam_settings(choice: str) -> AccessManagement:
+def iam_settings(args: argparse.Namespace) -> AccessManagement:
     return AccessManagement(
-        enabled=choice != "off",
-        allow_official_images=choice in ("official", "both", "off"),
-        allow_verified_publishers=choice in ("verified", "both", "off"),
+        enabled=args.iam == "on",
+        allow_official_images=not args.block_official,
+        allow_verified_publishers=not args.block_verified,
     )
 
 
 def run(args: argparse.Namespace) -> int:
     refs = [parse_reference(text, default_tag=None) for text in args.images]
-    settings = iam_settings(args.iam)
+    settings = iam_settings(args)
 
     async def go() -> tuple[Classification, ...]:
         async with HubClient(args.hub_url) as client:

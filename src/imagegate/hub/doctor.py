@@ -135,7 +135,7 @@ def _check_repositories(
     if kind is CredentialKind.OAT:
         return Check(
             name,
-            True,
+            False,
             "an organization access token needs the org scope scope-repository-create to "
             "create repositories, scope-repository-edit for visibility and descriptions, and "
             "scope-repo-group-edit for team permissions; imagegate cannot see its scopes "
