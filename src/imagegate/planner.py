@@ -14,16 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 
+from imagegate.domain.allowlist import Policy
 from imagegate.domain.digest import Digest
 from imagegate.domain.reference import Reference
 
-
-class Policy(StrEnum):
-    AUTO = "auto"
-    REVIEW = "review"
-    PIN = "pin"
+__all__ = ["Policy", "plan"]
 
 
 # ---------------------------------------------------------------- inputs

@@ -79,7 +79,7 @@ class Descriptor:
     size: int
     platform: Platform | None = None
     urls: tuple[str, ...] = ()
-    annotations: MappingProxyType[str, str] = field(default=_EMPTY, compare=False)
+    annotations: MappingProxyType[str, str] = field(default_factory=lambda: _EMPTY, compare=False)
     artifact_type: str = ""
 
     @property
@@ -99,7 +99,7 @@ class ImageManifest:
     config: Descriptor
     layers: tuple[Descriptor, ...]
     subject: Descriptor | None = None
-    annotations: MappingProxyType[str, str] = field(default=_EMPTY, compare=False)
+    annotations: MappingProxyType[str, str] = field(default_factory=lambda: _EMPTY, compare=False)
 
     @property
     def blobs(self) -> tuple[Descriptor, ...]:
@@ -114,7 +114,7 @@ class ImageIndex:
     media_type: str
     manifests: tuple[Descriptor, ...]
     subject: Descriptor | None = None
-    annotations: MappingProxyType[str, str] = field(default=_EMPTY, compare=False)
+    annotations: MappingProxyType[str, str] = field(default_factory=lambda: _EMPTY, compare=False)
 
 
 Manifest = ImageManifest | ImageIndex
