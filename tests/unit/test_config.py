@@ -1,16 +1,33 @@
 """The allowlist loader: one test per kind of mistake (file, line and key in the message)."""
 
+import json
 import textwrap
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
+import jsonschema
 import pytest
+import yaml
 
-from imagegate.config import default_state_path, load_config
+from imagegate.cli.main import main
+from imagegate.config import (
+    HUB_KEYS,
+    IAM_KEYS,
+    REGISTRY_KEYS,
+    SCHEDULE_KEYS,
+    TARGET_KEYS,
+    TOP_KEYS,
+    WEBHOOK_KEYS,
+    default_state_path,
+    load_config,
+)
+from imagegate.config_images import DEFAULT_KEYS, IMAGE_KEYS, TAG_RULE_KEYS
 from imagegate.domain.allowlist import Permission, Policy, Secret, TeamsMode, Visibility
 from imagegate.domain.manifest import Platform
 from imagegate.domain.reference import parse_repository
+from imagegate.domain.schedule import CronSpec, parse_duration
 from imagegate.errors import EXIT_CONFIG, ConfigError
+from imagegate.schema import SCHEMA, TAG_RULES
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "imagegate.yaml"
 LOCAL = """\
@@ -430,3 +447,111 @@ def test_out_of_range_number(tmp_path):
 def test_boolean_expected(tmp_path):
     where, _ = error(tmp_path, LOCAL + "    prune: 'yes'\n")
     assert where == "6: images[0].prune: expected true or false, got the string 'yes'"
+
+
+# ---- schedule values ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("90s", 90), ("5m", 300), ("6h", 21600), ("1h30m", 5400), ("2d", 172800), ("250ms", 0.25)],
+)
+def test_durations(text, seconds):
+    assert parse_duration(text) == timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize("text", ["", "6", "h", "6 h", "1h-5m", "1.5h"])
+def test_invalid_durations(text):
+    with pytest.raises(ConfigError, match="invalid duration"):
+        parse_duration(text)
+
+
+@pytest.mark.parametrize(
+    ("expr", "after", "expected"),
+    [
+        ("0 */6 * * *", datetime(2024, 5, 1, 6, 0), datetime(2024, 5, 1, 12, 0)),
+        ("*/15 9-17 * * mon-fri", datetime(2024, 5, 3, 17, 50), datetime(2024, 5, 6, 9, 0)),
+        ("@daily", datetime(2024, 12, 31, 23, 59), datetime(2025, 1, 1, 0, 0)),
+        ("0 0 29 feb *", datetime(2024, 3, 1), datetime(2028, 2, 29)),
+        # both day fields restricted: either matches (Vixie cron)
+        ("0 12 1 * 0", datetime(2024, 5, 2), datetime(2024, 5, 5, 12, 0)),
+        ("30 4 * * 7", datetime(2024, 5, 1), datetime(2024, 5, 5, 4, 30)),
+    ],
+)
+def test_cron_next_after(expr, after, expected):
+    spec = CronSpec.parse(expr)
+    assert spec.next_after(after) == expected
+    assert spec.matches(expected)
+
+
+@pytest.mark.parametrize(
+    ("expr", "why"),
+    [
+        ("0 */6 * *", "expected 5 fields"),
+        ("60 * * * *", "minute 60 is outside 0-59"),
+        ("0 0 * foo *", "'foo' is not a valid month"),
+        ("*/0 * * * *", "bad step"),
+        ("0 0 5-1 * *", "empty range"),
+    ],
+)
+def test_invalid_cron(expr, why):
+    with pytest.raises(ConfigError, match="invalid cron expression") as exc:
+        CronSpec.parse(expr)
+    assert why in str(exc.value)
+
+
+# ---- the JSON Schema stays in sync with the loader -------------------------------------------
+
+
+def _yaml(path: Path):
+    return yaml.safe_load(path.read_text())
+
+
+def test_example_validates_against_the_schema():
+    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+    jsonschema.Draft202012Validator(SCHEMA).validate(_yaml(EXAMPLE))
+
+
+def test_schema_keys_match_the_loader():
+    props = SCHEMA["properties"]
+    assert set(props) == TOP_KEYS
+    assert set(props["target"]["properties"]) == TARGET_KEYS
+    assert set(props["target"]["properties"]["hub"]["properties"]) == HUB_KEYS
+    assert set(props["target"]["properties"]["access_management"]["properties"]) == IAM_KEYS
+    assert set(props["registries"]["additionalProperties"]["properties"]) == REGISTRY_KEYS
+    assert set(props["defaults"]["properties"]) == DEFAULT_KEYS
+    assert set(props["images"]["items"]["properties"]) == IMAGE_KEYS
+    assert set(TAG_RULES["properties"]) == TAG_RULE_KEYS
+    assert set(props["schedule"]["properties"]) == SCHEDULE_KEYS
+    assert set(props["notify"]["properties"]["webhooks"]["items"]["properties"]) == WEBHOOK_KEYS
+
+
+@pytest.mark.parametrize(
+    "mistake",
+    [
+        ("images[0]", {"source": "a/b", "tagz": ["x"]}),
+        ("images[0]", {"source": "a/b", "visibility": "secret"}),
+        ("images[0]", {"source": "a/b", "tags": 7}),
+        ("images[0]", {"source": "a/b", "platforms": "some"}),
+        ("top", {"version": 2}),
+        ("top", {"schedule": {"every": "6 hours"}}),
+    ],
+)
+def test_broken_files_fail_both_schema_and_loader(tmp_path, mistake):
+    where, change = mistake
+    doc = _yaml(EXAMPLE)
+    if where == "top":
+        doc.update(change)
+    else:
+        doc["images"][0] = change
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.Draft202012Validator(SCHEMA).validate(doc)
+    path = tmp_path / "broken.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    with pytest.raises(ConfigError):
+        load_config(path, env={"HUB_TOKEN": "t"})
+
+
+def test_schema_command_prints_the_schema(capsys):
+    assert main(["schema"]) == 0
+    assert json.loads(capsys.readouterr().out)["$id"] == SCHEMA["$id"]

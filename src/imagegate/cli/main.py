@@ -28,8 +28,10 @@ log = logging.getLogger("imagegate")
 
 # One module per subcommand, in the order `--help` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
+    "imagegate.cli.copy",
     "imagegate.cli.classify",
     "imagegate.cli.doctor",
+    "imagegate.cli.schema",
 )
 
 
