@@ -22,8 +22,8 @@ from imagegate.domain.reference import parse_reference
         (1536, "1.5 KiB"),
         (5 * 1024 * 1024, "5.0 MiB"),
         (3 * 1024**3 + 1024**3 // 2, "3.5 GiB"),
-        (1024**6, "1.0 PiB"),
-        (1024**7, "1024.0 PiB"),
+        (1024**5, "1.0 PiB"),
+        (1024**6, "1024.0 PiB"),
     ],
 )
 def test_human_bytes(n: int, text: str) -> None:

@@ -6,8 +6,8 @@ only, so it reads (and type-checks) as "what a copy needs from a registry".
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from typing import Protocol
 
 from imagegate.domain.digest import Digest
@@ -35,6 +35,9 @@ class BlobStreamLike(Protocol):
 
 
 class RegistryAPI(Protocol):
+    def scopes(
+        self, *, pull: Iterable[Reference] = (), push: Iterable[Reference] = ()
+    ) -> AbstractContextManager[None]: ...
     async def manifest_head(self, ref: Reference) -> ManifestInfoLike | None: ...
     async def manifest_get(self, ref: Reference) -> RawManifestLike: ...
     async def manifest_put(self, ref: Reference, data: bytes, media_type: str) -> Digest: ...

@@ -20,7 +20,7 @@ from imagegate.engine.api import BlobStreamLike, RegistryAPI
 from imagegate.engine.events import CopyEvent, EventCallback, EventKind
 from imagegate.engine.locations import BlobLocations
 from imagegate.engine.tasks import OnceMap
-from imagegate.errors import DigestMismatchError, RegistryError
+from imagegate.errors import RegistryError
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +122,7 @@ class BlobCopier:
         self._event(EventKind.BLOB_STARTED, desc)
         async with client.blob_get(self._src, digest) as stream:
             await client.blob_upload(
-                self._dst, digest, desc.size, self._verified(desc, stream, sent)
+                self._dst, digest, desc.size, self._progress(desc, stream, sent)
             )
         self.tally.copied += 1
         self.tally.bytes_copied += desc.size
@@ -148,32 +148,13 @@ class BlobCopier:
             log.debug("mount refused", extra={"digest": str(desc.digest), "error": str(exc)})
             return False
 
-    async def _verified(
+    async def _progress(
         self, desc: Descriptor, stream: BlobStreamLike, sent: list[int]
     ) -> AsyncIterator[bytes]:
-        """Pass the source bytes through, hashing them.
-
-        The last chunk is held back until the digest is checked, so a corrupt blob never
-        completes its upload: the mismatch is raised while the upload is still open.
-        """
-        verifier = desc.digest.hasher()
-        held: bytes | None = None
+        """Pass the source bytes through, reporting progress. The client's upload checks
+        the sha256 and size on the fly and holds the last chunk back until they verify, so
+        a corrupt source blob never commits (DigestMismatchError)."""
         async for chunk in stream:
-            verifier.update(chunk)
-            if verifier.size > desc.size:
-                break
-            if held is not None:
-                yield held
-                sent[0] += len(held)
-                self._event(EventKind.BLOB_PROGRESS, desc, nbytes=len(held))
-            held = chunk
-        if verifier.size != desc.size or not verifier.matches():
-            raise DigestMismatchError(
-                what=f"blob {desc.digest} of {self._src}",
-                expected=f"{desc.digest} ({desc.size} bytes)",
-                actual=f"{verifier.actual} ({verifier.size} bytes)",
-            )
-        if held is not None:
-            yield held
-            sent[0] += len(held)
-            self._event(EventKind.BLOB_PROGRESS, desc, nbytes=len(held))
+            yield chunk
+            sent[0] += len(chunk)
+            self._event(EventKind.BLOB_PROGRESS, desc, nbytes=len(chunk))

@@ -160,6 +160,63 @@ class _CopyRun:
         self.emit(CopyEvent(EventKind.MANIFEST_SKIPPED, digest, ref, size, media_type=media_type))
 
 
+@dataclass(frozen=True, slots=True)
+class _Top:
+    """What happened at the top level of a copy."""
+
+    target: Reference
+    digest: Digest
+    media_type: str
+    source_digest: Digest
+    platforms: tuple[Platform, ...]
+    rewritten: bool
+    tagged: bool
+
+
+async def _copy_top(
+    run: _CopyRun, src: Reference, dst: Reference, platforms: Sequence[Platform] | None
+) -> _Top:
+    raw = await run.client.manifest_get(src)
+    manifest = parse_manifest(raw.data, raw.media_type, where=str(src))
+    data, digest, rewritten = raw.data, raw.digest, False
+    chosen = _platforms_of(manifest)
+    if platforms and isinstance(manifest, ImageIndex):
+        subset = filter_index(raw.data, manifest, platforms, where=str(src))
+        data, digest, chosen, rewritten = subset.data, subset.digest, subset.platforms, True
+        manifest = parse_manifest(data, manifest.media_type, where=f"{src} (platform subset)")
+    if dst.digest is not None and dst.digest != digest:
+        raise UsageError(
+            f"target {dst} names digest {dst.digest}, but the copy would be {digest}; "
+            "give the target as a tag or a repository"
+        )
+    by_digest = run.dst.with_digest(digest)
+    tag_ref = run.dst.with_tag(dst.tag) if dst.tag and dst.digest is None else None
+    media_type = manifest.media_type
+    tagged = False
+    if tag_ref is not None and await run.present(tag_ref) == digest:
+        run.skip(digest, tag_ref, len(data), media_type)
+    elif await run.present(by_digest) is not None:
+        run.skip(digest, by_digest, len(data), media_type)
+        if tag_ref is not None:
+            await run.client.manifest_put(tag_ref, data, media_type)
+            tagged = True
+    else:
+        # One PUT by tag writes the top manifest and its tag together, after all the rest.
+        await run.copy_tree(manifest, data, digest, tag_ref or by_digest)
+        tagged = tag_ref is not None
+    if tagged and tag_ref is not None:
+        run.emit(CopyEvent(EventKind.TAGGED, digest, tag_ref, len(data), media_type=media_type))
+    return _Top(
+        target=tag_ref or by_digest,
+        digest=digest,
+        media_type=media_type,
+        source_digest=raw.digest,
+        platforms=chosen,
+        rewritten=rewritten,
+        tagged=tagged,
+    )
+
+
 async def copy_image(
     client: RegistryAPI,
     src: Reference,
@@ -178,58 +235,30 @@ async def copy_image(
     """
     if concurrency < 1:
         raise UsageError(f"concurrency must be at least 1, not {concurrency}")
-    emit = on_event or ignore_event
+    where = locations if locations is not None else BlobLocations()
     run = _CopyRun(
         client,
         src,
         dst,
-        locations=locations if locations is not None else BlobLocations(),
+        locations=where,
         mount_from=mount_from,
         concurrency=concurrency,
-        on_event=emit,
+        on_event=on_event or ignore_event,
     )
+    # One token per registry covering everything this copy touches (mount sources too).
+    pull = [src, *mount_from, *where.repositories(dst.registry)]
     try:
-        raw = await client.manifest_get(src)
-        manifest = parse_manifest(raw.data, raw.media_type, where=str(src))
-        data, digest, rewritten = raw.data, raw.digest, False
-        chosen = _platforms_of(manifest)
-        if platforms and isinstance(manifest, ImageIndex):
-            subset = filter_index(raw.data, manifest, platforms, where=str(src))
-            data, digest, chosen, rewritten = subset.data, subset.digest, subset.platforms, True
-            manifest = parse_manifest(data, manifest.media_type, where=f"{src} (subset)")
-        if dst.digest is not None and dst.digest != digest:
-            raise UsageError(
-                f"target {dst} names digest {dst.digest}, but the copy would be {digest}; "
-                "give the target as a tag or a repository"
-            )
-        tag_ref = run.dst.with_tag(dst.tag) if dst.tag and dst.digest is None else None
-        tagged = False
-        if tag_ref is not None and await run.present(tag_ref) == digest:
-            run.skip(digest, tag_ref, len(data), manifest.media_type)
-        elif await run.present(run.dst.with_digest(digest)) is not None:
-            run.skip(digest, run.dst.with_digest(digest), len(data), manifest.media_type)
-            if tag_ref is not None:
-                await client.manifest_put(tag_ref, data, manifest.media_type)
-                tagged = True
-        else:
-            # One PUT by tag writes the top manifest and its tag together, after the rest.
-            await run.copy_tree(manifest, data, digest, tag_ref or run.dst.with_digest(digest))
-            tagged = tag_ref is not None
-        if tagged and tag_ref is not None:
-            emit(
-                CopyEvent(
-                    EventKind.TAGGED, digest, tag_ref, len(data), media_type=manifest.media_type
-                )
-            )
+        with client.scopes(pull=pull, push=[dst]):
+            top = await _copy_top(run, src, dst, platforms)
     finally:
         await run.aclose()
     tally = run.blobs.tally
     return CopyResult(
         source=src,
-        target=tag_ref or run.dst.with_digest(digest),
-        digest=digest,
-        media_type=manifest.media_type,
-        source_digest=raw.digest,
+        target=top.target,
+        digest=top.digest,
+        media_type=top.media_type,
+        source_digest=top.source_digest,
         manifests_pushed=run.pushed,
         manifests_skipped=run.skipped,
         blobs_copied=tally.copied,
@@ -237,7 +266,7 @@ async def copy_image(
         blobs_mounted=tally.mounted,
         blobs_foreign=tally.foreign,
         bytes_copied=tally.bytes_copied,
-        platforms=chosen,
-        rewritten=rewritten,
-        tagged=tagged,
+        platforms=top.platforms,
+        rewritten=top.rewritten,
+        tagged=top.tagged,
     )

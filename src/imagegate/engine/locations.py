@@ -39,6 +39,11 @@ class BlobLocations:
             if r.registry == here.registry and r.repository != here.repository
         )
 
+    def repositories(self, registry: str) -> tuple[Reference, ...]:
+        """Every recorded repository on ``registry`` (to declare token scopes up front)."""
+        found = {r for repos in self._where.values() for r in repos if r.registry == registry}
+        return tuple(sorted(found, key=lambda r: r.repository))
+
     def __contains__(self, digest: object) -> bool:
         return digest in self._where
 
