@@ -12,12 +12,19 @@ HTTP, login, 429 handling and error typing live in :mod:`imagegate.hub.transport
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote
 
 from imagegate.errors import HubApiError
+from imagegate.hub.decode import (
+    HubOrg,
+    HubUser,
+    OrgMember,
+    decode_access_management,
+    decode_grant,
+    decode_repository,
+)
 from imagegate.hub.models import (
     AccessManagement,
     CredentialKind,
@@ -32,24 +39,6 @@ from imagegate.hub.wire import HubRateLimit
 # §6: search v4 with the badge filter; results carry `badge`.
 SEARCH_BADGES = "official,verified_publisher,open_source"
 SEARCH_SIZE = 100
-
-
-@dataclass(frozen=True, slots=True)
-class HubUser:
-    id: int | None
-    username: str
-
-
-@dataclass(frozen=True, slots=True)
-class HubOrg:
-    name: str
-    badge: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class OrgMember:
-    username: str
-    role: str  # lowercase: owner | editor | member | invitee
 
 
 def _seg(text: str) -> str:
@@ -113,14 +102,14 @@ class HubClient:
             f"/v2/namespaces/{_seg(namespace)}/repositories/{_seg(name)}",
             allow_404=True,
         )
-        return None if resp.status == 404 else _repository(resp.body, namespace, name)
+        return None if resp.status == 404 else decode_repository(resp.body, namespace, name)
 
     async def repository_list(self, namespace: str) -> tuple[HubRepository, ...]:
         """Repositories of a namespace (list entries carry no full description)."""
         out = []
         async for item in self.transport.paginate(f"/v2/namespaces/{_seg(namespace)}/repositories"):
             if isinstance(item, Mapping):
-                out.append(_repository(item, namespace, str(item.get("name", ""))))
+                out.append(decode_repository(item, namespace, str(item.get("name", ""))))
         return tuple(out)
 
     async def repository_create(
@@ -144,7 +133,7 @@ class HubClient:
         resp = await self.transport.request(
             "POST", f"/v2/namespaces/{_seg(namespace)}/repositories", json_body=body, ok=(200, 201)
         )
-        return _repository(resp.body, namespace, name)
+        return decode_repository(resp.body, namespace, name)
 
     async def repository_update(
         self,
@@ -180,14 +169,14 @@ class HubClient:
     async def org_settings_get(self, org: str) -> AccessManagement:
         """§0.2: OATs cannot read IAM settings; needs an owner's password or PAT."""
         resp = await self.transport.request("GET", f"/v2/orgs/{_seg(org)}/settings")
-        return _access_management(resp.body)
+        return decode_access_management(resp.body)
 
     async def org_settings_put(self, org: str, settings: AccessManagement) -> AccessManagement:
         resp = await self.transport.request(
             "PUT", f"/v2/orgs/{_seg(org)}/settings", json_body=settings.to_wire()
         )
         try:
-            return _access_management(resp.body)
+            return decode_access_management(resp.body)
         except HubApiError:  # S3 ignores the PUT body and reads again
             return await self.org_settings_get(org)
 
@@ -207,7 +196,7 @@ class HubClient:
             f"/v2/repositories/{_seg(namespace)}/{_seg(name)}/groups/"
         ):
             if isinstance(item, Mapping):
-                out.append(_grant(item))
+                out.append(decode_grant(item))
         return tuple(out)
 
     async def repository_group_grant(
@@ -220,7 +209,7 @@ class HubClient:
             json_body={"group_id": group_id, "permission": str(permission)},
             ok=(200, 201),
         )
-        return _grant(resp.body, group_id, permission)
+        return decode_grant(resp.body, group_id, permission)
 
     async def repository_group_update(
         self, namespace: str, name: str, group_id: int, permission: Permission
@@ -230,7 +219,7 @@ class HubClient:
             f"/v2/repositories/{_seg(namespace)}/{_seg(name)}/groups/{group_id}/",
             json_body={"permission": str(permission)},
         )
-        return _grant(resp.body, group_id, permission)
+        return decode_grant(resp.body, group_id, permission)
 
     async def repository_group_revoke(self, namespace: str, name: str, group_id: int) -> None:
         await self.transport.request(
@@ -304,36 +293,3 @@ class HubClient:
                 badge = item.get("badge")
                 return badge if isinstance(badge, str) else "none"
         return None
-
-
-def _repository(body: object, namespace: str, name: str) -> HubRepository:
-    if not isinstance(body, Mapping):
-        raise HubApiError(f"Docker Hub returned no repository data for {namespace}/{name}")
-    return HubRepository(
-        namespace=str(body.get("namespace") or namespace),
-        name=str(body.get("name") or name),
-        is_private=bool(body.get("is_private")),
-        description=str(body.get("description") or ""),
-        full_description=str(body.get("full_description") or ""),
-    )
-
-
-def _access_management(body: object) -> AccessManagement:
-    ri = body.get("restricted_images") if isinstance(body, Mapping) else None
-    if not isinstance(ri, Mapping):
-        raise HubApiError("Docker Hub org settings have no 'restricted_images' object")
-    return AccessManagement(
-        enabled=bool(ri.get("enabled")),
-        allow_official_images=bool(ri.get("allow_official_images")),
-        allow_verified_publishers=bool(ri.get("allow_verified_publishers")),
-    )
-
-
-def _grant(body: object, group_id: int = 0, permission: str = "") -> TeamGrant:
-    data = body if isinstance(body, Mapping) else {}
-    gid = data.get("group_id", group_id)
-    return TeamGrant(
-        group_id=gid if isinstance(gid, int) else group_id,
-        group_name=str(data.get("group_name") or ""),
-        permission=str(data.get("permission") or permission).lower(),
-    )
