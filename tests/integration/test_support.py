@@ -264,6 +264,9 @@ def test_realworld_layout_round_trips(registry, shared_dir, case: str, entries: 
     if case == "hello-world-manifest-list":  # unnamed: pushed by digest, 9 children
         assert results[0].reference == results[0].entry.digest
         assert p.list_tags(f"rw/{case}") == []
+        (again,) = push_layout(p, f"rw/{case}", layout, default_tag="latest")
+        assert again.reference == "latest"
+        assert p.head_manifest(f"rw/{case}", "latest") == again.entry.digest
     else:
         assert set(p.list_tags(f"rw/{case}")) == {e.tag for e in layout.entries if e.tag}
 

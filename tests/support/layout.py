@@ -174,19 +174,30 @@ class _LayoutPusher:
 
 
 def push_layout(
-    pusher: Pusher, repo: str, layout: OciLayout, *, strict: bool = False
+    pusher: Pusher,
+    repo: str,
+    layout: OciLayout,
+    *,
+    strict: bool = False,
+    default_tag: str | None = None,
 ) -> list[PushedRef]:
-    """Push every entry of ``layout`` into ``repo``; one result per entry, in order."""
+    """Push every entry of ``layout`` into ``repo``; one result per entry, in order.
+
+    Unnamed entries go by digest, or by ``default_tag`` when given (e.g. ``"latest"`` for
+    ``hello-world-manifest-list``, whose one entry has no ref.name; with several unnamed
+    entries the last one pushed keeps the tag).
+    """
     worker = _LayoutPusher(pusher, repo, layout)
     results = []
     for entry in layout.entries:
+        reference = entry.tag or default_tag or entry.digest
         try:
-            digest = worker.manifest(entry.digest, entry.media_type, entry.reference)
-            results.append(PushedRef(entry, entry.reference, digest))
+            digest = worker.manifest(entry.digest, entry.media_type, reference)
+            results.append(PushedRef(entry, reference, digest))
         except PushError as exc:
             if strict:
                 raise
-            results.append(PushedRef(entry, entry.reference, None, exc))
+            results.append(PushedRef(entry, reference, None, exc))
     return results
 
 
