@@ -236,3 +236,21 @@ def test_next_link_to_another_host_is_refused():
     assert t._same_origin("/v2/x?page=2") == "https://hub.docker.com/v2/x?page=2"
     with pytest.raises(HubApiError, match="another host"):
         t._same_origin("https://evil.example/v2/x?page=2")
+
+
+def test_no_secret_or_jwt_in_logs(hub, caplog):
+    pat = hub.model.add_pat("olivia")
+
+    async def go():
+        async with HubClient(hub.base_url, "olivia", pat, sleep=Sleeps()) as c:
+            await c.repository_list(ORG)
+            hub.revoke_sessions()
+            hub.rate_limit_next(1)
+            await c.repository_list(ORG)
+            return c.transport._token
+
+    with caplog.at_level("DEBUG", logger="imagegate"):
+        token = run(go())
+    assert token and "logging in again" in caplog.text and "429" in caplog.text
+    assert pat not in caplog.text and token not in caplog.text
+    assert token.split(".")[1] not in caplog.text
