@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from imagegate.errors import ConfigError
 
@@ -71,6 +72,7 @@ def _prerelease(text: str | None) -> tuple[PreId, ...]:
     return tuple(int(p) if p.isdigit() else p for p in text.split("."))
 
 
+@lru_cache(maxsize=8192)
 def parse_version(tag: str) -> Version | None:
     """The version a tag names, or None when the tag is not version-like."""
     m = _TAG.match(tag)
