@@ -166,3 +166,16 @@ def test_one_failure_does_not_stop_the_others(hub):
     assert ReportUnknownTeam(ORG, "redis", "ghosts") in actions
     assert any(isinstance(o.action, CreateRepository) and o.ok for o in outcomes)
     assert f"{ORG}/loki" in hub.model.repos and f"{ORG}/redis" not in hub.model.repos
+
+
+def test_create_of_an_existing_repository_explains_the_409(hub):
+    hub.model.add_repository(f"{ORG}/redis", is_private=True)
+    action = CreateRepository(ORG, "redis", True, "d", "f")
+
+    async def go():
+        async with HubClient(hub.base_url, "olivia", "owner-pw") as c:
+            return await apply_hub(c, [action])
+
+    (outcome,) = asyncio.run(go())
+    assert outcome.status == "failed" and not outcome.ok
+    assert "409" in outcome.message and "cannot read it" in outcome.message

@@ -61,10 +61,16 @@ async def apply_hub(client: HubClient, actions: Iterable[HubAction]) -> tuple[Hu
         try:
             await _apply_one(client, action)
         except HubApiError as exc:
+            message = f"{text}: {exc}"
             if isinstance(action, CreateRepository):
                 failed_repos.add((action.namespace, action.name))
-            log.warning("hub action failed: %s: %s", text, exc)
-            outcomes.append(HubOutcome(action, "failed", f"{text}: {exc}"))
+                if exc.status == 409:  # §11.4: exists, but the credential could not see it
+                    message += (
+                        "; the repository exists but this credential cannot read it (an org "
+                        "access token needs scope-repository-read on it)"
+                    )
+            log.warning("hub action failed: %s", message)
+            outcomes.append(HubOutcome(action, "failed", message))
             continue
         log.info("hub: %s", text)
         outcomes.append(HubOutcome(action, "done", text))
