@@ -201,7 +201,9 @@ class Transport:
                 exc.tls
                 and url.scheme == "https"
                 and self.settings.tls_optional(host)
-                and host not in self._schemes
+                # concurrent first requests may all fail over HTTPS; the first to fail
+                # settles the scheme, the others follow it
+                and self._schemes.get(host, "http") == "http"
                 and not isinstance(body, AsyncIterable)
             )
             if not fallback:
