@@ -63,13 +63,13 @@ class BlobStream:
             async for piece in self._resp.content.iter_chunked(self._chunk_size):
                 self.received += len(piece)
                 self._on_bytes(len(piece))
+                if buf and len(buf) + len(piece) > self._chunk_size:
+                    yield bytes(buf)
+                    buf.clear()
                 if not buf and len(piece) >= self._chunk_size:
                     yield piece
                     continue
                 buf += piece
-                if len(buf) >= self._chunk_size:
-                    yield bytes(buf)
-                    buf.clear()
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise RegistryTransportError(
                 f"{self._what}: download cut off after {self.received} bytes "
