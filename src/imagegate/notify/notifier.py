@@ -16,6 +16,7 @@ Nothing here raises for a delivery problem; ``on_delivery`` sees every result.
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -29,6 +30,7 @@ from imagegate.notify.delivery import DeliveryPolicy, DeliveryResult, Sleep, del
 from imagegate.notify.message import Event, ItemKind, Message, NotifyItem, WebhookTarget
 from imagegate.notify.payloads import build_payload
 
+log = logging.getLogger("imagegate.notify")
 _BATCHED: tuple[ItemKind, ...] = ("pending", "published", "failed")
 
 
@@ -68,20 +70,24 @@ class Notifier:
         ]
         if not jobs:
             return []
-        async with aiohttp.ClientSession() as session:
-            results = await asyncio.gather(
-                *(
-                    deliver(
-                        session,
-                        target,
-                        message.event,
-                        build_payload(message, target.format),
-                        policy=self.policy,
-                        sleep=self.sleep,
+        try:
+            async with aiohttp.ClientSession() as session:
+                results = await asyncio.gather(
+                    *(
+                        deliver(
+                            session,
+                            target,
+                            message.event,
+                            build_payload(message, target.format),
+                            policy=self.policy,
+                            sleep=self.sleep,
+                        )
+                        for target, message in jobs
                     )
-                    for target, message in jobs
                 )
-            )
+        except Exception:  # a bug here must not break the run either
+            log.exception("notifications could not be sent")
+            return []
         if self.on_delivery is not None:
             for result in results:
                 self.on_delivery(result)

@@ -115,7 +115,11 @@ async def _run_once(
 ) -> RunRecord:
     started = clock()
     history.state, history.running_since, history.next_run = "running", started, None
-    task = asyncio.ensure_future(job())
+
+    async def call() -> RunOutcome:  # a job that raises before its first await is a failure too
+        return await job()
+
+    task = asyncio.ensure_future(call())
     await _finish_or_cancel(task, stop, force, grace, history)
     result, message = _result_of(task)
     record = RunRecord(started=started, finished=clock(), result=result, message=message)
