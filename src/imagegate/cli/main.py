@@ -28,6 +28,8 @@ log = logging.getLogger("imagegate")
 
 # One module per subcommand, in the order `--help` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
+    "imagegate.cli.plan",
+    "imagegate.cli.sync",
     "imagegate.cli.copy",
     "imagegate.cli.classify",
     "imagegate.cli.doctor",

@@ -1,0 +1,72 @@
+"""Options and helpers shared by the commands that read the allowlist file."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from imagegate.config import load_config
+from imagegate.domain.allowlist import Config
+from imagegate.domain.digest import Digest
+from imagegate.registry.client import RegistryClient
+from imagegate.runtime import registry_client, state_for
+from imagegate.state import SqliteStateStore
+
+DEFAULT_CONFIG = "imagegate.yaml"
+CONFIG_ENV = "IMAGEGATE_CONFIG"
+
+
+def add_config_options(p: argparse.ArgumentParser, *, output: bool = True) -> None:
+    p.add_argument(
+        "-c",
+        "--config",
+        metavar="FILE",
+        default=None,
+        help=f"allowlist file (default: ${CONFIG_ENV} or ./{DEFAULT_CONFIG})",
+    )
+    p.add_argument(
+        "--state", metavar="PATH", default=None, help="state database (overrides `state:`)"
+    )
+    if output:
+        p.add_argument("--output", choices=("text", "json"), default="text", help="output format")
+
+
+def add_image_filter(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "images",
+        nargs="*",
+        metavar="IMAGE",
+        help="only these images (source as written in the file, or target repository)",
+    )
+
+
+def config_path(args: argparse.Namespace) -> Path:
+    return Path(args.config or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
+
+
+def load(args: argparse.Namespace) -> Config:
+    return load_config(config_path(args))
+
+
+@dataclass(slots=True)
+class Session:
+    config: Config
+    client: RegistryClient
+    store: SqliteStateStore
+
+
+@asynccontextmanager
+async def session(args: argparse.Namespace, config: Config | None = None) -> AsyncIterator[Session]:
+    """The config, an open registry client and the state store, closed on exit."""
+    cfg = config or load(args)
+    with state_for(cfg, args.state) as store:
+        async with registry_client(cfg) as client:
+            yield Session(cfg, client, store)
+
+
+def short(digest: Digest | None) -> str:
+    return digest.short if digest is not None else "-"

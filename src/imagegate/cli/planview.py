@@ -1,0 +1,126 @@
+"""Rendering of a Plan (text table and JSON), shared by `plan` and `sync`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from imagegate.cli.common import short
+from imagegate.cli.render import table
+from imagegate.domain.allowlist import ImageEntry
+from imagegate.planner import (
+    Action,
+    CopyTag,
+    HoldForReview,
+    KeepUnselected,
+    ObserveFailed,
+    Plan,
+    PruneTag,
+    ReportMoved,
+    ReportRejected,
+    ReportVanished,
+    SkipTag,
+    action_name,
+    is_change,
+)
+
+
+def _detail(action: Action) -> tuple[str, str]:
+    """(digest column, note column) for one action."""
+    match action:
+        case CopyTag(reason="new"):
+            return short(action.digest), "new tag"
+        case CopyTag(reason="moved"):
+            note = f"moved upstream (was {short(action.old_target_digest)})"
+            if action.backup_tag:
+                note += f"; old kept as :{action.backup_tag}"
+            return short(action.digest), note
+        case CopyTag(reason=reason):
+            notes = {
+                "approved": "approved digest",
+                "pinned": "pinned digest",
+                "repair": "target differs from the mirrored digest",
+            }
+            return short(action.digest), notes.get(reason, reason)
+        case SkipTag():
+            return short(action.digest), ""
+        case HoldForReview():
+            note = "awaiting review" + (" (already pending)" if action.already_pending else "")
+            return short(action.new_digest), f"{note}; mirrored {short(action.old_digest)}"
+        case ReportMoved():
+            return short(action.mirrored), f"pinned; upstream moved to {short(action.upstream)}"
+        case ReportVanished():
+            return short(action.digest), "gone upstream; kept in the mirror"
+        case ReportRejected():
+            return short(action.digest), "upstream digest was rejected; not mirrored"
+        case KeepUnselected():
+            return short(action.digest), "no longer selected; kept (prune: false)"
+        case PruneTag():
+            return short(action.digest), "no longer selected; will be removed (prune: true)"
+        case ObserveFailed():
+            return "-", action.message
+
+
+def _image_label(key: str, entries: Mapping[str, ImageEntry]) -> str:
+    entry = entries.get(key)
+    if entry is None:
+        return key
+    return f"{entry.source_text} -> {entry.target.familiar}"
+
+
+def plan_rows(plan: Plan, entries: Mapping[str, ImageEntry], *, all_rows: bool) -> list[list[str]]:
+    rows: list[list[str]] = []
+    for action in plan.actions:
+        if not all_rows and isinstance(action, SkipTag):
+            continue
+        digest, note = _detail(action)
+        tag = getattr(action, "tag", None) or "*"
+        rows.append([_image_label(action.image, entries), tag, action_name(action), digest, note])
+    return rows
+
+
+def render_plan(plan: Plan, entries: Mapping[str, ImageEntry], *, all_rows: bool = False) -> str:
+    rows = plan_rows(plan, entries, all_rows=all_rows)
+    counts = plan.counts()
+    summary = ", ".join(f"{n} {name}" for name, n in sorted(counts.items())) or "nothing to do"
+    if not rows:
+        return f"Everything is in sync ({summary})."
+    head = "Plan: " + summary
+    return head + "\n" + table(rows, headers=("IMAGE", "TAG", "ACTION", "DIGEST", "NOTE"))
+
+
+def plan_json(plan: Plan, entries: Mapping[str, ImageEntry]) -> dict[str, object]:
+    actions: list[dict[str, object]] = []
+    for action in plan.actions:
+        entry = entries.get(action.image)
+        item: dict[str, object] = {
+            "action": action_name(action),
+            "change": is_change(action),
+            "image": entry.source_text if entry else action.image,
+            "source": entry.source.name if entry else None,
+            "target": action.image,
+            "tag": getattr(action, "tag", None),
+        }
+        match action:
+            case CopyTag():
+                item |= {
+                    "digest": str(action.digest),
+                    "old_digest": str(action.old_target_digest)
+                    if action.old_target_digest
+                    else None,
+                    "reason": action.reason,
+                    "backup_tag": action.backup_tag,
+                }
+            case SkipTag() | ReportVanished() | ReportRejected() | KeepUnselected() | PruneTag():
+                item["digest"] = str(action.digest) if action.digest else None
+            case HoldForReview():
+                item |= {
+                    "digest": str(action.new_digest),
+                    "old_digest": str(action.old_digest) if action.old_digest else None,
+                    "already_pending": action.already_pending,
+                }
+            case ReportMoved():
+                item |= {"digest": str(action.mirrored), "upstream_digest": str(action.upstream)}
+            case ObserveFailed():
+                item["error"] = action.message
+        actions.append(item)
+    return {"changes": plan.has_changes, "counts": plan.counts(), "actions": actions}

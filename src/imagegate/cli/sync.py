@@ -1,0 +1,99 @@
+"""``imagegate sync``: make the target match the allowlist (copy, update, hold for review)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from typing import Any
+
+from imagegate.cli.common import add_config_options, add_image_filter, session
+from imagegate.cli.copy import progress_handler
+from imagegate.cli.render import ProgressBar, human_bytes, print_json, table
+from imagegate.errors import EXIT_FAILURE, EXIT_OK
+from imagegate.sync import RunReport, run_sync
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "sync",
+        help="mirror the allowlist: copy new tags, update moved ones, hold reviews",
+        description="Observe, plan and carry the plan out. One failing image never stops "
+        "the others; the exit code is 1 when any image failed.",
+    )
+    add_config_options(p)
+    add_image_filter(p)
+    p.add_argument(
+        "--refresh", action="store_true", help="list source tags again even if recently listed"
+    )
+    p.set_defaults(func=run)
+
+
+async def _sync(args: argparse.Namespace, bar: ProgressBar) -> RunReport:
+    async with session(args) as s:
+        with s.store.lock():
+            return await run_sync(
+                s.config,
+                s.client,
+                s.store,
+                images=args.images,
+                refresh=args.refresh,
+                on_event=progress_handler(bar),
+            )
+
+
+def summary_json(report: RunReport) -> dict[str, object]:
+    out = report.outcome
+    return {
+        "run_id": report.run_id,
+        "result": str(report.result),
+        "seconds": round(report.seconds, 3),
+        **out.summary(),
+        "copied_tags": [{"image": i, "tag": t, "digest": str(d)} for i, t, d in out.copied],
+        "updated_tags": [
+            {"image": i, "tag": t, "digest": str(d), "old_digest": str(o) if o else None}
+            for i, t, d, o in out.updated
+        ],
+        "pending": [
+            {"image": p.target_repo, "tag": p.tag, "digest": str(p.new_digest)} for p in out.pending
+        ],
+        "failures": [{"image": f.image, "tag": f.tag, "error": f.message} for f in out.failures],
+    }
+
+
+def render_summary(report: RunReport) -> str:
+    out = report.outcome
+    lines = []
+    for image, tag, digest in out.copied:
+        lines.append(["copied", f"{image}:{tag}", digest.short])
+    for image, tag, digest, old in out.updated:
+        lines.append(
+            ["updated", f"{image}:{tag}", f"{old.short if old else '-'} -> {digest.short}"]
+        )
+    for p in out.pending:
+        lines.append(["pending", f"{p.target_repo}:{p.tag}", p.new_digest.short])
+    for image, tag in out.pruned:
+        lines.append(["pruned", f"{image}:{tag}", ""])
+    for f in out.failures:
+        lines.append(["FAILED", f"{f.image}:{f.tag}" if f.tag else f.image, f.message])
+    head = (
+        f"Run {report.run_id} {report.result}: {len(out.copied)} copied, {len(out.updated)} "
+        f"updated, {out.skipped} in sync, {len(out.pending)} pending review, "
+        f"{len(out.failures)} failed; {human_bytes(out.bytes_copied)} moved "
+        f"({out.blobs_mounted} blobs mounted, {out.blobs_skipped} already there) "
+        f"in {report.seconds:.1f}s"
+    )
+    return head if not lines else head + "\n" + table(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    bar = ProgressBar(sys.stderr, enabled=None if args.output == "text" else False)
+    try:
+        report = asyncio.run(_sync(args, bar))
+    finally:
+        bar.close()
+    if args.output == "json":
+        print_json(summary_json(report))
+    else:
+        print(render_summary(report))
+    return EXIT_FAILURE if report.outcome.failures else EXIT_OK

@@ -1,0 +1,313 @@
+"""Execute: carry a Plan out with the copy engine, writing state and audit events.
+
+Images run concurrently (bounded); the tags of one image run in order. Every target write is
+"content first, tag last" (the engine's guarantee), and a tag's state record and its audit
+event are written in one transaction after the tag moved. A failure is confined to its image:
+it is recorded, and the other images go on. Before a tag moves to a new digest the old one is
+kept referenced on the target under a backup tag, so ``imagegate rollback`` can restore it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from imagegate.domain.allowlist import ImageEntry
+from imagegate.domain.digest import Digest
+from imagegate.domain.reference import Reference
+from imagegate.engine.copy import CopyResult, copy_image
+from imagegate.engine.events import EventCallback
+from imagegate.engine.locations import BlobLocations
+from imagegate.errors import ImagegateError
+from imagegate.planner import (
+    Action,
+    CopyTag,
+    HoldForReview,
+    ObserveFailed,
+    Plan,
+    PruneTag,
+    ReportVanished,
+    SkipTag,
+)
+from imagegate.registry.client import RegistryClient
+from imagegate.state import Event, EventKind, PendingChange, PendingStatus, StateStore, TagRecord
+
+log = logging.getLogger(__name__)
+
+DEFAULT_IMAGE_CONCURRENCY = 4  # images copied at once; each copies blobs concurrently too
+
+# Called before each pull from a source registry; may sleep (rate-limit floor) and say so.
+BeforePull = Callable[[Reference], Awaitable[None]]
+# Called when a pending change is created, to gather what a reviewer needs.
+DescribeChange = Callable[[Reference, Digest, Digest | None], Awaitable[Mapping[str, object]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    image: str  # the target repository
+    tag: str | None
+    message: str
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What a run did; mutable while the run goes, read-only afterwards."""
+
+    copied: list[tuple[str, str, Digest]] = field(default_factory=list)  # (image, tag, digest)
+    updated: list[tuple[str, str, Digest, Digest | None]] = field(default_factory=list)
+    pending: list[PendingChange] = field(default_factory=list)
+    pruned: list[tuple[str, str]] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    skipped: int = 0
+    bytes_copied: int = 0
+    blobs_copied: int = 0
+    blobs_mounted: int = 0
+    blobs_skipped: int = 0
+
+    @property
+    def failed_images(self) -> set[str]:
+        return {f.image for f in self.failures}
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "copied": len(self.copied),
+            "updated": len(self.updated),
+            "skipped": self.skipped,
+            "pending": len(self.pending),
+            "pruned": len(self.pruned),
+            "failed": len(self.failures),
+            "bytes_copied": self.bytes_copied,
+            "blobs_copied": self.blobs_copied,
+            "blobs_mounted": self.blobs_mounted,
+            "blobs_skipped": self.blobs_skipped,
+        }
+
+
+async def _no_wait(_src: Reference) -> None:
+    return None
+
+
+async def no_details(_src: Reference, _new: Digest, _old: Digest | None) -> Mapping[str, object]:
+    return {}
+
+
+class Executor:
+    def __init__(
+        self,
+        client: RegistryClient,
+        store: StateStore,
+        entries: Mapping[str, ImageEntry],
+        *,
+        run_id: int | None,
+        actor: str = "",
+        on_event: EventCallback | None = None,
+        before_pull: BeforePull = _no_wait,
+        describe: DescribeChange = no_details,
+        image_concurrency: int = DEFAULT_IMAGE_CONCURRENCY,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.client = client
+        self.store = store
+        self.entries = entries
+        self.run_id = run_id
+        self.actor = actor
+        self.on_event = on_event
+        self.before_pull = before_pull
+        self.describe = describe
+        self.gate = asyncio.Semaphore(image_concurrency)
+        self.clock = clock
+        self.locations = BlobLocations()
+        self.outcome = Outcome()
+
+    async def run(self, plan: Plan) -> Outcome:
+        by_image: dict[str, list[Action]] = {}
+        for action in plan.actions:
+            by_image.setdefault(action.image, []).append(action)
+        await asyncio.gather(*(self._image(key, acts) for key, acts in by_image.items()))
+        return self.outcome
+
+    async def _image(self, key: str, actions: Sequence[Action]) -> None:
+        async with self.gate:
+            for action in actions:
+                tag = getattr(action, "tag", None)
+                try:
+                    await self._one(action)
+                except ImagegateError as exc:
+                    self._fail(key, tag, str(exc))
+
+    def _fail(self, image: str, tag: str | None, message: str) -> None:
+        log.error("image failed", extra={"image": image, "tag": tag or "", "error": message})
+        self.outcome.failures.append(Failure(image, tag, message))
+        self.store.append_event(
+            Event(EventKind.FAILED, run_id=self.run_id, image=image, tag=tag, reason=message)
+        )
+
+    async def _one(self, action: Action) -> None:
+        match action:
+            case CopyTag():
+                await self._copy(action)
+            case HoldForReview():
+                await self._hold(action)
+            case PruneTag():
+                await self._prune(action)
+            case ReportVanished():
+                self._vanished(action)
+            case ObserveFailed():
+                self._fail(action.image, action.tag, action.message)
+            case SkipTag():
+                self.outcome.skipped += 1
+            case _:
+                pass  # reports only: shown in the plan, nothing to write
+
+    async def _backup(self, action: CopyTag) -> str | None:
+        """Keep the digest being replaced referenced under ``action.backup_tag``."""
+        if action.backup_tag is None or action.old_target_digest is None:
+            return None
+        old = action.target.with_tag(None).with_digest(action.old_target_digest)
+        raw = await self.client.manifest_get(old)
+        await self.client.manifest_put(
+            action.target.with_tag(action.backup_tag), raw.data, raw.media_type
+        )
+        return action.backup_tag
+
+    async def _copy(self, action: CopyTag) -> None:
+        entry = self.entries[action.image]
+        backup = await self._backup(action)
+        await self.before_pull(action.source)
+        result: CopyResult = await copy_image(
+            self.client,
+            action.source,
+            action.target,
+            platforms=entry.platforms,
+            locations=self.locations,
+            on_event=self.on_event,
+        )
+        out = self.outcome
+        out.bytes_copied += result.bytes_copied
+        out.blobs_copied += result.blobs_copied
+        out.blobs_mounted += result.blobs_mounted
+        out.blobs_skipped += result.blobs_skipped
+        moved = action.old_target_digest is not None and action.old_target_digest != result.digest
+        kind = EventKind.UPDATED if moved else EventKind.COPIED
+        record = TagRecord(
+            target_repo=entry.target.name,
+            tag=action.tag,
+            source_ref=str(entry.source.with_tag(action.tag)),
+            source_digest=action.digest,
+            target_digest=result.digest,
+            run_id=self.run_id,
+            synced_at=self.clock(),
+            platforms=tuple(str(p) for p in entry.platforms or ()),
+            backup_tag=backup if moved else None,
+        )
+        event = Event(
+            kind,
+            run_id=self.run_id,
+            image=entry.target.name,
+            tag=action.tag,
+            digest=result.digest,
+            old_digest=action.old_target_digest if moved else None,
+            actor=self.actor,
+            reason=action.reason,
+            detail={
+                "source": str(action.source),
+                "bytes_copied": result.bytes_copied,
+                "blobs_copied": result.blobs_copied,
+                "blobs_mounted": result.blobs_mounted,
+                "blobs_skipped": result.blobs_skipped,
+                "backup_tag": backup or "",
+                "rewritten": result.rewritten,
+            },
+        )
+        with self.store.transaction():
+            self.store.record_tag_with_event(record, event)
+            if action.reason == "approved":
+                self._mark_applied(entry.target.name, action.tag, action.digest)
+        if moved:
+            out.updated.append(
+                (entry.target.name, action.tag, result.digest, action.old_target_digest)
+            )
+        else:
+            out.copied.append((entry.target.name, action.tag, result.digest))
+        log.info(
+            "tag updated" if moved else "tag mirrored",
+            extra={
+                "image": entry.target.name,
+                "tag": action.tag,
+                "digest": str(result.digest),
+                "bytes": result.bytes_copied,
+            },
+        )
+
+    def _mark_applied(self, repo: str, tag: str, digest: Digest) -> None:
+        for change in self.store.pending(PendingStatus.APPROVED, target_repo=repo, tag=tag):
+            if change.new_digest == digest and change.id is not None:
+                self.store.mark_applied(change.id, self.run_id)
+
+    async def _hold(self, action: HoldForReview) -> None:
+        if action.already_pending:
+            return
+        entry = self.entries[action.image]
+        details = await self.describe(
+            entry.source.with_tag(action.tag), action.new_digest, action.old_digest
+        )
+        change, created = self.store.add_pending(
+            PendingChange(
+                source_repo=entry.source.name,
+                tag=action.tag,
+                target_repo=entry.target.name,
+                old_digest=action.old_digest,
+                new_digest=action.new_digest,
+                details=dict(details),
+            )
+        )
+        if created:
+            self.outcome.pending.append(change)
+
+    async def _prune(self, action: PruneTag) -> None:
+        entry = self.entries[action.image]
+        repo = entry.target.name
+        shared = [
+            r.tag
+            for r in self.store.tags(repo)
+            if r.tag != action.tag and r.target_digest == action.digest
+        ]
+        if not shared:
+            await self.client.manifest_delete(
+                action.target.with_tag(None).with_digest(action.digest)
+            )
+        with self.store.transaction():
+            self.store.forget_tag(repo, action.tag)
+            self.store.append_event(
+                Event(
+                    EventKind.PRUNED,
+                    run_id=self.run_id,
+                    image=repo,
+                    tag=action.tag,
+                    digest=action.digest,
+                    actor=self.actor,
+                    reason="fell out of the selection (prune: true)",
+                    detail={"kept_for": shared} if shared else {},
+                )
+            )
+        self.outcome.pruned.append((repo, action.tag))
+
+    def _vanished(self, action: ReportVanished) -> None:
+        """Record once that a tag is gone upstream (the mirror keeps it)."""
+        seen = self.store.events(
+            image=action.image, tag=action.tag, kind=EventKind.VANISHED, limit=1
+        )
+        if not seen:
+            self.store.append_event(
+                Event(
+                    EventKind.VANISHED,
+                    run_id=self.run_id,
+                    image=action.image,
+                    tag=action.tag,
+                    digest=action.digest,
+                    reason="tag no longer exists upstream; the mirror keeps it",
+                )
+            )

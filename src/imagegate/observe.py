@@ -1,0 +1,183 @@
+"""Observe: what the registries and the state store say, gathered for the planner.
+
+Only HEAD requests touch manifests (Docker Hub does not count a HEAD as a pull). Tags are
+listed only for images whose rules need a listing, and a listing younger than ``list_ttl`` is
+reused from the state store, so a run right after another makes no GET on the source.
+Images are observed concurrently; a failure is confined to its image (or tag).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from imagegate.domain.allowlist import ImageEntry
+from imagegate.domain.digest import Digest
+from imagegate.domain.reference import Reference
+from imagegate.errors import ImagegateError
+from imagegate.planner import (
+    ImageDesired,
+    ImageObservation,
+    ImageState,
+    StoredTag,
+    TagObservation,
+)
+from imagegate.state import PendingStatus, StateStore
+from imagegate.tags import needs_listing, select_tags
+
+DEFAULT_LIST_TTL = timedelta(minutes=5)  # how long a source tag listing is reused
+DEFAULT_IMAGE_CONCURRENCY = 8  # images observed at once
+DEFAULT_HEAD_CONCURRENCY = 16  # HEAD requests in flight per run
+
+
+class ManifestDigest(Protocol):
+    @property
+    def digest(self) -> Digest: ...
+
+
+class Observer(Protocol):
+    """What observing needs from the registry client."""
+
+    async def manifest_head(self, ref: Reference) -> ManifestDigest | None: ...
+    async def tag_list(self, repo: Reference) -> list[str]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Observed:
+    desired: tuple[ImageDesired, ...]
+    observations: Mapping[str, ImageObservation]
+    state: Mapping[str, ImageState]
+
+
+def image_key(entry: ImageEntry) -> str:
+    """The planner's key for an entry: its target repository (unique in a valid file)."""
+    return entry.target.name
+
+
+def image_state(store: StateStore, entry: ImageEntry, tags: Sequence[str]) -> ImageState:
+    repo = entry.target.name
+    stored = {rec.tag: StoredTag(rec.source_digest, rec.target_digest) for rec in store.tags(repo)}
+    approved: dict[str, Digest] = {}
+    for tag in tags:
+        digest = store.approved_digest(repo, tag)
+        if digest is not None:
+            approved[tag] = digest
+    rejected = frozenset(
+        (p.tag, p.new_digest) for p in store.pending(PendingStatus.REJECTED, target_repo=repo)
+    )
+    pending = frozenset(
+        (p.tag, p.new_digest) for p in store.pending(PendingStatus.PENDING, target_repo=repo)
+    )
+    return ImageState(stored=stored, approved=approved, rejected=rejected, pending=pending)
+
+
+def desired_for(entry: ImageEntry, tags: Sequence[str]) -> ImageDesired:
+    return ImageDesired(
+        key=image_key(entry),
+        source=entry.source,
+        target=entry.target,
+        tags=tuple(tags),
+        pins=dict(entry.tags.pins),
+        policy=entry.policy,
+        prune=entry.prune,
+        backup=entry.backup,
+        rewrites_index=entry.platforms is not None,
+    )
+
+
+class _Observation:
+    def __init__(
+        self,
+        client: Observer,
+        store: StateStore,
+        *,
+        now: datetime,
+        list_ttl: timedelta,
+        refresh: bool,
+        head_concurrency: int,
+    ) -> None:
+        self.client = client
+        self.store = store
+        self.now = now
+        self.list_ttl = list_ttl
+        self.refresh = refresh
+        self.heads = asyncio.Semaphore(head_concurrency)
+
+    async def upstream_tags(self, entry: ImageEntry) -> list[str]:
+        repo = entry.source.name
+        if not self.refresh:
+            cached = self.store.tag_list_cache(repo)
+            if cached is not None and self.now - cached[1] < self.list_ttl:
+                return list(cached[0])
+        tags = await self.client.tag_list(entry.source)
+        self.store.save_tag_list(repo, tags, self.now)
+        return tags
+
+    async def head(self, ref: Reference) -> Digest | None:
+        async with self.heads:
+            info = await self.client.manifest_head(ref)
+        return None if info is None else info.digest
+
+    async def tag(self, entry: ImageEntry, tag: str) -> TagObservation:
+        try:
+            source, target = await asyncio.gather(
+                self.head(entry.source.with_tag(tag)), self.head(entry.target.with_tag(tag))
+            )
+        except ImagegateError as exc:
+            return TagObservation(None, None, error=str(exc))
+        return TagObservation(source, target)
+
+    async def image(self, entry: ImageEntry) -> tuple[ImageDesired, ImageObservation]:
+        listed: frozenset[str] | None = None
+        try:
+            if needs_listing(entry.tags):
+                available = await self.upstream_tags(entry)
+                listed = frozenset(available)
+                tags = select_tags(entry.tags, available)
+            else:
+                tags = tuple(entry.tags.explicit)
+        except ImagegateError as exc:
+            desired = desired_for(entry, ())
+            return desired, ImageObservation(tags={}, error=f"listing tags failed: {exc}")
+        results = await asyncio.gather(*(self.tag(entry, t) for t in tags))
+        return desired_for(entry, tags), ImageObservation(
+            tags=dict(zip(tags, results, strict=True)), upstream_tags=listed
+        )
+
+
+async def observe(
+    client: Observer,
+    store: StateStore,
+    entries: Sequence[ImageEntry],
+    *,
+    now: datetime,
+    list_ttl: timedelta = DEFAULT_LIST_TTL,
+    refresh: bool = False,
+    image_concurrency: int = DEFAULT_IMAGE_CONCURRENCY,
+    head_concurrency: int = DEFAULT_HEAD_CONCURRENCY,
+) -> Observed:
+    """HEAD every selected tag on source and target; read what the state remembers."""
+    obs = _Observation(
+        client,
+        store,
+        now=now,
+        list_ttl=list_ttl,
+        refresh=refresh,
+        head_concurrency=head_concurrency,
+    )
+    gate = asyncio.Semaphore(image_concurrency)
+
+    async def one(entry: ImageEntry) -> tuple[ImageDesired, ImageObservation]:
+        async with gate:
+            return await obs.image(entry)
+
+    pairs = await asyncio.gather(*(one(e) for e in entries))
+    desired = tuple(d for d, _ in pairs)
+    observations = {d.key: o for d, o in pairs}
+    state = {
+        image_key(e): image_state(store, e, d.tags) for e, d in zip(entries, desired, strict=True)
+    }
+    return Observed(desired=desired, observations=observations, state=state)

@@ -1,0 +1,164 @@
+"""One run: observe -> plan -> (execute). Used by `plan`, `sync` and `watch`."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from imagegate.domain.allowlist import Config, ImageEntry
+from imagegate.domain.reference import Reference
+from imagegate.engine.events import EventCallback
+from imagegate.errors import UsageError
+from imagegate.execute import BeforePull, DescribeChange, Executor, Outcome, no_details
+from imagegate.hub.ratefloor import pull_pause
+from imagegate.observe import DEFAULT_LIST_TTL, Observed, image_key, observe
+from imagegate.planner import Plan, plan
+from imagegate.registry.client import RegistryClient
+from imagegate.state import RunResult, StateStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class PlanReport:
+    observed: Observed
+    plan: Plan
+    entries: dict[str, ImageEntry]
+
+
+@dataclass(frozen=True, slots=True)
+class RunReport:
+    run_id: int
+    plan: Plan
+    outcome: Outcome
+    result: RunResult
+    entries: dict[str, ImageEntry]
+    seconds: float
+
+
+def select_entries(config: Config, names: Sequence[str]) -> tuple[ImageEntry, ...]:
+    """The entries named on the command line (source as written, or target), or all."""
+    if not names:
+        return config.images
+    out: list[ImageEntry] = []
+    for name in names:
+        entry = config.find_image(name)
+        if entry is None:
+            raise UsageError(
+                f"image {name!r} is not in {config.path}; name an image by its source as "
+                "written in the allowlist or by its target repository"
+            )
+        out.append(entry)
+    return tuple(out)
+
+
+def current_actor() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+async def make_plan(
+    config: Config,
+    client: RegistryClient,
+    store: StateStore,
+    *,
+    images: Sequence[str] = (),
+    refresh: bool = False,
+    list_ttl: timedelta = DEFAULT_LIST_TTL,
+    now: datetime | None = None,
+) -> PlanReport:
+    entries = select_entries(config, images)
+    observed = await observe(
+        client, store, entries, now=now or datetime.now(UTC), list_ttl=list_ttl, refresh=refresh
+    )
+    return PlanReport(
+        observed=observed,
+        plan=plan(observed.desired, observed.observations, observed.state),
+        entries={image_key(e): e for e in entries},
+    )
+
+
+def rate_floor_waiter(config: Config, client: RegistryClient) -> BeforePull:
+    """A ``before_pull`` hook pausing while a source's remaining pulls are at the floor."""
+
+    async def wait(src: Reference) -> None:
+        floor = config.registry(src.registry).rate_limit_floor
+        if not floor:
+            return
+        rl = client.rate_limit(src.registry)
+        if rl is None:
+            return
+        pause = pull_pause(
+            remaining=rl.remaining, window=rl.window, floor=floor, limit=rl.limit, host=src.registry
+        )
+        if pause is not None:
+            log.warning(pause.message)
+            await asyncio.sleep(pause.seconds)
+
+    return wait
+
+
+async def run_sync(
+    config: Config,
+    client: RegistryClient,
+    store: StateStore,
+    *,
+    images: Sequence[str] = (),
+    refresh: bool = False,
+    list_ttl: timedelta = DEFAULT_LIST_TTL,
+    actor: str | None = None,
+    kind: str = "sync",
+    on_event: EventCallback | None = None,
+    describe: DescribeChange | None = None,
+) -> RunReport:
+    """Observe, plan and execute once, recording the run and its events in ``store``.
+
+    The caller holds ``store.lock()``. One failing image never stops the others; the run's
+    result says whether all, some or none succeeded.
+    """
+    started = time.monotonic()
+    who = actor or current_actor()
+    run = store.start_run(kind, str(config.path), actor=who)
+    result = RunResult.FAILED
+    outcome = Outcome()
+    report: PlanReport | None = None
+    try:
+        report = await make_plan(
+            config, client, store, images=images, refresh=refresh, list_ttl=list_ttl
+        )
+        executor = Executor(
+            client,
+            store,
+            report.entries,
+            run_id=run.id,
+            actor=who,
+            on_event=on_event,
+            before_pull=rate_floor_waiter(config, client),
+            describe=describe or no_details,
+        )
+        outcome = await executor.run(report.plan)
+        failed = outcome.failed_images
+        if not failed:
+            result = RunResult.SUCCESS
+        elif len(failed) < len(report.entries):
+            result = RunResult.PARTIAL
+        return RunReport(
+            run_id=run.id,
+            plan=report.plan,
+            outcome=outcome,
+            result=result,
+            entries=report.entries,
+            seconds=time.monotonic() - started,
+        )
+    except asyncio.CancelledError:
+        result = RunResult.INTERRUPTED
+        raise
+    finally:
+        store.finish_run(run.id, result, outcome.summary())
