@@ -3,6 +3,7 @@
 import json
 import textwrap
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -43,14 +44,15 @@ def world(source_registry, target_registry, make_proxy, tmp_path, image_factory)
         )
     )
 
-    class World:
-        pass
-
-    w = World()
-    w.proxy, w.up, w.images, w.cfg = proxy, up, images, cfg
-    w.target = Pusher(target_registry.url)
-    w.source_registry, w.target_registry = source_registry, target_registry
-    return w
+    return SimpleNamespace(
+        proxy=proxy,
+        up=up,
+        images=images,
+        cfg=cfg,
+        target=Pusher(target_registry.url),
+        source_registry=source_registry,
+        target_registry=target_registry,
+    )
 
 
 def cli(capsys, *args):
@@ -117,7 +119,7 @@ def test_one_failing_image_does_not_stop_the_others(world, capsys, tmp_path):
         "images:\n", f"images:\n  - source: {world.proxy.host}/nobody/missing\n    tags: ['1']\n"
     )
     world.cfg.write_text(text)
-    code, out, err = cli(capsys, "sync", "-c", str(world.cfg), "--output", "json")
+    code, out, _ = cli(capsys, "sync", "-c", str(world.cfg), "--output", "json")
     assert code == 1
     summary = json.loads(out)
     assert summary["copied"] == 4
