@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from tests.support.fake_hub import FakeHub, OatResource
-from tests.support.images import build_image, random_layer
+from tests.support.images import build_image, build_multiarch, random_layer
 from tests.support.pusher import Pusher
 from tests.support.registry_server import RegistryServer
 
@@ -54,12 +54,16 @@ def call(
         with urllib.request.urlopen(req, timeout=10) as resp:
             return Reply(resp.status, dict(resp.headers), resp.read())
     except urllib.error.HTTPError as err:
-        return Reply(err.code, dict(err.headers), err.read())
+        with err:
+            return Reply(err.code, dict(err.headers), err.read())
 
 
 def jwt_claims(token: str) -> dict[str, Any]:
     payload = token.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims: dict[str, Any] = json.loads(
+        base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    )
+    return claims
 
 
 @pytest.fixture
@@ -348,6 +352,7 @@ def pull_status(hub: FakeHub, reg: RegistryServer, repo: str, creds: tuple[str, 
         with urllib.request.urlopen(req, timeout=10) as resp:
             return int(resp.status)
     except urllib.error.HTTPError as err:
+        err.close()
         return err.code
 
 
@@ -390,3 +395,47 @@ def test_iam_enforced_at_token_issuance(hub: FakeHub, tmp_path: Path) -> None:
         assert hub.grants[-1].actions("acme/tool") == ("pull",)
         wrong = call(f"{hub.token_realm}?service=registry.docker.io", basic=("bob", "bad"))
         assert wrong.status == 401
+
+
+def test_two_registries_trust_one_hub_and_tags_come_from_the_registry(
+    hub: FakeHub, tmp_path: Path
+) -> None:
+    """ "Upstream Docker Hub" and the org's registry, each with its own service name."""
+    multi = build_multiarch(seed=5, platforms=("linux/amd64", "linux/arm64"), layer_size=256)
+    with (
+        RegistryServer(tmp_path / "up", auth=hub.token_auth("upstream")) as upstream,
+        RegistryServer(tmp_path / "org", auth=hub.token_auth("org")) as org_reg,
+    ):
+        Pusher(upstream.url, username="bitnami", password="bitnami-pw").push_image(
+            "bitnami/redis", "7.2", multi
+        )
+        alice = Pusher(org_reg.url, username="alice", password="alice-pw")
+        alice.push_image("acme/redis", "7.2", multi)
+        assert {g.service for g in hub.grants} == {"upstream", "org"}
+        # A token is bound to its audience: one for "upstream" does not open the org registry.
+        token = call(
+            f"{hub.token_realm}?service=upstream&scope=repository:acme/redis:pull",
+            basic=("alice", "alice-pw"),
+        ).json["token"]
+        req = urllib.request.Request(
+            f"{org_reg.url}/v2/acme/redis/tags/list", headers={"Authorization": f"Bearer {token}"}
+        )
+        with pytest.raises(urllib.error.HTTPError) as denied:
+            urllib.request.urlopen(req, timeout=10)
+        denied.value.close()
+        assert denied.value.code == 401
+        # §3 tag metadata, read live from the registry the double is attached to.
+        hub.serve_tags_from(upstream.url, service="upstream")
+        tags = call(f"{hub.base_url}/v2/namespaces/bitnami/repositories/redis/tags?page_size=100")
+        assert tags.status == 200 and tags.json["count"] == 1
+        (tag,) = tags.json["results"]
+        assert (tag["name"], tag["digest"], tag["media_type"]) == (
+            "7.2",
+            multi.digest,
+            multi.media_type,
+        )
+        assert sorted(i["architecture"] for i in tag["images"]) == ["amd64", "arm64"]
+        one = call(f"{hub.base_url}/v2/namespaces/bitnami/repositories/redis/tags/7.2")
+        assert one.json["digest"] == multi.digest
+        missing = call(f"{hub.base_url}/v2/namespaces/bitnami/repositories/redis/tags/nope")
+        assert missing.status == 404

@@ -26,6 +26,7 @@ from tests.support.bgserver import BackgroundServer
 from tests.support.fake_hub import routes_auth as ra
 from tests.support.fake_hub import routes_orgs as ro
 from tests.support.fake_hub import routes_repos as rr
+from tests.support.fake_hub import routes_tags as rt
 from tests.support.fake_hub import web as w
 from tests.support.fake_hub.model import HubModel
 from tests.support.fake_hub.state import (
@@ -52,7 +53,10 @@ ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("POST", "/v2/namespaces/{ns}/repositories", rr.create_repo),
     ("GET", _REPO, rr.get_repo),
     ("PATCH", _REPO, rr.patch_repo),
+    ("GET", _REPO + "/tags", rt.list_tags),
+    ("GET", _REPO + "/tags/{tag}", rt.get_tag),
     ("GET", _LEGACY, rr.legacy_get_repo),
+    ("GET", _LEGACY + "/tags", rt.list_tags),
     ("POST", _LEGACY + "/privacy", rr.set_privacy),
     ("GET", _LEGACY + "/groups", rr.list_repo_groups),
     ("POST", _LEGACY + "/groups", rr.add_repo_group),
@@ -199,6 +203,11 @@ class FakeHub:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+    def serve_tags_from(self, registry_url: str, service: str = "registry.docker.io") -> None:
+        """Answer the §3 tag routes from this registry (it must trust ``token_auth(service)``)."""
+        with self.state.lock:
+            self.state.tag_source = (registry_url.rstrip("/"), service)
 
     # ---- knobs ---------------------------------------------------------------------------
     def rate_limit_next(

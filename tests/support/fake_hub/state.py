@@ -69,6 +69,7 @@ class RateLimitKnob:
 class HubState:
     model: HubModel
     authority: TokenAuthority | None = None  # signs registry tokens a registry trusts
+    tag_source: tuple[str, str] | None = None  # (registry url, service) for §3 tag metadata
     rate_limit: int = 180  # §7: X-RateLimit-Limit, requests per minute
     base_url: str = ""
     lock: threading.RLock = field(default_factory=threading.RLock)
