@@ -22,6 +22,7 @@ from imagegate.errors import (
     RateLimitedError,
     RegistryAuthError,
     RegistryResponseError,
+    RegistryTransportError,
 )
 from imagegate.registry.client import RegistryClient
 from imagegate.registry.credentials import Credential, CredentialStore
@@ -462,7 +463,7 @@ def test_401_with_cached_token_refreshes_once(
             before = ts.request_count
             await c.manifest_head(ref(host, unique_repo, "v1"))
             await c.manifest_head(ref(host, unique_repo, "v1"))
-            return ts.request_count - before
+            return int(ts.request_count - before)
 
     assert run(go()) == 2  # the first token, then one refresh after the injected 401
     assert [r.status for r in proxy.records if "/manifests/" in r.request.path] == [
@@ -562,3 +563,48 @@ def test_credentials_from_helper_script(
 
     assert run(go()) == ["v1"]
     assert Credential("a", "b") != Credential("a", "c")
+
+
+# -- TLS ------------------------------------------------------------------------------------
+def test_tls_with_ca_file_loopback_and_wrong_ca(tls_registry, image_factory, unique_repo, tmp_path):
+    import trustme
+
+    image = image_factory.image(layers=1)
+    Pusher(tls_registry.url, ssl_context=tls_registry.ssl_context()).push_image(
+        unique_repo, "v1", image
+    )
+    host = tls_registry.host
+    other_ca = tmp_path / "other-ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(other_ca))
+
+    async def head(settings: RegistrySettings) -> Any:
+        async with RegistryClient(settings, CredentialStore.empty()) as c:
+            info = await c.manifest_head(ref(host, unique_repo, "v1"))
+            assert c.stats.count(host) == 1  # HTTPS on the first try: no fallback request
+            return info
+
+    verified = RegistrySettings(hosts={host: HostSettings(ca_file=str(tls_registry.ca_path))})
+    assert str(run(head(verified)).digest) == image.digest
+    # loopback without a CA file: HTTPS without verification, as Docker does
+    assert str(run(head(RegistrySettings())).digest) == image.digest
+    # a CA file that did not sign the certificate: a TLS error, not retried, no fallback
+    wrong = RegistrySettings(hosts={host: HostSettings(ca_file=str(other_ca))}, retry=FAST_RETRY)
+    with pytest.raises(RegistryTransportError) as err:
+        run(head(wrong))
+    assert err.value.tls and not err.value.temporary
+    assert "CA file" in str(err.value)
+
+
+def test_plain_http_fallback_for_loopback_is_remembered(registry, make_proxy):
+    proxy = make_proxy(registry.url)
+
+    async def go() -> RegistryClient:
+        async with client() as c:
+            for _ in range(3):
+                assert await c.manifest_head(ref(proxy.host, "a/b", "x")) is None
+            return c
+
+    c = run(go())
+    # one TLS attempt that failed (counted, never reached the proxy as HTTP), then plain HTTP
+    assert c.stats.count(proxy.host, "HEAD") == 4
+    assert len(proxy.requests) == 3
