@@ -27,11 +27,12 @@ from imagegate.registry.client import RegistryClient
 from imagegate.registry.credentials import CredentialStore
 from imagegate.registry.settings import RegistrySettings
 from tests.support.images import ImageFactory, build_multiarch, random_layer
+from tests.support.proxy import Fault, ProxyRequest, RegistryProxy
 from tests.support.pusher import Pusher
 from tests.support.registry_server import RegistryServer
 
 
-def ref(server: RegistryServer, name: str) -> Reference:
+def ref(server: RegistryServer | RegistryProxy, name: str) -> Reference:
     return parse_reference(f"{server.host}/{name}", default_tag=None)
 
 
@@ -331,3 +332,145 @@ def test_cli_errors_are_one_line(
     assert code == 1 and err.count("\n") == 1 and "Traceback" not in err
     code, _, err = cli(["copy", "a/b", "c/d", "--platform", "linux"], capsys)
     assert code == 3 and "os/arch" in err
+
+
+def test_transient_upload_failure_is_retried_at_the_blob_level(
+    source_registry: RegistryServer, target_registry: RegistryServer, image_factory: ImageFactory
+) -> None:
+    img = image_factory.image(layers=1, layer_size=200_000)
+    Pusher(source_registry.url).push_image("x/flaky", "1", img)
+    resets: list[str] = []
+
+    def reset_first_upload(req: ProxyRequest) -> Fault | None:
+        if req.method == "PUT" and "/blobs/uploads/" in req.path and not resets:
+            resets.append(req.path)
+            return Fault.reset_connection()
+        return None
+
+    events: list[CopyEvent] = []
+    with RegistryProxy(target_registry.url, fault=reset_first_upload) as proxy:
+        result = run_copy(ref(source_registry, "x/flaky:1"), ref(proxy, "m/flaky:1"), events=events)
+    assert len(resets) == 1
+    assert [e.kind for e in events].count(EventKind.BLOB_RETRY) == 1
+    assert result.blobs_copied == 2 and result.tagged
+    Pusher(target_registry.url).assert_image("m/flaky", "1", img)
+
+
+def test_bytes_corrupted_in_transit_are_refused(
+    source_registry: RegistryServer, target_registry: RegistryServer, image_factory: ImageFactory
+) -> None:
+    img = image_factory.image(layers=1, layer_size=100_000)
+    Pusher(source_registry.url).push_image("x/flip", "1", img)
+    layer = img.layers[0].digest
+
+    def flip(req: ProxyRequest) -> Fault | None:
+        return Fault.flip_byte(5000) if req.method == "GET" and req.path.endswith(layer) else None
+
+    with RegistryProxy(source_registry.url, fault=flip) as proxy:
+        with pytest.raises(DigestMismatchError, match=layer):
+            run_copy(ref(proxy, "x/flip:1"), ref(target_registry, "m/flip:1"))
+    target = Pusher(target_registry.url)
+    assert target.head_manifest("m/flip", "1") is None
+    assert not target.blob_exists("m/flip", layer)
+
+
+def test_token_auth_same_registry_mounts_with_one_token(
+    token_registry, image_factory: ImageFactory, docker_config
+) -> None:
+    reg = token_registry
+    idx = image_factory.multiarch(platforms=("linux/amd64", "linux/arm64"))
+    Pusher(reg.url, username=reg.username, password=reg.password).push_image("up/t", "1", idx)
+    src, dst = ref(reg, "up/t:1"), ref(reg, "mirror/t:1")
+
+    with pytest.raises(ImagegateError) as info:  # anonymous: pull only, push refused
+        run_copy(src, dst)
+    assert info.value.exit_code == EXIT_AUTH and "mirror/t" in str(info.value)
+
+    cfg = docker_config({reg.host: (reg.username, reg.password)})
+
+    async def go() -> tuple[CopyResult, int]:
+        store = CredentialStore(cfg.directory)
+        async with RegistryClient(registries=RegistrySettings(), credentials=store) as client:
+            result = await copy_image(client, src, dst)
+            return result, client.token_fetches
+
+    result, tokens = asyncio.run(go())
+    assert result.blobs_mounted == len(idx.blobs) and result.bytes_copied == 0
+    assert tokens == 1  # pull on the source + push on the target, declared up front
+    Pusher(reg.url, username=reg.username, password=reg.password).assert_image("mirror/t", "1", idx)
+
+
+class ForeignUrlRegistry(RegistryServer):
+    """A registry that accepts foreign-layer URLs (2.8 refuses every URL by default)."""
+
+    def config(self) -> dict[str, object]:
+        cfg = super().config()
+        cfg["validation"] = {"manifests": {"urls": {"allow": ["^https://"]}}}
+        return cfg
+
+
+def test_foreign_layers_are_left_alone(tmp_path: Path) -> None:
+    with (
+        ForeignUrlRegistry(tmp_path / "src") as source_registry,
+        ForeignUrlRegistry(tmp_path / "dst") as target_registry,
+    ):
+        _copy_foreign(source_registry, target_registry)
+
+
+def _copy_foreign(source_registry: RegistryServer, target_registry: RegistryServer) -> None:
+    layer = random_layer(3000, seed=91)
+    config = json.dumps({"architecture": "amd64", "os": "windows", "rootfs": {}}).encode()
+    foreign = {
+        "mediaType": "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
+        "size": 1234,
+        "digest": str(Digest.of(b"never uploaded anywhere")),
+        "urls": ["https://mcr.example.test/blobs/nanoserver.tar.gz"],
+    }
+    doc = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {
+            "mediaType": "application/vnd.docker.container.image.v1+json",
+            "size": len(config),
+            "digest": str(Digest.of(config)),
+        },
+        "layers": [
+            foreign,
+            {
+                "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                "size": layer.size,
+                "digest": layer.digest,
+            },
+        ],
+    }
+    data = json.dumps(doc, indent=3).encode()
+    src = Pusher(source_registry.url)
+    src.push_blob("x/win", config)
+    src.push_blob("x/win", layer.data)
+    src.push_manifest("x/win", "ltsc", data, str(doc["mediaType"]))
+
+    result = run_copy(ref(source_registry, "x/win:ltsc"), ref(target_registry, "m/win:ltsc"))
+
+    assert (result.blobs_foreign, result.blobs_copied) == (1, 2)
+    target = Pusher(target_registry.url)
+    assert target.get_manifest("m/win", "ltsc").data == data
+    assert not target.blob_exists("m/win", str(foreign["digest"]))
+
+
+def test_oversize_manifest_is_refused(
+    source_registry: RegistryServer, target_registry: RegistryServer
+) -> None:
+    huge = b'{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json",' + (
+        b'"manifests":[],"annotations":{"pad":"' + b"x" * (4 * 1024 * 1024) + b'"}}'
+    )
+
+    def serve(req: ProxyRequest) -> Fault | None:
+        if req.method == "GET" and "/manifests/" in req.path:
+            headers = {"Content-Type": "application/vnd.oci.image.index.v1+json"}
+            return Fault.status_code(200, headers=headers, body=huge)
+        return None
+
+    with RegistryProxy(source_registry.url, fault=serve) as proxy:
+        with pytest.raises(UnsupportedManifestError, match="limit"):
+            run_copy(ref(proxy, "x/huge:1"), ref(target_registry, "m/huge:1"))
+    assert Pusher(target_registry.url).list_tags("m/huge") == []
