@@ -112,6 +112,11 @@ def test_login_with_password_pat_and_oat(hub: FakeHub) -> None:
         me = call(hub.base_url + "/v2/user/", token=t_pw, scheme=scheme)
         assert (me.status, me.json["username"]) == (200, "alice")
     assert call(hub.base_url + "/v2/user", token=t_oat).status == 403
+    # The caller's orgs with role and teams (§4), for a preflight.
+    orgs = call(hub.base_url + "/v2/user/orgs/", token=login(hub, "bob", "bob-pw")).json
+    assert [(o["orgname"], o["user_role"], o["user_groups"]) for o in orgs["results"]] == [
+        ("acme", "Member", ["devs"])
+    ]
     # Legacy login answers {"token"} (§1).
     legacy = call(
         hub.base_url + "/v2/users/login", "POST", {"username": "bob", "password": "bob-pw"}

@@ -14,6 +14,7 @@ from aiohttp import web
 from tests.support.fake_hub import web as w
 from tests.support.fake_hub.access import ANONYMOUS, Principal, iam_blocks, registry_actions
 from tests.support.fake_hub.model import HubModel
+from tests.support.fake_hub.routes_orgs import org_json
 from tests.support.fake_hub.state import STATE, HubState, TokenGrant, basic_credentials
 from tests.support.tokens import Access
 
@@ -94,6 +95,29 @@ async def current_user(request: web.Request) -> web.Response:
             "type": "User",
         }
     )
+
+
+async def user_orgs(request: web.Request) -> web.Response:
+    """GET /v2/user/orgs/ (§4): the caller's orgs with ``user_role`` and ``user_groups``."""
+    state = request.app[STATE]
+    p = state.principal(request)
+    if not p.is_user:
+        raise w.forbidden()
+    items = []
+    for org in sorted(state.model.orgs.values(), key=lambda o: o.name):
+        role = org.members.get(p.name)
+        if role is None:
+            continue
+        item = org_json(state, org)
+        item.update(
+            user_role=role.capitalize(),  # §4: roles are capitalised in responses
+            user_groups=[t.name for t in state.model.teams_of(org.name, p.name)],
+            org_groups_count=len(org.teams),
+            plan_name="business",
+            parent_name=None,
+        )
+        items.append(item)
+    return w.json_response(w.paginate(request, state.base_url, items))
 
 
 # ---- registry token service -----------------------------------------------------------------

@@ -69,26 +69,29 @@ def _user_json(user: User) -> dict[str, Any]:
     }
 
 
+def org_json(state: HubState, org: Org) -> dict[str, Any]:
+    """A namespace object (§4); ``badge`` per §6 "Namespace-level badge" [I]."""
+    return {
+        "id": str(org.id),
+        "uuid": org.uuid,
+        "orgname": org.name,
+        "full_name": org.full_name,
+        "location": "",
+        "company": "",
+        "profile_url": "",
+        "date_joined": org.date_joined,
+        "gravatar_url": "",
+        "gravatar_email": "",
+        "type": "Organization",
+        "badge": state.model.badges.get(org.name, "none"),
+        "is_active": True,
+    }
+
+
 async def get_org(request: web.Request) -> web.Response:
-    """GET /v2/orgs/{org}/ (§4); ``badge`` per §6 "Namespace-level badge" [I]."""
-    _, _, org = _org(request, oat_scopes=frozenset({"scope-member-read", "scope-group-read"}))
-    state = request.app[STATE]
-    return w.json_response(
-        {
-            "id": str(org.id),
-            "uuid": org.uuid,
-            "orgname": org.name,
-            "full_name": org.full_name,
-            "location": "",
-            "company": "",
-            "profile_url": "",
-            "date_joined": org.date_joined,
-            "gravatar_url": "",
-            "gravatar_email": "",
-            "type": "Organization",
-            "badge": state.model.badges.get(org.name, "none"),
-        }
-    )
+    """GET /v2/orgs/{org}/ (§4)."""
+    state, _, org = _org(request, oat_scopes=frozenset({"scope-member-read", "scope-group-read"}))
+    return w.json_response(org_json(state, org))
 
 
 async def list_groups(request: web.Request) -> web.Response:

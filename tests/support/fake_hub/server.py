@@ -48,6 +48,7 @@ ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("POST", "/v2/auth/token", ra.auth_token),
     ("POST", "/v2/users/login", ra.users_login),
     ("GET", "/v2/user", ra.current_user),
+    ("GET", "/v2/user/orgs", ra.user_orgs),
     ("GET", "/token", ra.registry_token),
     ("GET", "/v2/namespaces/{ns}/repositories", rr.list_repos),
     ("POST", "/v2/namespaces/{ns}/repositories", rr.create_repo),
