@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
+import trustme
 from aiohttp import web
 
 from imagegate.domain.digest import Digest
@@ -23,6 +24,7 @@ from imagegate.errors import (
     RegistryAuthError,
     RegistryResponseError,
     RegistryTransportError,
+    UnsupportedManifestError,
 )
 from imagegate.registry.client import RegistryClient
 from imagegate.registry.credentials import Credential, CredentialStore
@@ -567,8 +569,6 @@ def test_credentials_from_helper_script(
 
 # -- TLS ------------------------------------------------------------------------------------
 def test_tls_with_ca_file_loopback_and_wrong_ca(tls_registry, image_factory, unique_repo, tmp_path):
-    import trustme
-
     image = image_factory.image(layers=1)
     Pusher(tls_registry.url, ssl_context=tls_registry.ssl_context()).push_image(
         unique_repo, "v1", image
@@ -608,3 +608,52 @@ def test_plain_http_fallback_for_loopback_is_remembered(registry, make_proxy):
     # one TLS attempt that failed (counted, never reached the proxy as HTTP), then plain HTTP
     assert c.stats.count(proxy.host, "HEAD") == 4
     assert len(proxy.requests) == 3
+
+
+def test_source_failure_during_upload_surfaces_as_is(registry, pusher, unique_repo):
+    data = b"y" * (2 * 1024 * 1024)
+
+    async def broken() -> AsyncIterator[bytes]:
+        yield data[: 1024 * 1024]
+        raise RegistryTransportError("blob from the source: download cut off")
+
+    async def go() -> None:
+        async with client() as c:
+            await c.blob_upload(
+                ref(registry.host, unique_repo), Digest.of(data), len(data), broken()
+            )
+
+    with pytest.raises(RegistryTransportError, match="download cut off") as err:
+        run(go())
+    assert err.value.temporary  # the engine may retry the whole blob
+    assert not pusher.blob_exists(unique_repo, str(Digest.of(data)))
+
+
+def test_oversized_manifest_is_refused_while_reading():
+    big = b'{"schemaVersion":2,"x":"' + b"a" * (5 * 1024 * 1024) + b'"}'
+
+    async def serve(request: web.Request) -> web.StreamResponse:
+        resp = web.StreamResponse(
+            headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"}
+        )
+        await resp.prepare(request)
+        for i in range(0, len(big), 64 * 1024):
+            await resp.write(big[i : i + 64 * 1024])
+        await resp.write_eof()
+        return resp
+
+    app = web.Application()
+    app.router.add_get("/v2/{repo:.+}/manifests/{ref}", serve)
+    server = BackgroundServer(app).start()
+    try:
+
+        async def go() -> RegistryClient:
+            async with client() as c:
+                with pytest.raises(UnsupportedManifestError, match="over the 4194304-byte limit"):
+                    await c.manifest_get(ref(server.host, "team/app", "big"))
+                return c
+
+        c = run(go())
+        assert c.stats.bytes_in <= 4 * 1024 * 1024 + 1
+    finally:
+        server.stop()

@@ -6,7 +6,6 @@ See docs/architecture.md ("Registry client") for the contract the copy engine re
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import re
 import time
@@ -14,7 +13,6 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, It
 from contextlib import asynccontextmanager, contextmanager
 from types import TracebackType
 
-import aiohttp
 from yarl import URL
 
 from imagegate.domain.digest import Digest
@@ -28,10 +26,8 @@ from imagegate.domain.manifest import (
 from imagegate.domain.reference import DOCKER_HUB_ALIASES, DOCKER_HUB_WIRE_HOST, Reference
 from imagegate.errors import (
     DigestMismatchError,
-    ImagegateError,
     InvalidReferenceError,
     NotFoundError,
-    RegistryError,
     RegistryResponseError,
     UnsupportedManifestError,
 )
@@ -41,8 +37,9 @@ from imagegate.registry.models import BlobStream, ManifestInfo, RawManifest
 from imagegate.registry.ratelimit import RateLimit
 from imagegate.registry.settings import RegistrySettings
 from imagegate.registry.stats import RequestStats
-from imagegate.registry.transport import Request, Transport
-from imagegate.registry.upload import verified_body
+from imagegate.registry.transport import Transport
+from imagegate.registry.upload import cancel_upload, upload_blob
+from imagegate.registry.wire import Request, repo_request
 
 # Every type we can copy, then schema1 so the registry answers with it and we can refuse it.
 MANIFEST_ACCEPT = ", ".join((*ACCEPT_MANIFESTS, SCHEMA1_SIGNED, SCHEMA1))
@@ -113,25 +110,11 @@ class RegistryClient:
             return Credential(username=hs.username or "", password=hs.password or "")
         return await asyncio.to_thread(self.credentials.get, host)
 
-    @staticmethod
-    def _req(
-        method: str, ref: Reference, target: str, *, push: bool = False, **kw: object
-    ) -> Request:
-        scope = repository_scope(ref.repository, PUSH if push else PULL)
-        return Request(
-            method,
-            ref.wire_host,
-            target,
-            scopes=(scope,),
-            repository=ref.repository,
-            **kw,  # type: ignore[arg-type]
-        )
-
     # -- manifests ------------------------------------------------------------------------
     async def manifest_head(self, ref: Reference) -> ManifestInfo | None:
         """Digest, media type and size of a manifest; None when it does not exist."""
         path = f"/v2/{ref.repository}/manifests/{ref.identifier}"
-        req = self._req(
+        req = repo_request(
             "HEAD", ref, path, headers={"Accept": MANIFEST_ACCEPT}, what=f"manifest {ref}"
         )
         try:
@@ -155,7 +138,7 @@ class RegistryClient:
         """Manifest bytes as served, digest verified; over 4 MiB is refused while reading."""
         path = f"/v2/{ref.repository}/manifests/{ref.identifier}"
         what = f"manifest {ref}"
-        req = self._req("GET", ref, path, headers={"Accept": MANIFEST_ACCEPT}, what=what)
+        req = repo_request("GET", ref, path, headers={"Accept": MANIFEST_ACCEPT}, what=what)
         resp = await self._transport.fetch(req, max_body=MAX_MANIFEST_SIZE)
         data = resp.body
         if len(data) > MAX_MANIFEST_SIZE:
@@ -183,7 +166,7 @@ class RegistryClient:
         if ref.digest is not None and digest != ref.digest:
             raise DigestMismatchError(what=what, expected=str(ref.digest), actual=str(digest))
         path = f"/v2/{ref.repository}/manifests/{ref.identifier}"
-        req = self._req(
+        req = repo_request(
             "PUT",
             ref,
             path,
@@ -204,7 +187,7 @@ class RegistryClient:
     async def manifest_delete(self, ref: Reference) -> None:
         """Delete a manifest by digest (registries refuse tags here); NotFoundError if absent."""
         path = f"/v2/{ref.repository}/manifests/{ref.identifier}"
-        req = self._req(
+        req = repo_request(
             "DELETE", ref, path, push=True, ok=frozenset({200, 202, 204}), what=f"manifest {ref}"
         )
         await self._transport.fetch(req, max_body=64 * 1024)
@@ -213,7 +196,7 @@ class RegistryClient:
     async def blob_head(self, repo: Reference, digest: Digest) -> int | None:
         """The blob's size if the repository has it, else None."""
         path = f"/v2/{repo.repository}/blobs/{digest}"
-        req = self._req("HEAD", repo, path, what=f"blob {digest.short} in {repo.name}")
+        req = repo_request("HEAD", repo, path, what=f"blob {digest.short} in {repo.name}")
         try:
             resp = await self._transport.fetch(req)
         except NotFoundError:
@@ -224,7 +207,7 @@ class RegistryClient:
     async def blob_get(self, repo: Reference, digest: Digest) -> AsyncIterator[BlobStream]:
         """Stream a blob (redirects followed without credentials). Not verified here."""
         what = f"blob {digest.short} from {repo.name}"
-        req = self._req("GET", repo, f"/v2/{repo.repository}/blobs/{digest}", what=what)
+        req = repo_request("GET", repo, f"/v2/{repo.repository}/blobs/{digest}", what=what)
         async with self._transport.stream(req) as resp:
             yield BlobStream(resp, what=what, on_bytes=self._transport.count_in)
 
@@ -250,78 +233,17 @@ class RegistryClient:
             return True
         location = resp.headers.get("Location")
         if location:
-            await self._cancel_upload(repo, str(resp.url.join(URL(location, encoded=True))))
-        return False
-
-    async def _start_upload(self, repo: Reference, what: str) -> str:
-        req = self._req(
-            "POST",
-            repo,
-            f"/v2/{repo.repository}/blobs/uploads/",
-            push=True,
-            ok=frozenset({202}),
-            what=what,
-        )
-        resp = await self._transport.fetch(req, max_body=64 * 1024)
-        location = resp.headers.get("Location")
-        if not location:
-            raise RegistryResponseError(
-                f"{what}: registry started an upload without a Location header",
-                status=resp.status,
-                method="POST",
-                url=str(resp.url),
+            await cancel_upload(
+                self._transport, repo, str(resp.url.join(URL(location, encoded=True)))
             )
-        return str(resp.url.join(URL(location, encoded=True)))
-
-    async def _cancel_upload(self, repo: Reference, location: str) -> None:
-        req = self._req(
-            "DELETE",
-            repo,
-            location,
-            push=True,
-            ok=frozenset({200, 202, 204, 404}),
-            what=f"cancel upload to {repo.name}",
-        )
-        # best effort: the registry expires abandoned upload sessions on its own
-        with contextlib.suppress(RegistryError):
-            await self._transport.fetch(req, max_body=64 * 1024)
+        return False
 
     async def blob_upload(
         self, repo: Reference, digest: Digest, size: int, chunks: AsyncIterable[bytes]
     ) -> None:
         """POST then one streaming PUT. The sha256 is checked on the fly and the last chunk is
         held back until it verifies, so bad content never commits (DigestMismatchError)."""
-        what = f"upload of blob {digest.short} to {repo.name}"
-        location = await self._start_upload(repo, what)
-        sep = "&" if "?" in location else "?"
-        put_url = f"{location}{sep}digest={digest}"
-        body = verified_body(chunks, digest, size, what=what, on_bytes=self._transport.count_out)
-        req = self._req(
-            "PUT",
-            repo,
-            put_url,
-            push=True,
-            headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)},
-            body=body,
-            ok=frozenset({201, 204}),
-            what=what,
-            replayable=False,
-        )
-        try:
-            resp = await self._transport.fetch(req, max_body=64 * 1024)
-        except (ImagegateError, aiohttp.ClientError, OSError):
-            if body.failure is not None:
-                await self._cancel_upload(repo, location)
-                raise body.failure from None
-            await self._cancel_upload(repo, location)
-            raise
-        if body.failure is not None:  # pragma: no cover - aiohttp always aborts first
-            raise body.failure
-        stored = resp.headers.get("Docker-Content-Digest")
-        if stored and stored != str(digest):
-            raise DigestMismatchError(
-                what=f"{what} (as stored)", expected=str(digest), actual=stored
-            )
+        await upload_blob(self._transport, repo, digest, size, chunks)
 
     # -- tags -----------------------------------------------------------------------------
     async def tag_list(self, repo: Reference, *, page_size: int | None = None) -> list[str]:
@@ -330,7 +252,7 @@ class RegistryClient:
         tags: list[str] = []
         seen: set[str] = set()
         for _ in range(MAX_TAG_PAGES):
-            req = self._req("GET", repo, target, what=f"tag list of {repo.name}")
+            req = repo_request("GET", repo, target, what=f"tag list of {repo.name}")
             resp = await self._transport.fetch(req)
             tags.extend(_tags_from(resp.body, repo.name))
             match = _LINK_NEXT.search(resp.headers.get("Link", ""))

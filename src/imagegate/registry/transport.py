@@ -12,14 +12,11 @@ import asyncio
 import logging
 import ssl
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import TypeVar
 
 import aiohttp
-from multidict import CIMultiDictProxy
 from yarl import URL
 
 from imagegate.errors import (
@@ -34,55 +31,20 @@ from imagegate.log import redact
 from imagegate.registry.auth import (
     Authenticator,
     CredentialLookup,
-    Token,
-    TokenRequest,
-    basic_header,
 )
-from imagegate.registry.auth import parse_token_response as _parse_token
 from imagegate.registry.challenge import parse_challenges, pick_challenge
-from imagegate.registry.diagnostics import MAX_ERROR_BODY, parse_diagnostics, response_error
+from imagegate.registry.diagnostics import MAX_ERROR_BODY, response_error
 from imagegate.registry.ratelimit import RateLimit
 from imagegate.registry.settings import RegistrySettings
 from imagegate.registry.stats import RequestStats
+from imagegate.registry.tokens import exchange_token
+from imagegate.registry.wire import Body, Request, Response, origin
 
 log = logging.getLogger(__name__)
 
 MAX_REDIRECTS = 5
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-MAX_TOKEN_BODY = 1024 * 1024
 T = TypeVar("T")
-Body = bytes | AsyncIterable[bytes] | None
-
-
-@dataclass(frozen=True, slots=True)
-class Request:
-    """One registry call. ``target`` is a path (``/v2/...``) or an absolute URL (Location)."""
-
-    method: str
-    host: str  # the registry's wire host: credentials belong to it and only to it
-    target: str
-    scopes: tuple[str, ...] = ()
-    headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-    body: Body = None
-    ok: frozenset[int] = frozenset({200})
-    what: str = ""  # names the object in messages: "manifest docker.io/library/redis:7"
-    repository: str = ""
-    replayable: bool = True  # False for streamed bodies: never retried here
-    authenticate: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class Response:
-    """A response whose body was read in full (within a size limit)."""
-
-    status: int
-    headers: CIMultiDictProxy[str]
-    body: bytes
-    url: URL
-
-
-def origin(url: URL) -> tuple[str, str, int | None]:
-    return (url.scheme, (url.host or "").lower(), url.port)
 
 
 class Transport:
@@ -99,7 +61,9 @@ class Transport:
         self.settings = settings
         self.stats = stats if stats is not None else RequestStats()
         self.rate_limits: dict[str, RateLimit] = {}
-        self.auth = Authenticator(credentials, self._fetch_token, clock=clock)
+        self.auth = Authenticator(
+            credentials, lambda treq: exchange_token(self.fetch, treq, clock), clock=clock
+        )
         self._clock = clock
         self._session: aiohttp.ClientSession | None = None
         self._schemes: dict[str, str] = {}
@@ -375,58 +339,5 @@ class Transport:
     def count_out(self, n: int) -> None:
         self.stats.bytes_out += n
 
-    # -- token exchange -------------------------------------------------------------------
-    async def _fetch_token(self, treq: TokenRequest) -> Token:
-        realm = URL(treq.realm)
-        params: list[tuple[str, str]] = []
-        if treq.service:
-            params.append(("service", treq.service))
-        params.extend(("scope", s) for s in treq.scopes)
-        headers: dict[str, str] = {}
-        cred = treq.credential
-        body: bytes | None = None
-        method = "GET"
-        if cred is not None and cred.identity_token:
-            method = "POST"
-            form = [
-                ("grant_type", "refresh_token"),
-                ("refresh_token", cred.identity_token),
-                ("client_id", "imagegate"),
-                *params,
-            ]
-            body = str(URL.build(query=form).query_string).encode()
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-            url = realm
-        else:
-            url = realm.extend_query(params)
-            if cred is not None and (cred.username or cred.password):
-                headers["Authorization"] = basic_header(cred)
-        host = realm.raw_authority or ""
-        req = Request(
-            method,
-            host,
-            str(url),
-            headers=headers,
-            body=body,
-            what=f"token request to {redact_url(treq.realm)}",
-            authenticate=False,
-        )
-        who = cred.describe if cred is not None else "anonymous"
-        try:
-            resp = await self.fetch(req, max_body=MAX_TOKEN_BODY)
-        except RegistryResponseError as exc:
-            if exc.status in (401, 403):
-                detail = (
-                    "; ".join(f"{d.code}: {d.message}" for d in exc.diagnostics)
-                    or f"HTTP {exc.status}"
-                )
-                raise RegistryAuthError(
-                    f"token service {redact_url(treq.realm)} refused {who} for "
-                    f"{' '.join(treq.scopes) or 'the registry'} ({detail}); check the username "
-                    "and password/token (docker login, or per-registry credentials)"
-                ) from None
-            raise
-        return _parse_token(resp.body, self._clock(), realm=treq.realm)
 
-
-__all__ = ["Request", "Response", "Transport", "parse_diagnostics"]
+__all__ = ["Request", "Response", "Transport"]

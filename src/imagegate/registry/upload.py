@@ -7,10 +7,22 @@ Content-Length and cannot commit the blob.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 
+import aiohttp
+from yarl import URL
+
 from imagegate.domain.digest import Digest
-from imagegate.errors import DigestMismatchError
+from imagegate.domain.reference import Reference
+from imagegate.errors import (
+    DigestMismatchError,
+    ImagegateError,
+    RegistryError,
+    RegistryResponseError,
+)
+from imagegate.registry.transport import Transport
+from imagegate.registry.wire import repo_request
 
 
 class VerifiedBody:
@@ -30,7 +42,8 @@ class VerifiedBody:
         self._size = size
         self._what = what
         self._on_bytes = on_bytes
-        self.failure: DigestMismatchError | None = None
+        # why the body stopped early: a digest/size mismatch, or the source's own error
+        self.failure: Exception | None = None
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self._stream()
@@ -41,10 +54,19 @@ class VerifiedBody:
         )
         return self.failure
 
+    async def _source(self) -> AsyncIterator[bytes]:
+        """The caller's chunks; a failure of the source is kept to be re-raised as is."""
+        try:
+            async for chunk in self._chunks:
+                yield chunk
+        except Exception as exc:
+            self.failure = exc
+            raise
+
     async def _stream(self) -> AsyncIterator[bytes]:
         verifier = self._digest.hasher()
         held: bytes | None = None
-        async for chunk in self._chunks:
+        async for chunk in self._source():
             if not chunk:
                 continue
             verifier.update(chunk)
@@ -72,3 +94,80 @@ def verified_body(
     on_bytes: Callable[[int], None] = lambda n: None,
 ) -> VerifiedBody:
     return VerifiedBody(chunks, digest, size, what=what, on_bytes=on_bytes)
+
+
+async def start_upload(transport: Transport, repo: Reference, what: str) -> str:
+    """POST an upload session; returns its absolute Location."""
+    req = repo_request(
+        "POST",
+        repo,
+        f"/v2/{repo.repository}/blobs/uploads/",
+        push=True,
+        ok=frozenset({202}),
+        what=what,
+    )
+    resp = await transport.fetch(req, max_body=64 * 1024)
+    location = resp.headers.get("Location")
+    if not location:
+        raise RegistryResponseError(
+            f"{what}: registry started an upload without a Location header",
+            status=resp.status,
+            method="POST",
+            url=str(resp.url),
+        )
+    return str(resp.url.join(URL(location, encoded=True)))
+
+
+async def cancel_upload(transport: Transport, repo: Reference, location: str) -> None:
+    """DELETE an upload session, best effort."""
+    req = repo_request(
+        "DELETE",
+        repo,
+        location,
+        push=True,
+        ok=frozenset({200, 202, 204, 404}),
+        what=f"cancel upload to {repo.name}",
+    )
+    # best effort: the registry expires abandoned upload sessions on its own
+    with contextlib.suppress(RegistryError):
+        await transport.fetch(req, max_body=64 * 1024)
+
+
+async def upload_blob(
+    transport: Transport,
+    repo: Reference,
+    digest: Digest,
+    size: int,
+    chunks: AsyncIterable[bytes],
+) -> None:
+    """POST then one streaming PUT. The sha256 is checked on the fly and the last chunk is
+    held back until it verifies, so bad content never commits (DigestMismatchError)."""
+    what = f"upload of blob {digest.short} to {repo.name}"
+    location = await start_upload(transport, repo, what)
+    sep = "&" if "?" in location else "?"
+    put_url = f"{location}{sep}digest={digest}"
+    body = verified_body(chunks, digest, size, what=what, on_bytes=transport.count_out)
+    req = repo_request(
+        "PUT",
+        repo,
+        put_url,
+        push=True,
+        headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)},
+        body=body,
+        ok=frozenset({201, 204}),
+        what=what,
+        replayable=False,
+    )
+    try:
+        resp = await transport.fetch(req, max_body=64 * 1024)
+    except (ImagegateError, aiohttp.ClientError, OSError):
+        if body.failure is not None:
+            await cancel_upload(transport, repo, location)
+            raise body.failure from None
+        await cancel_upload(transport, repo, location)
+        raise
+    if body.failure is not None:  # pragma: no cover - aiohttp always aborts first
+        raise body.failure
+    stored = resp.headers.get("Docker-Content-Digest")
+    if stored and stored != str(digest):
+        raise DigestMismatchError(what=f"{what} (as stored)", expected=str(digest), actual=stored)
