@@ -657,3 +657,10 @@ def test_oversized_manifest_is_refused_while_reading():
         assert c.stats.bytes_in <= 4 * 1024 * 1024 + 1
     finally:
         server.stop()
+
+
+def test_client_satisfies_the_engine_protocol():
+    from imagegate.engine.api import RegistryAPI  # noqa: PLC0415 - the seam the engine uses
+
+    api: RegistryAPI = RegistryClient(RegistrySettings(), CredentialStore.empty())
+    assert callable(api.scopes)
