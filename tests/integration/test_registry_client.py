@@ -664,3 +664,30 @@ def test_client_satisfies_the_engine_protocol():
 
     api: RegistryAPI = RegistryClient(RegistrySettings(), CredentialStore.empty())
     assert callable(api.scopes)
+
+
+def test_max_concurrency_per_host():
+    state = {"now": 0, "max": 0}
+
+    async def slow(request: web.Request) -> web.Response:
+        state["now"] += 1
+        state["max"] = max(state["max"], state["now"])
+        await asyncio.sleep(0.05)
+        state["now"] -= 1
+        return web.json_response({"errors": [{"code": "MANIFEST_UNKNOWN"}]}, status=404)
+
+    app = web.Application()
+    app.router.add_route("HEAD", "/v2/{repo:.+}/manifests/{ref}", slow)
+    server = BackgroundServer(app).start()
+    settings = RegistrySettings(hosts={server.host: HostSettings(max_concurrency=2)})
+    try:
+
+        async def go() -> None:
+            async with RegistryClient(settings, CredentialStore.empty()) as c:
+                refs = [ref(server.host, "team/app", f"t{i}") for i in range(6)]
+                assert await asyncio.gather(*(c.manifest_head(r) for r in refs)) == [None] * 6
+
+        run(go())
+        assert state["max"] == 2
+    finally:
+        server.stop()
