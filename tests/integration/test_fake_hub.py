@@ -218,6 +218,9 @@ def test_roles_on_repositories_and_team_grants(hub: FakeHub) -> None:
     assert (dup.status, dup.json["message"]) == (409, "repository acme/redis already exists")
     bad = call(create, "POST", {"name": "Bad_Name", "namespace": "acme"}, token=editor)
     assert bad.status == 400 and "name" in bad.json["fields"]
+    head = f"{base}/v2/namespaces/acme/repositories/"
+    assert call(head + "redis", "HEAD", token=editor).status == 200
+    assert call(head + "nosuch", "HEAD", token=editor).status == 404
     # A member sees nothing of a private repository without a team grant.
     assert call(f"{base}/v2/namespaces/acme/repositories/redis", token=member).status == 404
     groups = f"{base}/v2/repositories/acme/redis/groups/"

@@ -21,17 +21,15 @@ from tests.support.fake_hub.access import (
     can_create_repo,
     can_edit_repo,
     can_list_private,
-    can_manage_repo_teams,
     can_view_repo,
     oat_repo_scopes,
     user_repo_level,
 )
-from tests.support.fake_hub.model import Org, Repository, now_iso
+from tests.support.fake_hub.model import Repository, now_iso
 from tests.support.fake_hub.state import STATE, HubState
 
 NAME_RE = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")  # §2 name rule on create
 ORDERINGS = ("name", "-name", "last_updated", "-last_updated", "pull_count", "-pull_count")
-PERMISSIONS = ("read", "write", "admin")
 
 
 def _level(state: HubState, p: Principal, repo: Repository) -> int:
@@ -94,7 +92,7 @@ def _namespace_exists(state: HubState, ns: str) -> bool:
     return ns in m.orgs or ns in m.users or any(r.namespace == ns for r in m.repos.values())
 
 
-def _visible_repo(state: HubState, p: Principal, ns: str, name: str) -> Repository:
+def visible_repo(state: HubState, p: Principal, ns: str, name: str) -> Repository:
     repo = state.model.repos.get(f"{ns}/{name}")
     if repo is None or not can_view_repo(state.model, p, repo):
         raise w.not_found("object not found")  # private repositories are not revealed
@@ -182,7 +180,7 @@ async def get_repo(request: web.Request) -> web.Response:
     """GET/HEAD /v2/namespaces/{ns}/repositories/{repo} (§2)."""
     state = request.app[STATE]
     p = state.principal(request, required=False)
-    repo = _visible_repo(state, p, request.match_info["ns"], request.match_info["repo"])
+    repo = visible_repo(state, p, request.match_info["ns"], request.match_info["repo"])
     return w.json_response(repository_info(state, p, repo))
 
 
@@ -192,7 +190,7 @@ async def legacy_get_repo(request: web.Request) -> web.Response:
     p = state.principal(request, required=False)
     if p.kind == "oat":
         raise w.forbidden(OAT_LEGACY_FORBIDDEN)
-    repo = _visible_repo(state, p, request.match_info["ns"], request.match_info["repo"])
+    repo = visible_repo(state, p, request.match_info["ns"], request.match_info["repo"])
     return w.json_response(repository_info(state, p, repo))
 
 
@@ -201,7 +199,7 @@ async def patch_repo(request: web.Request) -> web.Response:
     status?} (§2, from S5)."""
     state = request.app[STATE]
     p = state.principal(request)
-    repo = _visible_repo(state, p, request.match_info["ns"], request.match_info["repo"])
+    repo = visible_repo(state, p, request.match_info["ns"], request.match_info["repo"])
     body = await w.json_body(request)
     fields: dict[str, list[str]] = {}
     _validate_texts(body, fields)
@@ -225,7 +223,7 @@ async def set_privacy(request: web.Request) -> web.Response:
     """POST /v2/repositories/{ns}/{repo}/privacy {"is_private": bool} (§2, from S3)."""
     state = request.app[STATE]
     p = state.principal(request)
-    repo = _visible_repo(state, p, request.match_info["ns"], request.match_info["repo"])
+    repo = visible_repo(state, p, request.match_info["ns"], request.match_info["repo"])
     body = await w.json_body(request)
     if not isinstance(body.get("is_private"), bool):
         raise w.value_error({"is_private": ["This field is required."]}, "Invalid privacy")
@@ -236,88 +234,3 @@ async def set_privacy(request: web.Request) -> web.Response:
         raise w.forbidden("public repositories are disabled for this organization")  # [I]
     repo.is_private = body["is_private"]
     return w.json_response(repository_info(state, p, repo))
-
-
-# ---- repository team permissions (§4) --------------------------------------------------------
-
-
-def _org_repo(request: web.Request, *, write: bool) -> tuple[HubState, Org, Repository]:
-    state = request.app[STATE]
-    p = state.principal(request)
-    repo = _visible_repo(state, p, request.match_info["ns"], request.match_info["repo"])
-    org = state.model.orgs.get(repo.namespace)
-    if org is None:
-        raise w.not_found("teams exist only on organization repositories")
-    if not can_manage_repo_teams(state.model, p, repo, write=write):
-        raise w.forbidden()
-    return state, org, repo
-
-
-def _group_json(org: Org, team_id: int, permission: str) -> dict[str, Any]:
-    team = org.team_by_id(team_id)
-    return {"group_name": team.name if team else "", "permission": permission, "group_id": team_id}
-
-
-async def list_repo_groups(request: web.Request) -> web.Response:
-    """GET /v2/repositories/{ns}/{repo}/groups: shape [I] (§4), a paginated envelope."""
-    state, org, repo = _org_repo(request, write=False)
-    items = [_group_json(org, t, perm) for t, perm in sorted(repo.team_permissions.items())]
-    return w.json_response(w.paginate(request, state.base_url, items))
-
-
-async def add_repo_group(request: web.Request) -> web.Response:
-    """POST /v2/repositories/{ns}/{repo}/groups {group_id, permission} -> 200 (§4).
-
-    The pre-2025-09-25 form (query ``?group_name=&permission=``) is accepted too. Posting a
-    team that already has a permission replaces it [I].
-    """
-    _, org, repo = _org_repo(request, write=True)
-    body = await w.json_body(request)
-    permission = body.get("permission", request.query.get("permission"))
-    team = None
-    if "group_id" in body:
-        if isinstance(body["group_id"], int):
-            team = org.team_by_id(body["group_id"])
-    elif "group_name" in request.query:
-        team = org.teams.get(request.query["group_name"])
-    else:
-        raise w.value_error({"group_id": ["This field is required."]}, "Invalid team permission")
-    if permission not in PERMISSIONS:
-        raise w.value_error(
-            {"permission": ["Must be one of: read, write, admin."]}, "Invalid permission"
-        )
-    if team is None:
-        raise w.not_found("group not found")
-    repo.team_permissions[team.id] = permission
-    return w.json_response(_group_json(org, team.id, permission))
-
-
-def _group_id(request: web.Request, repo: Repository) -> int:
-    raw = request.match_info["group_id"]
-    if not raw.isdigit() or int(raw) not in repo.team_permissions:
-        raise w.not_found("group permission not found")
-    return int(raw)
-
-
-async def get_repo_group(request: web.Request) -> web.Response:
-    _, org, repo = _org_repo(request, write=False)
-    gid = _group_id(request, repo)
-    return w.json_response(_group_json(org, gid, repo.team_permissions[gid]))
-
-
-async def patch_repo_group(request: web.Request) -> web.Response:
-    _, org, repo = _org_repo(request, write=True)
-    gid = _group_id(request, repo)
-    permission = (await w.json_body(request)).get("permission")
-    if permission not in PERMISSIONS:
-        raise w.value_error(
-            {"permission": ["Must be one of: read, write, admin."]}, "Invalid permission"
-        )
-    repo.team_permissions[gid] = permission
-    return w.json_response(_group_json(org, gid, permission))
-
-
-async def delete_repo_group(request: web.Request) -> web.Response:
-    _, _, repo = _org_repo(request, write=True)
-    del repo.team_permissions[_group_id(request, repo)]
-    return web.Response(status=204)

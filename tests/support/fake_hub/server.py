@@ -25,6 +25,7 @@ from aiohttp import web
 from tests.support.bgserver import BackgroundServer
 from tests.support.fake_hub import routes_auth as ra
 from tests.support.fake_hub import routes_orgs as ro
+from tests.support.fake_hub import routes_repo_groups as rg
 from tests.support.fake_hub import routes_repos as rr
 from tests.support.fake_hub import routes_tags as rt
 from tests.support.fake_hub import web as w
@@ -59,11 +60,11 @@ ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("GET", _LEGACY, rr.legacy_get_repo),
     ("GET", _LEGACY + "/tags", rt.list_tags),
     ("POST", _LEGACY + "/privacy", rr.set_privacy),
-    ("GET", _LEGACY + "/groups", rr.list_repo_groups),
-    ("POST", _LEGACY + "/groups", rr.add_repo_group),
-    ("GET", _LEGACY + "/groups/{group_id}", rr.get_repo_group),
-    ("PATCH", _LEGACY + "/groups/{group_id}", rr.patch_repo_group),
-    ("DELETE", _LEGACY + "/groups/{group_id}", rr.delete_repo_group),
+    ("GET", _LEGACY + "/groups", rg.list_repo_groups),
+    ("POST", _LEGACY + "/groups", rg.add_repo_group),
+    ("GET", _LEGACY + "/groups/{group_id}", rg.get_repo_group),
+    ("PATCH", _LEGACY + "/groups/{group_id}", rg.patch_repo_group),
+    ("DELETE", _LEGACY + "/groups/{group_id}", rg.delete_repo_group),
     ("GET", "/v2/orgs/{org}", ro.get_org),
     ("GET", "/v2/orgs/{org}/groups", ro.list_groups),
     ("POST", "/v2/orgs/{org}/groups", ro.create_group),
