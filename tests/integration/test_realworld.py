@@ -9,6 +9,7 @@ store (schema 1, a sparse manifest list) are served to imagegate through the tes
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -238,3 +239,31 @@ def test_sparse_manifest_list_fails_clearly_and_a_present_platform_copies(
     target = Pusher(target_registry.url)
     got = target.get_manifest("m/sparse", "amd64")
     assert got.digest == str(one.digest) and target.head_manifest("m/sparse", child) == child
+
+
+def test_platform_subset_keeps_the_buildx_attestation_of_a_kept_platform(
+    realworld: Path, source_registry: RegistryServer, target_registry: RegistryServer
+) -> None:
+    layout = load_layout(realworld / "regclient-testrepo")
+    push_layout(Pusher(source_registry.url), "rw/testrepo", layout, strict=True)
+    original = json.loads(layout.blob(layout.entry("v1").digest))
+    arm64 = next(m for m in original["manifests"] if m["platform"]["architecture"] == "arm64")
+    attestation = next(
+        m
+        for m in original["manifests"]
+        if (m.get("annotations") or {}).get("vnd.docker.reference.digest") == arm64["digest"]
+    )
+    src = at(repo_ref(source_registry, "rw/testrepo"), "v1")
+    (result,) = copy_all(
+        [(src, at(repo_ref(target_registry, "m/testrepo"), "v1-arm64"))],
+        platforms=[Platform.parse("linux/arm64")],
+    )
+    got = Pusher(target_registry.url).get_manifest("m/testrepo", "v1-arm64")
+    doc = json.loads(got.data)
+    assert doc["manifests"] == [arm64, attestation]  # entries kept verbatim, in order
+    assert {k: v for k, v in doc.items() if k != "manifests"} == {
+        k: v for k, v in original.items() if k != "manifests"
+    }
+    assert result.rewritten and got.digest == str(result.digest)
+    assert [str(p) for p in result.platforms] == ["linux/arm64"]
+    assert result.manifests_pushed == 3  # arm64 image, its attestation, the new index
