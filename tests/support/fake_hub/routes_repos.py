@@ -1,4 +1,4 @@
-"""Repository routes (§2) and repository team permissions (§4) of the Docker Hub double.
+"""Repository routes (§2) of the Docker Hub double (team permissions: routes_repo_groups.py).
 
 Sections (§) refer to /work/shared/reference/docker-hub-api.md.
 """
