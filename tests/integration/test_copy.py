@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
+from imagegate.cli.copy import progress_handler, registry_settings, resolve_target
 from imagegate.cli.main import main
+from imagegate.cli.render import ProgressBar
 from imagegate.domain.digest import Digest
 from imagegate.domain.manifest import Platform, parse_manifest
 from imagegate.domain.reference import Reference, parse_reference
@@ -22,6 +25,7 @@ from imagegate.errors import (
     ImagegateError,
     RegistryAuthError,
     UnsupportedManifestError,
+    UsageError,
 )
 from imagegate.registry.client import RegistryClient
 from imagegate.registry.credentials import CredentialStore
@@ -354,6 +358,11 @@ def test_transient_upload_failure_is_retried_at_the_blob_level(
     assert [e.kind for e in events].count(EventKind.BLOB_RETRY) == 1
     assert result.blobs_copied == 2 and result.tagged
     Pusher(target_registry.url).assert_image("m/flaky", "1", img)
+    bar = ProgressBar(io.StringIO())  # the CLI's bar ends exactly full despite the retry
+    handler = progress_handler(bar)
+    for event in events:
+        handler(event)
+    assert bar.done == bar.total == result.bytes_copied == sum(map(len, img.blobs.values()))
 
 
 def test_bytes_corrupted_in_transit_are_refused(
@@ -474,3 +483,19 @@ def test_oversize_manifest_is_refused(
         with pytest.raises(UnsupportedManifestError, match="limit"):
             run_copy(ref(proxy, "x/huge:1"), ref(target_registry, "m/huge:1"))
     assert Pusher(target_registry.url).list_tags("m/huge") == []
+
+
+def test_cli_target_and_registry_options() -> None:
+    src = parse_reference("docker.io/library/redis:7")
+    assert str(resolve_target(src, "reg.example/mirror/redis")) == "reg.example/mirror/redis:7"
+    assert resolve_target(src, "reg.example/m/r:stable").tag == "stable"
+    by_digest = src.with_tag(None).with_digest(Digest.of(b"x"))
+    bare = resolve_target(by_digest, "reg.example/m/r")
+    assert bare.tag is None and bare.digest is None  # copied by digest, nothing tagged
+
+    settings = registry_settings(["reg.example:5000"], ["ca.example=/etc/ca.pem"])
+    assert settings.for_host("reg.example:5000").insecure
+    assert settings.for_host("ca.example").ca_file == "/etc/ca.pem"
+    assert not settings.for_host("other.example").insecure
+    with pytest.raises(UsageError, match="HOST=PATH"):
+        registry_settings([], ["no-equals-sign"])

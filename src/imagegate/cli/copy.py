@@ -13,10 +13,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from imagegate.cli.render import ProgressBar, human_bytes, print_json, table
+from imagegate.domain.digest import Digest
 from imagegate.domain.manifest import Platform
 from imagegate.domain.reference import Reference, parse_reference
 from imagegate.engine.copy import DEFAULT_CONCURRENCY, CopyResult, copy_image
-from imagegate.engine.events import CopyEvent, EventKind
+from imagegate.engine.events import CopyEvent, EventCallback, EventKind
 from imagegate.errors import EXIT_OK, UsageError
 from imagegate.registry.client import RegistryClient
 from imagegate.registry.credentials import CredentialStore
@@ -136,12 +137,15 @@ async def _copy(
         )
 
 
-def progress_handler(bar: ProgressBar) -> Any:
+def progress_handler(bar: ProgressBar) -> EventCallback:
     """An on_event callback that drives ``bar`` with the bytes being streamed."""
+
+    started: set[Digest] = set()  # a retried blob starts again: count its size once
 
     def on_event(event: CopyEvent) -> None:
         label = event.digest.short
-        if event.kind is EventKind.BLOB_STARTED:
+        if event.kind is EventKind.BLOB_STARTED and event.digest not in started:
+            started.add(event.digest)
             bar.add_total(event.size)
         elif event.kind is EventKind.BLOB_PROGRESS:
             bar.advance(event.nbytes, label)
