@@ -6,6 +6,8 @@ import asyncio
 import base64
 
 import pytest
+from multidict import CIMultiDict, CIMultiDictProxy
+from yarl import URL
 
 from imagegate.errors import RegistryAuthError
 from imagegate.registry.auth import (
@@ -21,6 +23,8 @@ from imagegate.registry.auth import (
 )
 from imagegate.registry.challenge import parse_challenges
 from imagegate.registry.credentials import Credential
+from imagegate.registry.tokens import exchange_token
+from imagegate.registry.wire import Request, Response
 
 HOST = "registry.example:5000"
 (BEARER,) = parse_challenges('Bearer realm="https://auth.example/token",service="reg"')
@@ -191,3 +195,47 @@ def test_basic_challenge_uses_credentials_or_nothing() -> None:
     anon.remember(HOST, BASIC)
     assert asyncio.run(anon.authorization(HOST, ["repository:a:pull"])) is None
     assert fetched == []
+
+
+def _exchange(cred: Credential | None) -> Request:
+    seen: list[Request] = []
+
+    async def fetch(req: Request, *, max_body: int = 0) -> Response:
+        seen.append(req)
+        body = b'{"token": "t", "expires_in": 120}'
+        return Response(200, CIMultiDictProxy(CIMultiDict()), body, URL(req.target))
+
+    treq = TokenRequest(
+        "https://auth.example/token", "reg", ("repository:a:pull", "repository:b:pull,push"), cred
+    )
+    token = asyncio.run(exchange_token(fetch, treq, lambda: 100.0))
+    assert token == Token("t", 100 + 120 - 10)
+    (req,) = seen
+    assert not req.authenticate  # the token request itself is never challenged again
+    return req
+
+
+def test_token_exchange_get_with_basic_credentials() -> None:
+    req = _exchange(Credential("alice", "pw"))
+    assert req.method == "GET"
+    assert req.host == "auth.example"
+    assert req.target == (
+        "https://auth.example/token?service=reg&scope=repository:a:pull"
+        "&scope=repository:b:pull,push"
+    )
+    assert req.headers["Authorization"] == "Basic " + base64.b64encode(b"alice:pw").decode()
+    anonymous = _exchange(None)
+    assert "Authorization" not in anonymous.headers
+
+
+def test_token_exchange_identity_token_uses_oauth_refresh_grant() -> None:
+    req = _exchange(Credential(identity_token="refresh-secret"))
+    assert req.method == "POST"
+    assert req.target == "https://auth.example/token"
+    assert "Authorization" not in req.headers
+    assert isinstance(req.body, bytes)
+    form = dict(p.split("=", 1) for p in req.body.decode().split("&"))
+    assert form["grant_type"] == "refresh_token"
+    assert form["refresh_token"] == "refresh-secret"
+    assert form["service"] == "reg"
+    assert "refresh-secret" not in repr(req.headers)
