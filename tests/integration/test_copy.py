@@ -499,3 +499,17 @@ def test_cli_target_and_registry_options() -> None:
     assert not settings.for_host("other.example").insecure
     with pytest.raises(UsageError, match="HOST=PATH"):
         registry_settings([], ["no-equals-sign"])
+
+
+def test_platform_on_a_single_platform_image_is_checked_against_its_config(
+    source_registry: RegistryServer, target_registry: RegistryServer, image_factory: ImageFactory
+) -> None:
+    img = image_factory.image(platform="linux/arm64")
+    Pusher(source_registry.url).push_image("x/single", "1", img)
+    src, dst = ref(source_registry, "x/single:1"), ref(target_registry, "m/single:1")
+    with pytest.raises(UnsupportedManifestError, match="single-platform image for linux/arm64"):
+        run_copy(src, dst, platforms=[Platform.parse("linux/amd64")])
+    assert Pusher(target_registry.url).head_manifest("m/single", "1") is None
+    result = run_copy(src, dst, platforms=[Platform.parse("linux/arm64")])
+    assert not result.rewritten and str(result.digest) == img.digest
+    assert [str(p) for p in result.platforms] == ["linux/arm64"]

@@ -13,17 +13,32 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from imagegate.domain.digest import Digest
-from imagegate.domain.manifest import Descriptor, ImageIndex, Manifest, Platform, parse_manifest
+from imagegate.domain.manifest import (
+    DOCKER_CONFIG,
+    OCI_CONFIG,
+    Descriptor,
+    ImageIndex,
+    ImageManifest,
+    Manifest,
+    Platform,
+    parse_manifest,
+)
 from imagegate.domain.reference import Reference
 from imagegate.engine.api import RegistryAPI
 from imagegate.engine.blobs import BlobCopier
 from imagegate.engine.events import CopyEvent, EventCallback, EventKind, ignore_event
 from imagegate.engine.locations import BlobLocations
-from imagegate.engine.platforms import filter_index
+from imagegate.engine.platforms import config_platform, filter_index
 from imagegate.engine.tasks import OnceMap
-from imagegate.errors import DigestMismatchError, NotFoundError, UsageError
+from imagegate.errors import (
+    DigestMismatchError,
+    NotFoundError,
+    UnsupportedManifestError,
+    UsageError,
+)
 
 DEFAULT_CONCURRENCY = 6  # blob copies in flight per image
+CONFIG_TYPES = frozenset({DOCKER_CONFIG, OCI_CONFIG})
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +175,28 @@ class _CopyRun:
         self.emit(CopyEvent(EventKind.MANIFEST_SKIPPED, digest, ref, size, media_type=media_type))
 
 
+MAX_CONFIG_READ = 1024 * 1024  # an image config bigger than this is not inspected
+
+
+async def _check_single_platform(
+    run: _CopyRun, manifest: ImageManifest, platforms: Sequence[Platform], *, where: str
+) -> tuple[Platform, ...]:
+    """A single-platform image asked for with --platform: its config must match."""
+    if manifest.config.media_type not in CONFIG_TYPES or manifest.config.size > MAX_CONFIG_READ:
+        return ()
+    async with run.client.blob_get(run.src, manifest.config.digest) as stream:
+        config = b"".join([chunk async for chunk in stream])
+    found = config_platform(config)
+    if found is None:
+        return ()
+    if not any(p.matches(found) for p in platforms):
+        raise UnsupportedManifestError(
+            f"{where}: this is a single-platform image for {found}, not "
+            f"{', '.join(str(p) for p in platforms)}"
+        )
+    return (found,)
+
+
 @dataclass(frozen=True, slots=True)
 class _Top:
     """What happened at the top level of a copy."""
@@ -184,6 +221,8 @@ async def _copy_top(
         subset = filter_index(raw.data, manifest, platforms, where=str(src))
         data, digest, chosen, rewritten = subset.data, subset.digest, subset.platforms, True
         manifest = parse_manifest(data, manifest.media_type, where=f"{src} (platform subset)")
+    elif platforms and isinstance(manifest, ImageManifest):
+        chosen = await _check_single_platform(run, manifest, platforms, where=str(src))
     if dst.digest is not None and dst.digest != digest:
         raise UsageError(
             f"target {dst} names digest {dst.digest}, but the copy would be {digest}; "

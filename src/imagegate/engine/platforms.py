@@ -58,3 +58,14 @@ def filter_index(
             p for i in keep if (p := index.manifests[i].platform) is not None and p.os != "unknown"
         ),
     )
+
+
+def config_platform(config: bytes) -> Platform | None:
+    """The platform an image config declares (``os``/``architecture``/``variant``), if any."""
+    try:
+        doc = json.loads(config)
+    except ValueError:
+        return None
+    if not isinstance(doc, dict) or not doc.get("os") or not doc.get("architecture"):
+        return None
+    return Platform(str(doc["os"]), str(doc["architecture"]), str(doc.get("variant") or ""))
