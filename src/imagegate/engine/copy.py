@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from imagegate.domain.digest import Digest
 from imagegate.domain.manifest import (
@@ -29,6 +29,7 @@ from imagegate.engine.blobs import BlobCopier
 from imagegate.engine.events import CopyEvent, EventCallback, EventKind, ignore_event
 from imagegate.engine.locations import BlobLocations
 from imagegate.engine.platforms import config_platform, filter_index
+from imagegate.engine.result import CopyResult
 from imagegate.engine.tasks import OnceMap
 from imagegate.errors import (
     DigestMismatchError,
@@ -37,35 +38,10 @@ from imagegate.errors import (
     UsageError,
 )
 
+__all__ = ["DEFAULT_CONCURRENCY", "CopyResult", "copy_image"]
+
 DEFAULT_CONCURRENCY = 6  # blob copies in flight per image
 CONFIG_TYPES = frozenset({DOCKER_CONFIG, OCI_CONFIG})
-
-
-@dataclass(frozen=True, slots=True)
-class CopyResult:
-    """What one copy did. ``digest`` is what the target holds now; when ``rewritten`` (a
-    platform subset of an index), it differs from ``source_digest``."""
-
-    source: Reference
-    target: Reference
-    digest: Digest
-    media_type: str
-    source_digest: Digest
-    manifests_pushed: int = 0
-    manifests_skipped: int = 0
-    blobs_copied: int = 0
-    blobs_skipped: int = 0
-    blobs_mounted: int = 0
-    blobs_foreign: int = 0
-    bytes_copied: int = 0
-    platforms: tuple[Platform, ...] = ()
-    rewritten: bool = False
-    tagged: bool = field(default=False)
-
-    @property
-    def changed(self) -> bool:
-        """True when anything was written to the target."""
-        return self.manifests_pushed > 0 or self.tagged
 
 
 def _platforms_of(manifest: Manifest) -> tuple[Platform, ...]:
