@@ -172,16 +172,7 @@ def serve_manifest(repo: str, reference: str, data: bytes, media_type: str, dige
     ("ref_name", "registry_digest"),
     [
         # a registry reports a signed schema1 manifest by the digest of its unsigned payload
-        pytest.param(
-            "latest",
-            "sha256:7364fea9d84ee548ab67d4c46c6006289800c98de3fbf8c0a97138dfcc23f000",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="RegistryClient.manifest_get checks Docker-Content-Digest (the payload "
-                "digest of a signed schema1) before the media type, so this reports a digest "
-                "mismatch instead of 'schema 1 not supported'",
-            ),
-        ),
+        ("latest", "sha256:7364fea9d84ee548ab67d4c46c6006289800c98de3fbf8c0a97138dfcc23f000"),
         ("unsigned", "sha256:7364fea9d84ee548ab67d4c46c6006289800c98de3fbf8c0a97138dfcc23f000"),
     ],
 )

@@ -21,6 +21,7 @@ from imagegate.domain.manifest import (
     MAX_MANIFEST_SIZE,
     SCHEMA1,
     SCHEMA1_SIGNED,
+    SCHEMA1_TYPES,
     detect_media_type,
 )
 from imagegate.domain.reference import DOCKER_HUB_ALIASES, DOCKER_HUB_WIRE_HOST, Reference
@@ -145,6 +146,14 @@ class RegistryClient:
             raise UnsupportedManifestError(
                 f"{what}: manifest is over the {MAX_MANIFEST_SIZE}-byte limit; refusing it"
             )
+        media_type = detect_media_type(data, resp.headers.get("Content-Type", ""))
+        if media_type in SCHEMA1_TYPES:
+            # A signed schema1 manifest's registry digest is that of its payload without the
+            # signatures, so the digest check below cannot apply: refuse it for what it is.
+            raise UnsupportedManifestError(
+                f"{what}: Docker schema 1 manifests are deprecated and not supported; "
+                "ask the publisher to push a schema 2 or OCI image"
+            )
         expected = ref.digest
         if expected is None:
             header = resp.headers.get("Docker-Content-Digest")
@@ -156,7 +165,6 @@ class RegistryClient:
         digest = Digest.of(data, expected.algorithm if expected else "sha256")
         if expected is not None and digest != expected:
             raise DigestMismatchError(what=what, expected=str(expected), actual=str(digest))
-        media_type = detect_media_type(data, resp.headers.get("Content-Type", ""))
         return RawManifest(data=data, media_type=media_type, digest=digest)
 
     async def manifest_put(self, ref: Reference, data: bytes, media_type: str) -> Digest:
