@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,6 +19,8 @@ from imagegate.state import SqliteStateStore
 
 DEFAULT_CONFIG = "imagegate.yaml"
 CONFIG_ENV = "IMAGEGATE_CONFIG"
+
+log = logging.getLogger("imagegate.config")
 
 
 def add_config_options(p: argparse.ArgumentParser, *, output: bool = True) -> None:
@@ -49,7 +52,11 @@ def config_path(args: argparse.Namespace) -> Path:
 
 
 def load(args: argparse.Namespace) -> Config:
-    return load_config(config_path(args))
+    """Load the allowlist; its warnings (e.g. a secret written in clear) go to the log."""
+    config = load_config(config_path(args))
+    for warning in config.warnings:
+        log.warning("%s: %s", config.path, warning)
+    return config
 
 
 @dataclass(slots=True)
