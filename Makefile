@@ -37,7 +37,7 @@ test: deps lint typecheck
 	$(BIN)/pytest -q tests
 
 demo: deps
-	$(BIN)/python -m imagegate.demo
+	$(BIN)/python -m demo
 
 bench: deps
 	@if [ ! -x /usr/bin/skopeo ]; then $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq skopeo >/dev/null; fi

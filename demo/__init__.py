@@ -1,0 +1,1 @@
+"""The ``make demo`` walkthrough: imagegate between two local registries (see __main__)."""
