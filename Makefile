@@ -24,8 +24,8 @@ system-deps:
 	fi
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests $(wildcard bench demo)
+	$(BIN)/ruff format --check src tests $(wildcard bench demo)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy src tests
