@@ -1,0 +1,137 @@
+"""`make demo` (``python -m demo``) end to end in a subprocess: its story, its numbers, and
+that it leaves no registry running, also when interrupted."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from demo.report import parse_sync_output
+
+from tests.support.registry_server import REGISTRY_BINARY
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEMO_TIMEOUT = 120  # seconds; the demo takes about 12 on a shared 2-core machine
+
+pytestmark = pytest.mark.skipif(
+    not os.access(REGISTRY_BINARY, os.X_OK), reason=f"{REGISTRY_BINARY} is not installed"
+)
+
+
+def _demo_command(workdir: Path) -> list[str]:
+    return [sys.executable, "-m", "demo", "--dir", str(workdir)]
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    # TMPDIR puts the registries' temporary storage under tmp_path, where we can look for it.
+    return {**os.environ, "TMPDIR": str(tmp_path)}
+
+
+def _registry_pids_mentioning(text: str) -> list[int]:
+    """Live docker-registry processes whose command line contains ``text``."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if "docker-registry" in cmdline and text in cmdline:
+            found.append(int(proc.name))
+    return found
+
+
+def _assert_nothing_left(tmp_path: Path, output: str) -> None:
+    pids = [int(p) for p in re.findall(r"\(pid (\d+)\)", output)]
+    assert len(pids) == 2, output
+    for pid in pids:
+        cmdline = Path(f"/proc/{pid}/cmdline")
+        assert not cmdline.exists() or b"docker-registry" not in cmdline.read_bytes()
+    assert _registry_pids_mentioning(str(tmp_path)) == []
+    assert list(tmp_path.glob("imagegate-demo-*")) == [], "registry storage was not removed"
+
+
+def test_demo_tells_the_whole_story_and_leaves_nothing_running(tmp_path):
+    workdir = tmp_path / "demo"
+    began = time.monotonic()
+    proc = subprocess.run(
+        _demo_command(workdir),
+        cwd=REPO_ROOT,
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=DEMO_TIMEOUT,
+        check=False,
+    )
+    seconds = time.monotonic() - began
+    out = proc.stdout
+    assert proc.returncode == 0, proc.stderr[-3000:] + out[-3000:]
+    assert seconds < 60, f"the demo took {seconds:.1f}s"
+
+    # The real CLI, each command shown before its output, in this order.
+    commands = re.findall(r"^\$ imagegate (\w+)", out, flags=re.MULTILINE)
+    assert commands == ["plan", "sync", "status", "plan", "plan", "sync", "history"]
+    assert f"-c {workdir / 'imagegate.yaml'}" in out
+    assert "(exit code 2)" in out  # plan --detailed-exitcode before the first sync
+    assert "Everything is in sync" in out  # and after it
+
+    # The allowlist shows the three kinds of rule, and the plan honours them.
+    allowlist = (workdir / "imagegate.yaml").read_text()
+    assert 'tags: ["7.2", "7.4"]' in allowlist
+    assert "exclude: ['-rc']" in allowlist and "newest: 3" in allowlist
+    assert re.search(r'"1\.0@sha256:[0-9a-f]{64}"', allowlist)
+    assert (workdir / "state.db").is_file()
+    cli_part = out.split("== Plan:")[1].split("== Done")[0]
+    assert "3.2.0-rc1" not in cli_part  # the excluded rc is never planned or copied
+
+    first, second = (parse_sync_output(part) for part in out.split("$ imagegate sync")[1:])
+    assert (first.copied, first.updated, first.failed) == (5, 0, 0)
+    assert (second.copied, second.updated, second.in_sync, second.failed) == (1, 1, 3, 0)
+    assert second.moved_bytes * 5 < first.moved_bytes, (first.moved, second.moved)
+    assert re.search(r"acme/redis:7\.4\s+sha256:\w+ -> sha256:\w+", out)
+    assert re.search(r"acme/tool\s.*1\.0\s+moved-pinned", out)
+
+    # The closing summary, with every fact checked on the target by the demo.
+    summary = out.split("== Done")[1]
+    assert summary.count("      ok  ") == 4, summary
+    assert "acme/loki: 3.0.0, 3.1.0, 3.3.0" in summary
+    assert re.search(r"acme/redis: 7\.2, 7\.4, 7\.4--prev-[0-9a-f]{12}", summary)
+    assert "nothing is left running" in summary
+    _assert_nothing_left(tmp_path, out)
+
+
+def test_demo_stops_its_registries_when_interrupted(tmp_path):
+    proc = subprocess.Popen(
+        _demo_command(tmp_path / "demo"),
+        cwd=REPO_ROOT,
+        env=_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    seen = []
+    try:
+        for line in proc.stdout:  # wait until the registries are up and the CLI is running
+            seen.append(line)
+            if line.startswith("$ imagegate plan"):
+                break
+        else:
+            pytest.fail("the demo never ran `imagegate plan`:\n" + "".join(seen))
+        assert _registry_pids_mentioning(str(tmp_path)), "registries should be running now"
+        proc.send_signal(signal.SIGINT)  # the demo alone, as `kill -INT` would
+        rest, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert "demo: interrupted; registries stopped" in err
+    _assert_nothing_left(tmp_path, "".join(seen) + rest)
