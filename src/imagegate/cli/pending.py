@@ -1,0 +1,125 @@
+"""``imagegate pending``: changes waiting for review, with what a reviewer needs to decide."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from imagegate.cli.common import add_config_options, add_image_filter, load
+from imagegate.cli.render import human_bytes, print_json
+from imagegate.errors import EXIT_OK
+from imagegate.review import target_repo_for
+from imagegate.runtime import state_for
+from imagegate.state import PendingChange, PendingStatus
+
+STATUSES = ("pending", "approved", "rejected", "applied", "superseded", "all")
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "pending",
+        help="list changes waiting for review (review policy), with build time, size, labels",
+        description="List pending changes: source and tag, old and new digest, when the new "
+        "image was built, its platforms, size, how many layers changed and its OCI labels. "
+        "Decide with `imagegate approve` or `imagegate reject`.",
+    )
+    add_config_options(p)
+    add_image_filter(p)
+    p.add_argument(
+        "--status",
+        choices=STATUSES,
+        default="pending",
+        help="which changes to list (default: pending; 'all' for the whole history)",
+    )
+    p.set_defaults(func=run)
+
+
+def change_json(change: PendingChange) -> dict[str, object]:
+    return {
+        "id": change.id,
+        "status": str(change.status),
+        "source": change.source_repo,
+        "target": change.target_repo,
+        "tag": change.tag,
+        "old_digest": str(change.old_digest) if change.old_digest else None,
+        "new_digest": str(change.new_digest),
+        "created_at": change.created_at.isoformat() if change.created_at else None,
+        "decided_at": change.decided_at.isoformat() if change.decided_at else None,
+        "decided_by": change.decided_by or None,
+        "reason": change.reason or None,
+        "details": dict(change.details),
+    }
+
+
+def _size(details: Mapping[str, object]) -> str:
+    size = details.get("size")
+    if not isinstance(size, int) or not size:
+        return "-"
+    text = human_bytes(size)
+    return text if details.get("size_complete", True) else f"{text} (some platforms)"
+
+
+def _layers(details: Mapping[str, object]) -> str:
+    layers, changed = details.get("layers"), details.get("layers_changed")
+    if not isinstance(layers, int) or not layers:
+        return "-"
+    text = f"{layers} layers"
+    if isinstance(changed, int):
+        text += f", {changed} changed"
+    platform = details.get("platform")
+    return f"{text} ({platform})" if platform else text
+
+
+def render_change(change: PendingChange) -> str:
+    """One change as an indented block (pure)."""
+    d = change.details
+    platforms = d.get("platforms")
+    labels = d.get("labels")
+    head = f"{change.target_repo}:{change.tag}  [{change.status}]"
+    rows = [
+        ("source", f"{change.source_repo}:{change.tag}"),
+        ("old", str(change.old_digest) if change.old_digest else "- (not mirrored yet)"),
+        ("new", str(change.new_digest)),
+        ("built", str(d.get("created") or "-")),
+        ("platforms", ", ".join(map(str, platforms)) if isinstance(platforms, list) else "-"),
+        ("size", _size(d)),
+        ("layers", _layers(d)),
+    ]
+    if isinstance(labels, Mapping):
+        rows += [("label", f"{k}={v}") for k, v in labels.items()]
+    if d.get("inspect_error"):
+        rows.append(("note", f"details incomplete: {d['inspect_error']}"))
+    if change.created_at:
+        rows.append(("seen", change.created_at.isoformat(timespec="seconds")))
+    if change.decided_by:
+        why = f": {change.reason}" if change.reason else ""
+        rows.append(("decided", f"{change.status} by {change.decided_by}{why}"))
+    width = max(len(k) for k, _ in rows)
+    body = "\n".join(f"  {k.ljust(width)}  {v}" for k, v in rows)
+    return f"{head}\n{body}"
+
+
+def render_changes(changes: Sequence[PendingChange], status: str) -> str:
+    if not changes:
+        return "Nothing pending." if status == "pending" else f"No {status} changes."
+    blocks = [render_change(c) for c in changes]
+    if status == "pending":
+        blocks.append(
+            "Approve with: imagegate approve IMAGE:TAG[@DIGEST] --reason TEXT "
+            "(or reject the same way)"
+        )
+    return "\n\n".join(blocks)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load(args)
+    status = None if args.status == "all" else PendingStatus(args.status)
+    with state_for(config, args.state) as store:
+        repos = [target_repo_for(config, store, name) for name in args.images]
+        changes = [c for c in store.pending(status) if not repos or c.target_repo in repos]
+    if args.output == "json":
+        print_json({"changes": [change_json(c) for c in changes]})
+    else:
+        print(render_changes(changes, args.status))
+    return EXIT_OK

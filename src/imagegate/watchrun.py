@@ -1,0 +1,297 @@
+"""``imagegate watch`` wired together: the schedule, one sync at a time, metrics, notifications.
+
+Each run re-reads the allowlist (edits apply on the next run; ``schedule`` and ``listen`` are
+read once at start), opens the state store, takes the run lock and calls
+:func:`imagegate.sync.run_sync` with a fresh registry client. A failing run (invalid file,
+registry or Hub outage, another run holding the lock) is logged, counted, notified, and the
+loop goes on (:mod:`imagegate.watch.scheduler` backs off). SIGTERM/SIGINT stop the loop: the
+run in flight gets ``grace`` seconds, then it is cancelled; the copy engine writes a tag only
+after all its content is in, so no half-written tag is left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from imagegate.config import load_config
+from imagegate.domain.allowlist import Config
+from imagegate.errors import ImagegateError, UsageError
+from imagegate.inspect import describer_for
+from imagegate.notify.delivery import DeliveryResult
+from imagegate.notify.message import WebhookTarget
+from imagegate.notify.notifier import Notifier, RunNotifications
+from imagegate.observe import DEFAULT_LIST_TTL
+from imagegate.planner import (
+    CopyTag,
+    HoldForReview,
+    ObserveFailed,
+    ReportMoved,
+    ReportRejected,
+    SkipTag,
+)
+from imagegate.registry.client import RegistryClient
+from imagegate.runtime import registry_client, state_for
+from imagegate.state import PendingStatus, RunResult
+from imagegate.sync import RunReport, run_sync
+from imagegate.watch.cron import parse_cron
+from imagegate.watch.metrics import WatchMetrics
+from imagegate.watch.runs import RunHistory, RunOutcome
+from imagegate.watch.schedule import Schedule
+from imagegate.watch.scheduler import install_signal_handlers, run_schedule
+from imagegate.watch.server import WatchServer
+
+log = logging.getLogger("imagegate.watch")
+
+DEFAULT_GRACE = 30.0  # seconds a run in flight may finish after SIGTERM
+DEFAULT_FAILURE_BACKOFF = 30.0  # seconds after one failed run, doubling (scheduler)
+DEFAULT_MAX_FAILURES = 3  # failed runs in a row before /healthz answers 503
+
+OnDelivery = Callable[[DeliveryResult], None]
+
+
+@dataclass(frozen=True, slots=True)
+class WatchOptions:
+    config_path: Path
+    state: str | None = None  # overrides `state:` in the file
+    every: timedelta | None = None  # overrides `schedule:` in the file
+    listen: str | None = None  # overrides `listen:` in the file
+    grace: float = DEFAULT_GRACE
+    failure_backoff: float = DEFAULT_FAILURE_BACKOFF
+    max_consecutive_failures: int = DEFAULT_MAX_FAILURES
+
+
+@dataclass(frozen=True, slots=True)
+class SyncState:
+    images_in_sync: int = 0
+    images_out_of_sync: int = 0
+    tags_in_sync: int = 0
+    tags_out_of_sync: int = 0
+
+
+def watch_schedule(config: Config, every: timedelta | None = None) -> Schedule:
+    """The loop's schedule: ``every`` if given, else the file's ``schedule:``."""
+    planned = config.schedule
+    jitter = planned.jitter if planned is not None else timedelta(0)
+    if every is not None:
+        return Schedule(interval=every, jitter=jitter if jitter < every else timedelta(0))
+    if planned is None:
+        raise UsageError(
+            f"{config.path} has no schedule; add 'schedule: {{every: 6h}}' (or a cron "
+            "expression) to the file, or pass --every 6h"
+        )
+    if planned.cron is not None:
+        return Schedule(cron=parse_cron(planned.cron.text), jitter=jitter)
+    return Schedule(interval=planned.every, jitter=jitter)
+
+
+def list_ttl_for(schedule: Schedule) -> timedelta:
+    """Reuse a source tag listing for at most half an interval, so new tags are seen."""
+    if schedule.interval is None:
+        return DEFAULT_LIST_TTL
+    return min(DEFAULT_LIST_TTL, schedule.interval / 2)
+
+
+def webhook_targets(config: Config) -> tuple[WebhookTarget, ...]:
+    return tuple(
+        WebhookTarget.create(
+            w.url.reveal(), format=str(w.format), events=[str(e) for e in w.events]
+        )
+        for w in config.webhooks
+    )
+
+
+def sync_state(report: RunReport) -> SyncState:
+    """In sync: every selected tag holds what upstream holds. A tag pending review, pinned
+    away from upstream, rejected, or failed is out of sync, and so is its image."""
+    failed = {(f.image, f.tag) for f in report.outcome.failures}
+    tags: dict[tuple[str, str | None], bool] = {}
+    images: dict[str, bool] = {key: (key, None) not in failed for key in report.entries}
+    for action in report.plan.actions:
+        match action:
+            case HoldForReview() | ReportMoved() | ReportRejected():
+                ok = False
+            case SkipTag() | CopyTag():
+                ok = (action.image, action.tag) not in failed
+            case ObserveFailed(tag=None):
+                images[action.image] = False
+                continue
+            case ObserveFailed():
+                ok = False
+            case _:
+                continue
+        key = (action.image, action.tag)
+        tags[key] = tags.get(key, True) and ok
+        images[action.image] = images.get(action.image, True) and ok
+    return SyncState(
+        images_in_sync=sum(images.values()),
+        images_out_of_sync=len(images) - sum(images.values()),
+        tags_in_sync=sum(tags.values()),
+        tags_out_of_sync=len(tags) - sum(tags.values()),
+    )
+
+
+def run_message(report: RunReport) -> str:
+    out, state = report.outcome, sync_state(report)
+    return (
+        f"run {report.run_id} {report.result}: {state.images_in_sync} of {len(report.entries)} "
+        f"images in sync, {len(out.copied)} copied, {len(out.updated)} updated, "
+        f"{len(out.pending)} new pending, {len(out.failures)} failed"
+    )
+
+
+def record_notifications(note: RunNotifications, report: RunReport) -> None:
+    """Put a finished run's news into ``note`` (one batch per kind, one summary, on finish)."""
+    out = report.outcome
+    source = {key: entry.source_text for key, entry in report.entries.items()}
+    for change in out.pending:
+        note.pending(
+            source.get(change.target_repo, change.source_repo),
+            tag=change.tag,
+            target=change.target_repo,
+            old_digest=str(change.old_digest) if change.old_digest else None,
+            new_digest=str(change.new_digest),
+        )
+    published = [(i, t, d, None) for i, t, d in out.copied] + list(out.updated)
+    for image, tag, digest, old in published:
+        note.published(
+            source.get(image, image),
+            tag=tag,
+            target=image,
+            old_digest=str(old) if old else None,
+            new_digest=str(digest),
+        )
+    for failure in out.failures:
+        note.failed(
+            failure.message,
+            image=source.get(failure.image, failure.image),
+            tag=failure.tag,
+            target=failure.image,
+        )
+    note.count("in_sync", out.skipped)
+    note.count("bytes_copied", out.bytes_copied)
+
+
+async def notify_report(
+    config: Config, report: RunReport, *, on_delivery: OnDelivery | None = None
+) -> None:
+    """Send the webhooks of ``config`` what ``report`` says. Never raises for delivery."""
+    targets = webhook_targets(config)
+    if not targets:
+        return
+    async with Notifier(targets, on_delivery=on_delivery).run(str(report.run_id)) as note:
+        record_notifications(note, report)
+
+
+async def notify_failure(config: Config, message: str, on_delivery: OnDelivery | None) -> None:
+    targets = webhook_targets(config)
+    if targets:
+        note = Notifier(targets, on_delivery=on_delivery).run()
+        note.failed(f"the run failed: {message}")
+        await note.finish(success=False)
+
+
+class Watcher:
+    """The job the scheduler calls: one sync run, then metrics and notifications."""
+
+    def __init__(self, options: WatchOptions, config: Config, schedule: Schedule) -> None:
+        self.options = options
+        self.config = config  # the last valid allowlist
+        self.list_ttl = list_ttl_for(schedule)
+        self.metrics = WatchMetrics()
+
+    def _delivered(self, result: DeliveryResult) -> None:
+        if not result.delivered:
+            self.metrics.count_error("notify")
+
+    async def job(self) -> RunOutcome:
+        try:
+            config = load_config(self.options.config_path)
+        except ImagegateError as exc:  # the scheduler logs it; the loop goes on
+            await notify_failure(self.config, str(exc), self._delivered)
+            raise
+        self.config = config
+        try:
+            report = await self._sync(config)
+        except ImagegateError as exc:
+            await notify_failure(config, str(exc), self._delivered)
+            raise
+        await notify_report(config, report, on_delivery=self._delivered)
+        return RunOutcome(success=report.result is RunResult.SUCCESS, message=run_message(report))
+
+    async def _sync(self, config: Config) -> RunReport:
+        with state_for(config, self.options.state) as store, store.lock():
+            async with registry_client(config) as client:
+                try:
+                    report = await run_sync(
+                        config,
+                        client,
+                        store,
+                        kind="watch",
+                        list_ttl=self.list_ttl,
+                        describe=describer_for(client, config),
+                    )
+                finally:
+                    self._rate_limits(config, client)
+            pending = len(store.pending(PendingStatus.PENDING))
+        state = sync_state(report)
+        self.metrics.set_sync_state(
+            images_in_sync=state.images_in_sync,
+            images_out_of_sync=state.images_out_of_sync,
+            tags_in_sync=state.tags_in_sync,
+            tags_out_of_sync=state.tags_out_of_sync,
+            pending_changes=pending,
+        )
+        self.metrics.add_bytes_copied(report.outcome.bytes_copied)
+        if report.outcome.failures:
+            self.metrics.count_error("image", len(report.outcome.failures))
+        return report
+
+    def _rate_limits(self, config: Config, client: RegistryClient) -> None:
+        for host in sorted({e.source.registry for e in config.images}):
+            limit = client.rate_limit(host)
+            if limit is not None and limit.remaining is not None:
+                self.metrics.set_rate_limit(host, limit.remaining)
+
+
+async def watch(options: WatchOptions) -> int:
+    """Run until SIGTERM/SIGINT; 0 after a clean stop. Bad file or address: ImagegateError."""
+    config = load_config(options.config_path)
+    schedule = watch_schedule(config, options.every)
+    watcher = Watcher(options, config, schedule)
+    history = RunHistory()
+    stop, force = asyncio.Event(), asyncio.Event()
+    server = WatchServer(
+        options.listen or str(config.listen),
+        history=history,
+        metrics=watcher.metrics,
+        max_consecutive_failures=options.max_consecutive_failures,
+    )
+    async with server:
+        uninstall = install_signal_handlers(asyncio.get_running_loop(), stop, force=force)
+        log.info(
+            "watch started",
+            extra={
+                "url": server.url,
+                "schedule": schedule.describe(),
+                "config": str(options.config_path),
+            },
+        )
+        try:
+            await run_schedule(
+                watcher.job,
+                schedule,
+                stop=stop,
+                force=force,
+                history=history,
+                on_record=watcher.metrics.observe_run,
+                grace=options.grace,
+                backoff_base=options.failure_backoff,
+            )
+        finally:
+            uninstall()
+    return 0
