@@ -14,12 +14,28 @@ from imagegate.domain.allowlist import Config, ImageEntry
 from imagegate.domain.reference import Reference
 from imagegate.engine.events import EventCallback
 from imagegate.errors import UsageError
-from imagegate.execute import BeforePull, DescribeChange, Executor, Outcome, no_details
+from imagegate.execute import BeforePull, DescribeChange, Executor, Failure, Outcome, no_details
+from imagegate.hub.apply import HubOutcome
+from imagegate.hub.client import HubClient
 from imagegate.hub.ratefloor import pull_pause
+from imagegate.hubsync import (
+    HubPlan,
+    connect,
+    description_updates,
+    desired_hub,
+    failed_repositories,
+    plan_org,
+    preflight,
+    projected_tags,
+    record,
+    repository_name,
+    require,
+)
+from imagegate.hubsync import apply as apply_hub_actions
 from imagegate.observe import DEFAULT_LIST_TTL, Observed, image_key, observe
 from imagegate.planner import Plan, plan
 from imagegate.registry.client import RegistryClient
-from imagegate.state import RunResult, StateStore
+from imagegate.state import Event, EventKind, RunResult, StateStore
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +45,11 @@ class PlanReport:
     observed: Observed
     plan: Plan
     entries: dict[str, ImageEntry]
+    hub: HubPlan | None = None  # Docker Hub org changes, when target.hub is set
+
+    @property
+    def has_changes(self) -> bool:
+        return self.plan.has_changes or (self.hub is not None and self.hub.has_changes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +60,7 @@ class RunReport:
     result: RunResult
     entries: dict[str, ImageEntry]
     seconds: float
+    hub: tuple[HubOutcome, ...] = ()  # Docker Hub writes and reports, in order
 
 
 def select_entries(config: Config, names: Sequence[str]) -> tuple[ImageEntry, ...]:
@@ -73,20 +95,35 @@ async def make_plan(
     refresh: bool = False,
     list_ttl: timedelta = DEFAULT_LIST_TTL,
     now: datetime | None = None,
+    hub: HubClient | None = None,
 ) -> PlanReport:
     entries = select_entries(config, images)
     observed = await observe(
         client, store, entries, now=now or datetime.now(UTC), list_ttl=list_ttl, refresh=refresh
     )
+    the_plan = plan(observed.desired, observed.observations, observed.state)
+    hub_plan = None
+    if hub is not None:  # descriptions as they will be once the plan's copies are done
+        projected = projected_tags(the_plan.actions)
+        hub_plan = await plan_org(config, entries, store, hub, projected=projected)
     return PlanReport(
         observed=observed,
-        plan=plan(observed.desired, observed.observations, observed.state),
+        plan=the_plan,
         entries={image_key(e): e for e in entries},
+        hub=hub_plan,
     )
 
 
-def rate_floor_waiter(config: Config, client: RegistryClient) -> BeforePull:
-    """A ``before_pull`` hook pausing while a source's remaining pulls are at the floor."""
+def rate_floor_waiter(
+    config: Config,
+    client: RegistryClient,
+    store: StateStore | None = None,
+    run_id: int | None = None,
+) -> BeforePull:
+    """A ``before_pull`` hook pausing while a source's remaining pulls are at the floor.
+
+    Each pause is logged and, given a ``store``, audited as a RATE_LIMITED event.
+    """
 
     async def wait(src: Reference) -> None:
         floor = config.registry(src.registry).rate_limit_floor
@@ -100,6 +137,20 @@ def rate_floor_waiter(config: Config, client: RegistryClient) -> BeforePull:
         )
         if pause is not None:
             log.warning(pause.message)
+            if store is not None:
+                store.append_event(
+                    Event(
+                        EventKind.RATE_LIMITED,
+                        run_id=run_id,
+                        image=src.name,
+                        reason=pause.message,
+                        detail={
+                            "seconds": pause.seconds,
+                            "remaining": rl.remaining,
+                            "floor": floor,
+                        },
+                    )
+                )
             await asyncio.sleep(pause.seconds)
 
     return wait
@@ -129,21 +180,41 @@ async def run_sync(
     result = RunResult.FAILED
     outcome = Outcome()
     report: PlanReport | None = None
+    hub_outcomes: tuple[HubOutcome, ...] = ()
     try:
-        report = await make_plan(
-            config, client, store, images=images, refresh=refresh, list_ttl=list_ttl
-        )
-        executor = Executor(
-            client,
-            store,
-            report.entries,
-            run_id=run.id,
-            actor=who,
-            on_event=on_event,
-            before_pull=rate_floor_waiter(config, client),
-            describe=describe or no_details,
-        )
-        outcome = await executor.run(report.plan)
+        async with connect(config) as hub:
+            if hub is not None:  # preflight before anything is read or copied
+                require(await preflight(config, select_entries(config, images), hub))
+            report = await make_plan(
+                config, client, store, images=images, refresh=refresh, list_ttl=list_ttl, hub=hub
+            )
+            executor = Executor(
+                client,
+                store,
+                report.entries,
+                run_id=run.id,
+                actor=who,
+                on_event=on_event,
+                before_pull=rate_floor_waiter(config, client, store, run.id),
+                describe=describe or no_details,
+            )
+            to_run = report.plan
+            if hub is not None and report.hub is not None:
+                hub_outcomes, to_run = await _hub_before_copy(
+                    hub, report, store, executor, run_id=run.id, actor=who
+                )
+            outcome = await executor.run(to_run)
+            if hub is not None and report.hub is not None:
+                hub_outcomes += await _hub_after_copy(
+                    hub,
+                    config,
+                    report,
+                    store=store,
+                    done=hub_outcomes,
+                    executor=executor,
+                    run_id=run.id,
+                    actor=who,
+                )
         failed = outcome.failed_images
         if not failed:
             result = RunResult.SUCCESS
@@ -156,9 +227,73 @@ async def run_sync(
             result=result,
             entries=report.entries,
             seconds=time.monotonic() - started,
+            hub=hub_outcomes,
         )
     except asyncio.CancelledError:
         result = RunResult.INTERRUPTED
         raise
     finally:
-        store.finish_run(run.id, result, outcome.summary())
+        hub_writes = sum(1 for o in hub_outcomes if o.status == "done")
+        store.finish_run(run.id, result, {**outcome.summary(), "hub_changes": hub_writes})
+
+
+def _hub_keys(report: PlanReport) -> dict[str, str]:
+    """Hub repository name -> the planner's image key."""
+    return {repository_name(e): key for key, e in report.entries.items()}
+
+
+def _hub_failures(
+    executor: Executor, outcomes: tuple[HubOutcome, ...], keys: dict[str, str], org: str
+) -> set[str]:
+    """Record each failed repository as a failed image; return their image keys."""
+    failed = failed_repositories(outcomes)
+    for repo, message in failed.items():
+        image = keys.get(repo, f"{org} (Docker Hub organization)")
+        executor.outcome.failures.append(Failure(image, None, message))
+    return {keys[r] for r in failed if r in keys}
+
+
+async def _hub_before_copy(
+    hub: HubClient,
+    report: PlanReport,
+    store: StateStore,
+    executor: Executor,
+    *,
+    run_id: int,
+    actor: str,
+) -> tuple[tuple[HubOutcome, ...], Plan]:
+    """IAM, repositories, visibility, teams: before any push (never the auto-create on push).
+
+    A repository whose Hub step failed is not pushed to: that image fails, the others go on.
+    """
+    assert report.hub is not None
+    outcomes = await apply_hub_actions(hub, report.hub.actions)
+    keys = _hub_keys(report)
+    record(store, outcomes, keys, run_id=run_id, actor=actor)
+    blocked = _hub_failures(executor, outcomes, keys, report.hub.desired.org)
+    kept = tuple(a for a in report.plan.actions if a.image not in blocked)
+    return outcomes, Plan(kept)
+
+
+async def _hub_after_copy(
+    hub: HubClient,
+    config: Config,
+    report: PlanReport,
+    *,
+    store: StateStore,
+    done: tuple[HubOutcome, ...],
+    executor: Executor,
+    run_id: int,
+    actor: str,
+) -> tuple[HubOutcome, ...]:
+    """Descriptions from what was really mirrored (a failed copy corrects the projection)."""
+    assert report.hub is not None
+    keys = _hub_keys(report)
+    failed = set(failed_repositories(done))
+    entries = [e for e in report.entries.values() if repository_name(e) not in failed]
+    after = desired_hub(config, entries, store)
+    updates = description_updates(report.hub, done, after)
+    outcomes = await apply_hub_actions(hub, updates)
+    record(store, outcomes, keys, run_id=run_id, actor=actor)
+    _hub_failures(executor, outcomes, keys, report.hub.desired.org)
+    return outcomes

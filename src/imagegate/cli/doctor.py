@@ -1,7 +1,9 @@
 """``imagegate doctor``: preflight of the Docker Hub credential, in plain words.
 
 The secret comes from ``IMAGEGATE_HUB_TOKEN``, else from the Docker config entry for
-docker.io (``docker login``). Exit 4 when a required check fails.
+docker.io (``docker login``). With ``-c FILE`` everything comes from the allowlist instead
+(org, Hub URL, credentials, teams, repositories, whether IAM is managed): the same preflight
+``sync`` runs. Exit 4 when a required check fails.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ import os
 from typing import Any
 
 from imagegate.cli.render import print_json
-from imagegate.errors import EXIT_AUTH, EXIT_OK, CredentialsError
+from imagegate.config import load_config
+from imagegate.errors import EXIT_AUTH, EXIT_OK, CredentialsError, UsageError
 from imagegate.hub.client import HubClient
 from imagegate.hub.doctor import Check, run_doctor
 from imagegate.hub.transport import DEFAULT_HUB_URL
+from imagegate.hubsync import connect, preflight
 from imagegate.registry.credentials import CredentialStore
 
 TOKEN_ENV = "IMAGEGATE_HUB_TOKEN"  # noqa: S105 - the name of the variable
@@ -28,7 +32,13 @@ def register(sub: Any) -> None:
         description="Log in to Docker Hub and explain what is missing: credential kind, IAM "
         "settings, creating repositories, assigning teams, pulling Community images, teams.",
     )
-    p.add_argument("--org", required=True, help="the target Docker Hub organization")
+    p.add_argument(
+        "-c",
+        "--config",
+        metavar="FILE",
+        help="check what a sync of this allowlist needs (replaces the other options)",
+    )
+    p.add_argument("--org", help="the target Docker Hub organization (required without -c)")
     p.add_argument("--hub-url", default=DEFAULT_HUB_URL, help="Docker Hub API base URL")
     p.add_argument(
         "--username",
@@ -69,7 +79,25 @@ def credentials(username: str | None, env: dict[str, str] | None = None) -> tupl
     return username or cred.username, cred.password
 
 
+async def from_file(path: str) -> tuple[Check, ...]:
+    """The preflight ``sync`` runs, for the allowlist at ``path``."""
+    config = load_config(path)
+    if config.target.hub is None:
+        raise UsageError(
+            f"{path}: the target {config.target.registry} is not Docker Hub; add 'target.hub' "
+            "(or mirror to docker.io) for doctor to have something to check"
+        )
+    async with connect(config) as client:
+        assert client is not None
+        return await preflight(config, config.images, client)
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.config:
+        checks = asyncio.run(from_file(args.config))
+        return report(args, checks)
+    if not args.org:
+        raise UsageError("doctor needs --org ORG, or -c FILE to check an allowlist")
     identifier, secret = credentials(args.username)
 
     async def go() -> tuple[Check, ...]:
@@ -82,7 +110,10 @@ def run(args: argparse.Namespace) -> int:
                 manage_settings=args.manage_settings,
             )
 
-    checks = asyncio.run(go())
+    return report(args, asyncio.run(go()))
+
+
+def report(args: argparse.Namespace, checks: tuple[Check, ...]) -> int:
     if args.output == "json":
         print_json(
             [

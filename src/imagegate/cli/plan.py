@@ -10,6 +10,7 @@ from imagegate.cli.common import add_config_options, add_image_filter, session
 from imagegate.cli.planview import plan_json, render_plan
 from imagegate.cli.render import print_json
 from imagegate.errors import EXIT_CHANGES, EXIT_FAILURE, EXIT_OK
+from imagegate.hubsync import connect
 from imagegate.planner import ObserveFailed
 from imagegate.sync import PlanReport, make_plan
 
@@ -36,20 +37,20 @@ def register(sub: Any) -> None:
 
 
 async def _plan(args: argparse.Namespace) -> PlanReport:
-    async with session(args) as s:
+    async with session(args) as s, connect(s.config) as hub:
         return await make_plan(
-            s.config, s.client, s.store, images=args.images, refresh=args.refresh
+            s.config, s.client, s.store, images=args.images, refresh=args.refresh, hub=hub
         )
 
 
 def run(args: argparse.Namespace) -> int:
     report = asyncio.run(_plan(args))
     if args.output == "json":
-        print_json(plan_json(report.plan, report.entries))
+        print_json(plan_json(report.plan, report.entries, hub=report.hub))
     else:
-        print(render_plan(report.plan, report.entries, all_rows=args.all))
+        print(render_plan(report.plan, report.entries, all_rows=args.all, hub=report.hub))
     if any(isinstance(a, ObserveFailed) for a in report.plan.actions):
         return EXIT_FAILURE
-    if args.detailed_exitcode and report.plan.has_changes:
+    if args.detailed_exitcode and report.has_changes:
         return EXIT_CHANGES
     return EXIT_OK

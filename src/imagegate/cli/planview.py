@@ -7,6 +7,9 @@ from collections.abc import Mapping
 from imagegate.cli.common import short
 from imagegate.cli.render import table
 from imagegate.domain.allowlist import ImageEntry
+from imagegate.hub.models import HubAction
+from imagegate.hub.plan import describe, is_write
+from imagegate.hubsync import HubPlan
 from imagegate.planner import (
     Action,
     CopyTag,
@@ -78,17 +81,57 @@ def plan_rows(plan: Plan, entries: Mapping[str, ImageEntry], *, all_rows: bool) 
     return rows
 
 
-def render_plan(plan: Plan, entries: Mapping[str, ImageEntry], *, all_rows: bool = False) -> str:
+def render_hub(hub: HubPlan) -> str:
+    """The Docker Hub section: ``+`` a write, ``!`` a report; then classification warnings."""
+    lines = [f"Docker Hub organization {hub.desired.org}:"]
+    lines += [f"  {'+' if is_write(a) else '!'} {describe(a)}" for a in hub.actions]
+    if not hub.actions:
+        lines.append("  in sync (IAM, repositories, visibility, descriptions, teams)")
+    lines += [f"warning: {w}" for w in hub.warnings]
+    return "\n".join(lines)
+
+
+def render_plan(
+    plan: Plan,
+    entries: Mapping[str, ImageEntry],
+    *,
+    all_rows: bool = False,
+    hub: HubPlan | None = None,
+) -> str:
     rows = plan_rows(plan, entries, all_rows=all_rows)
     counts = plan.counts()
+    if hub is not None and hub.has_changes:
+        counts["hub-change"] = sum(1 for a in hub.actions if is_write(a))
     summary = ", ".join(f"{n} {name}" for name, n in sorted(counts.items())) or "nothing to do"
-    if not rows:
-        return f"Everything is in sync ({summary})."
+    tail = "" if hub is None else "\n" + render_hub(hub)
+    if not rows and (hub is None or not hub.has_changes):
+        return f"Everything is in sync ({summary})." + tail
     head = "Plan: " + summary
-    return head + "\n" + table(rows, headers=("IMAGE", "TAG", "ACTION", "DIGEST", "NOTE"))
+    body = table(rows, headers=("IMAGE", "TAG", "ACTION", "DIGEST", "NOTE")) if rows else ""
+    return head + ("\n" + body if body else "") + tail
 
 
-def plan_json(plan: Plan, entries: Mapping[str, ImageEntry]) -> dict[str, object]:
+def _hub_json(hub: HubPlan) -> dict[str, object]:
+    def item(a: HubAction) -> dict[str, object]:
+        repo = getattr(a, "name", None) or getattr(a, "repository", None)
+        return {
+            "action": type(a).__name__,
+            "change": is_write(a),
+            "repository": f"{hub.desired.org}/{repo}" if repo else None,
+            "description": describe(a),
+        }
+
+    return {
+        "org": hub.desired.org,
+        "changes": hub.has_changes,
+        "actions": [item(a) for a in hub.actions],
+        "warnings": list(hub.warnings),
+    }
+
+
+def plan_json(
+    plan: Plan, entries: Mapping[str, ImageEntry], *, hub: HubPlan | None = None
+) -> dict[str, object]:
     actions: list[dict[str, object]] = []
     for action in plan.actions:
         entry = entries.get(action.image)
@@ -123,4 +166,11 @@ def plan_json(plan: Plan, entries: Mapping[str, ImageEntry]) -> dict[str, object
             case ObserveFailed():
                 item["error"] = action.message
         actions.append(item)
-    return {"changes": plan.has_changes, "counts": plan.counts(), "actions": actions}
+    out: dict[str, object] = {
+        "changes": plan.has_changes or (hub is not None and hub.has_changes),
+        "counts": plan.counts(),
+        "actions": actions,
+    }
+    if hub is not None:
+        out["hub"] = _hub_json(hub)
+    return out

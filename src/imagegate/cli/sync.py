@@ -11,7 +11,9 @@ from imagegate.cli.common import add_config_options, add_image_filter, session
 from imagegate.cli.copy import progress_handler
 from imagegate.cli.render import ProgressBar, human_bytes, print_json, table
 from imagegate.errors import EXIT_FAILURE, EXIT_OK
+from imagegate.inspect import describer_for
 from imagegate.sync import RunReport, run_sync
+from imagegate.watchrun import notify_report
 
 
 def register(sub: Any) -> None:
@@ -32,14 +34,17 @@ def register(sub: Any) -> None:
 async def _sync(args: argparse.Namespace, bar: ProgressBar) -> RunReport:
     async with session(args) as s:
         with s.store.lock():
-            return await run_sync(
+            report = await run_sync(
                 s.config,
                 s.client,
                 s.store,
                 images=args.images,
                 refresh=args.refresh,
                 on_event=progress_handler(bar),
+                describe=describer_for(s.client, s.config),
             )
+        await notify_report(s.config, report)  # webhooks of `notify:`; never raises
+        return report
 
 
 def summary_json(report: RunReport) -> dict[str, object]:
@@ -58,6 +63,10 @@ def summary_json(report: RunReport) -> dict[str, object]:
             {"image": p.target_repo, "tag": p.tag, "digest": str(p.new_digest)} for p in out.pending
         ],
         "failures": [{"image": f.image, "tag": f.tag, "error": f.message} for f in out.failures],
+        "hub": [
+            {"action": type(o.action).__name__, "status": o.status, "message": o.message}
+            for o in report.hub
+        ],
     }
 
 
@@ -76,6 +85,9 @@ def render_summary(report: RunReport) -> str:
         lines.append(["pruned", f"{image}:{tag}", ""])
     for f in out.failures:
         lines.append(["FAILED", f"{f.image}:{f.tag}" if f.tag else f.image, f.message])
+    for o in report.hub:
+        if o.ok:  # failures and skips are listed above, with their image
+            lines.append([f"hub {o.status}", "", o.message])
     head = (
         f"Run {report.run_id} {report.result}: {len(out.copied)} copied, {len(out.updated)} "
         f"updated, {out.skipped} in sync, {len(out.pending)} pending review, "
