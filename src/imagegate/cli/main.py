@@ -30,6 +30,12 @@ log = logging.getLogger("imagegate")
 COMMAND_MODULES: tuple[str, ...] = (
     "imagegate.cli.plan",
     "imagegate.cli.sync",
+    "imagegate.cli.status",
+    "imagegate.cli.history",
+    "imagegate.cli.rollback",
+    "imagegate.cli.pending",
+    "imagegate.cli.approve",
+    "imagegate.cli.watch",
     "imagegate.cli.copy",
     "imagegate.cli.classify",
     "imagegate.cli.doctor",
