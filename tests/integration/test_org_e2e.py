@@ -19,9 +19,10 @@ from types import SimpleNamespace
 import pytest
 
 from imagegate.cli.main import main
-from imagegate.state import EventKind, SqliteStateStore
+from imagegate.state import EventKind, PendingStatus, SqliteStateStore
 from tests.support.fake_hub import FakeHub, OatResource
 from tests.support.images import BuiltImage, ImageFactory
+from tests.support.proxy import Fault
 from tests.support.pusher import Pusher, PushError
 
 ORG = "acme"
@@ -216,3 +217,87 @@ def test_preflight_failure_stops_before_any_copy(world, capsys, who):
     code, out, _ = cli(capsys, "doctor", "-c", cfg)
     assert code == 4
     assert "FAIL" in out and expected in out
+
+
+def test_a_hub_failure_fails_that_image_only(world, capsys):
+    w, m = world, world.hub.model
+    m.orgs[ORG].disable_public_repos = True  # creating the public acme/redis is refused
+    cfg = write_config(w)
+    code, out, err = cli(capsys, "sync", "-c", cfg, "--output", "json")
+    assert code == 1, err
+    summary = json.loads(out)
+    assert summary["copied"] == 1  # loki
+    (failure,) = summary["failures"]
+    assert failure["image"] == f"{w.reg.host}/{ORG}/redis"
+    assert "public repositories are disabled" in failure["error"]
+    w.owner.assert_image(f"{ORG}/loki", "3.0.0", w.images[("grafana/loki", "3.0.0")])
+    # Nothing was pushed to redis, so no push auto-created it with the default visibility.
+    assert f"{ORG}/redis" not in m.repos
+    assert w.owner.head_manifest(f"{ORG}/redis", "7.2") is None
+    with SqliteStateStore.open(w.tmp / "state.db") as store:
+        failed = store.events(kind=EventKind.FAILED, image=f"{w.reg.host}/{ORG}/redis")
+    assert failed and "create repository" in failed[0].reason
+
+
+def test_review_policy_names_the_approver_in_the_description(world, capsys):
+    w, m = world, world.hub.model
+    cfg = write_config(w, loki_extra="\n    policy: review\n    reason: data team")
+    code, out, err = cli(capsys, "sync", "-c", cfg, "--output", "json")
+    assert code == 0, err
+    assert json.loads(out)["pending"] and "No tag has been mirrored yet" in (
+        m.repos[f"{ORG}/loki"].full_description
+    )
+    with SqliteStateStore.open(w.tmp / "state.db") as store:
+        (change,) = store.pending(target_repo=f"{w.reg.host}/{ORG}/loki")
+        assert change.id is not None
+        store.decide(change.id, PendingStatus.APPROVED, by="rita")
+    w.hub.clear_logs()
+    code, out, err = cli(capsys, "sync", "-c", cfg, "--output", "json")
+    assert code == 0, err
+    assert json.loads(out)["copied"] == 1
+    text = m.repos[f"{ORG}/loki"].full_description
+    assert "by rita |" in text and "| Reason | data team |" in text
+    assert change.new_digest is not None and str(change.new_digest) in text
+    # Only the description changed on the Hub (after the copy).
+    assert [(r.method, r.path) for r in w.hub.writes] == [
+        ("PATCH", f"/v2/namespaces/{ORG}/repositories/loki")
+    ]
+
+
+def test_rate_limit_floor_pauses_logs_and_audits(
+    source_registry, target_registry, make_proxy, image_factory, tmp_path, capsys
+):
+    """The pull floor of `registries:`: remaining pulls at the floor -> pause, RATE_LIMITED."""
+    headers = {"ratelimit-limit": "1000000;w=1", "ratelimit-remaining": "0;w=1"}
+    proxy = make_proxy(
+        source_registry.url,
+        fault=lambda req: (
+            Fault.status_code(404, headers=headers)
+            if req.method == "HEAD" and req.path.endswith("/manifests/gone")
+            else None
+        ),
+    )
+    Pusher(source_registry.url).push_image("team/app", "1.0", image_factory.image())
+    cfg = tmp_path / "imagegate.yaml"
+    cfg.write_text(
+        textwrap.dedent(
+            f"""\
+            version: 1
+            target: {{registry: {target_registry.host}, namespace: mirror}}
+            registries:
+              "{proxy.host}": {{rate_limit_floor: 5}}
+            state: {tmp_path / "state.db"}
+            images:
+              - source: {proxy.host}/team/app
+                tags: ["gone", "1.0"]
+            """
+        )
+    )
+    code, out, err = cli(capsys, "sync", "-c", str(cfg), "--output", "json")
+    assert code == 1  # "gone" is not upstream
+    assert json.loads(out)["copied"] == 1
+    assert "pull rate limit: 0 of 1000000 pulls left" in err, err
+    with SqliteStateStore.open(tmp_path / "state.db") as store:
+        (event,) = store.events(kind=EventKind.RATE_LIMITED)
+    assert event.image == f"{proxy.host}/team/app" and "floor of 5" in event.reason
+    assert event.detail["remaining"] == 0
