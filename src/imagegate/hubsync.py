@@ -1,7 +1,7 @@
 """Docker Hub organization steps of ``plan`` and ``sync`` (issue 4), from the allowlist.
 
-config -> :class:`DesiredHub` (descriptions carry provenance built from the mirrored tags in
-the state store); credentials (``target.hub.username/token``, else the target registry's
+config -> DesiredHub (pure, in :mod:`imagegate.hubdesired`: descriptions carry provenance from
+the state store's mirrored tags); credentials (``target.hub.username/token``, else the target registry's
 entry in the file, else its Docker config entry); preflight; observe + plan; apply before the
 copies (repositories must exist with the right visibility before the first push, §0 fact 5
 of ``reference/docker-hub-api.md``); descriptions again after the copies; audit events.
@@ -15,11 +15,8 @@ import logging
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
-from imagegate import __version__
-from imagegate.domain.allowlist import Config, ImageEntry, Policy
-from imagegate.domain.digest import Digest
+from imagegate.domain.allowlist import Config, ImageEntry
 from imagegate.domain.reference import parse_reference
 from imagegate.errors import CredentialsError, HubAuthError
 from imagegate.hub.apply import HubOutcome, apply_hub
@@ -28,30 +25,17 @@ from imagegate.hub.client import HubClient
 from imagegate.hub.doctor import Check, run_doctor
 from imagegate.hub.models import (
     AccessManagement,
-    CreateRepository,
     DesiredHub,
-    DesiredRepository,
     HubAction,
     ObservedHub,
-    Permission,
-    TeamAccess,
-    TeamsMode,
-    UpdateDescription,
-    Visibility,
 )
 from imagegate.hub.observe import observe_hub
 from imagegate.hub.plan import describe, plan_hub, writes
-from imagegate.hub.provenance import MirroredTag, Provenance, full_description, short_description
-from imagegate.planner import CopyTag, is_backup_tag
+from imagegate.hubdesired import Projected, desired_hub, repository_name
 from imagegate.registry.credentials import CredentialStore
-from imagegate.state import Event, EventKind, PendingStatus, StateStore
-from imagegate.state.records import PendingChange
+from imagegate.state import Event, EventKind, StateStore
 
 log = logging.getLogger(__name__)
-
-TOOL = f"imagegate {__version__}"
-# Projected tags for `plan`: image key -> tag -> digest about to be mirrored.
-Projected = Mapping[str, Mapping[str, Digest]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,111 +88,6 @@ async def connect(config: Config) -> AsyncIterator[HubClient | None]:
     identifier, secret = hub_credentials(config)
     async with HubClient(config.target.hub.url, identifier, secret) as client:
         yield client
-
-
-# -- desired state ---------------------------------------------------------------------------
-
-
-def repository_name(entry: ImageEntry) -> str:
-    return entry.target.repository.rsplit("/", 1)[-1]
-
-
-def _date(at: datetime | None) -> str | None:
-    return at.astimezone(UTC).strftime("%Y-%m-%d") if at is not None else None
-
-
-def _approval(
-    entry: ImageEntry, store: StateStore, digests: set[Digest], latest: datetime | None, path: str
-) -> tuple[str | None, str | None]:
-    """(when, by whom) the mirrored content was approved: the reviewer under review policy."""
-    if entry.policy is Policy.REVIEW:
-        decided: list[PendingChange] = [
-            c
-            for status in (PendingStatus.APPLIED, PendingStatus.APPROVED)
-            for c in store.pending(status, target_repo=entry.target.name)
-            if c.new_digest in digests and c.decided_at is not None
-        ]
-        if decided:
-            last = max(decided, key=lambda c: c.decided_at or datetime.min.replace(tzinfo=UTC))
-            return _date(last.decided_at), last.decided_by or "a reviewer"
-    return _date(latest), f"allowlist {path} {entry.location}, policy {entry.policy}"
-
-
-def provenance(
-    entry: ImageEntry,
-    store: StateStore,
-    *,
-    projected: Mapping[str, Digest] | None = None,
-    now: datetime | None = None,
-    path: str = "",
-) -> Provenance:
-    """Provenance of one mirror from the state store (plus tags about to be mirrored)."""
-    tags: dict[str, tuple[Digest, Digest, datetime]] = {
-        r.tag: (r.target_digest, r.source_digest, r.synced_at)
-        for r in store.tags(entry.target.name)
-        if not is_backup_tag(r.tag)
-    }
-    when = now or datetime.now(UTC)
-    for tag, digest in (projected or {}).items():
-        tags[tag] = (digest, digest, when)
-    latest = max((t[2] for t in tags.values()), default=None)
-    approved_at, approved_by = _approval(entry, store, {t[1] for t in tags.values()}, latest, path)
-    return Provenance(
-        source=entry.source.name,
-        tags=tuple(MirroredTag(tag, str(t[0])) for tag, t in sorted(tags.items())),
-        approved_at=approved_at,
-        approved_by=approved_by if tags else None,
-        reason=entry.reason,
-        tool=TOOL,
-    )
-
-
-def desired_hub(
-    config: Config,
-    entries: Sequence[ImageEntry],
-    store: StateStore,
-    *,
-    projected: Projected | None = None,
-    now: datetime | None = None,
-) -> DesiredHub:
-    repos = []
-    for entry in entries:
-        p = provenance(
-            entry,
-            store,
-            projected=(projected or {}).get(entry.target.name),
-            now=now,
-            path=config.path.name,
-        )
-        repos.append(
-            DesiredRepository(
-                name=repository_name(entry),
-                visibility=Visibility(str(entry.visibility)),
-                description=entry.description or short_description(p),
-                full_description=full_description(p),
-                teams=tuple(TeamAccess(t, Permission(str(p))) for t, p in entry.teams.items()),
-            )
-        )
-    iam = config.target.access_management
-    return DesiredHub(
-        org=config.target.namespace,
-        access_management=AccessManagement(
-            iam.enabled, iam.allow_official_images, iam.allow_verified_publishers
-        )
-        if iam is not None
-        else None,
-        repositories=tuple(repos),
-        manage_teams=TeamsMode(str(config.target.manage_teams)),
-    )
-
-
-def projected_tags(actions: Iterable[object]) -> dict[str, dict[str, Digest]]:
-    """The tags a plan's copies would mirror, per image key."""
-    out: dict[str, dict[str, Digest]] = {}
-    for a in actions:
-        if isinstance(a, CopyTag):
-            out.setdefault(a.image, {})[a.tag] = a.digest
-    return out
 
 
 # -- preflight, plan, classification ------------------------------------------------------
@@ -337,42 +216,6 @@ def failed_repositories(outcomes: Iterable[HubOutcome]) -> dict[str, str]:
         if o.status in ("failed", "skipped"):
             out.setdefault(_action_repo(o.action) or "", o.message)
     return out
-
-
-def description_updates(
-    before: HubPlan, done: Iterable[HubOutcome], after: DesiredHub
-) -> tuple[UpdateDescription, ...]:
-    """PURE: the description writes still needed once the copies are done.
-
-    The Hub's current text is the observed one, overwritten by what this run wrote.
-    """
-    known = {
-        r.repository.name: (r.repository.description, r.repository.full_description)
-        for r in before.observed.repositories
-    }
-    for o in done:
-        a = o.action
-        if o.status != "done":
-            continue
-        if isinstance(a, UpdateDescription):
-            short, full = known.get(a.name, ("", ""))
-            known[a.name] = (a.description or short, a.full_description or full)
-        elif isinstance(a, CreateRepository):
-            known[a.name] = (a.description, a.full_description)
-    out = []
-    for repo in after.repositories:
-        if repo.name not in known:
-            continue
-        short, full = known[repo.name]
-        d = repo.description if short != repo.description else None
-        f = repo.full_description if _norm(full) != _norm(repo.full_description) else None
-        if d is not None or f is not None:
-            out.append(UpdateDescription(after.org, repo.name, d, f))
-    return tuple(out)
-
-
-def _norm(text: str) -> str:
-    return text.replace("\r\n", "\n").rstrip()
 
 
 async def apply(client: HubClient, actions: Iterable[HubAction]) -> tuple[HubOutcome, ...]:

@@ -18,17 +18,14 @@ from imagegate.execute import BeforePull, DescribeChange, Executor, Failure, Out
 from imagegate.hub.apply import HubOutcome
 from imagegate.hub.client import HubClient
 from imagegate.hub.ratefloor import pull_pause
+from imagegate.hubdesired import description_updates, desired_hub, projected_tags, repository_name
 from imagegate.hubsync import (
     HubPlan,
     connect,
-    description_updates,
-    desired_hub,
     failed_repositories,
     plan_org,
     preflight,
-    projected_tags,
     record,
-    repository_name,
     require,
 )
 from imagegate.hubsync import apply as apply_hub_actions
@@ -292,7 +289,7 @@ async def _hub_after_copy(
     failed = set(failed_repositories(done))
     entries = [e for e in report.entries.values() if repository_name(e) not in failed]
     after = desired_hub(config, entries, store)
-    updates = description_updates(report.hub, done, after)
+    updates = description_updates(report.hub.observed, done, after)
     outcomes = await apply_hub_actions(hub, updates)
     record(store, outcomes, keys, run_id=run_id, actor=actor)
     _hub_failures(executor, outcomes, keys, report.hub.desired.org)
