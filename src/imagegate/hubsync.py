@@ -1,10 +1,11 @@
 """Docker Hub organization steps of ``plan`` and ``sync`` (issue 4), from the allowlist.
 
-config -> DesiredHub (pure, in :mod:`imagegate.hubdesired`: descriptions carry provenance from
-the state store's mirrored tags); credentials (``target.hub.username/token``, else the target registry's
-entry in the file, else its Docker config entry); preflight; observe + plan; apply before the
-copies (repositories must exist with the right visibility before the first push, §0 fact 5
-of ``reference/docker-hub-api.md``); descriptions again after the copies; audit events.
+config -> DesiredHub (pure, in :mod:`imagegate.hubdesired`: descriptions carry provenance
+from the state store's mirrored tags); credentials (``target.hub.username/token``, else the
+target registry's entry in the file, else its Docker config entry); preflight; observe +
+plan; apply before the copies (repositories must exist with the right visibility before the
+first push, §0 fact 5 of ``reference/docker-hub-api.md``); descriptions again after the
+copies; audit events.
 Nothing here runs when ``config.target.hub`` is None.
 """
 
