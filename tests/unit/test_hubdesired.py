@@ -1,0 +1,94 @@
+"""Pure parts of the Hub org steps: credentials precedence, description writes after copies."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from imagegate.config import load_config
+from imagegate.errors import CredentialsError
+from imagegate.hub.apply import HubOutcome
+from imagegate.hub.models import (
+    CreateRepository,
+    DesiredHub,
+    DesiredRepository,
+    HubRepository,
+    ObservedHub,
+    ObservedRepository,
+    UpdateDescription,
+    Visibility,
+)
+from imagegate.hubdesired import description_updates
+from imagegate.hubsync import hub_credentials
+from imagegate.registry.credentials import CredentialStore
+
+
+def config(tmp_path: Path, hub: str, registries: str = "") -> Path:
+    path = tmp_path / "imagegate.yaml"
+    path.write_text(
+        textwrap.dedent(
+            """\
+            version: 1
+            target:
+              registry: registry.example.com
+              namespace: acme
+              hub: HUB
+            REGISTRIES
+            images:
+              - source: bitnami/redis
+                tags: ["7.4"]
+            """
+        )
+        .replace("HUB", hub)
+        .replace("REGISTRIES", registries)
+    )
+    return path
+
+
+def test_credentials_come_from_hub_then_registries_then_docker_config(tmp_path: Path) -> None:
+    explicit = load_config(
+        config(tmp_path, "{url: https://hub.example.com, username: olivia, token: '${T}'}"),
+        env={"T": "dckr_pat_x"},
+    )
+    assert hub_credentials(explicit, CredentialStore.empty()) == ("olivia", "dckr_pat_x")
+    from_registry = load_config(
+        config(
+            tmp_path,
+            "{url: https://hub.example.com}",
+            "registries:\n  registry.example.com: {username: bot, password: '${P}'}",
+        ),
+        env={"P": "pw"},
+    )
+    assert hub_credentials(from_registry, CredentialStore.empty()) == ("bot", "pw")
+    nothing = load_config(config(tmp_path, "{url: https://hub.example.com}"))
+    with pytest.raises(CredentialsError, match=r"docker login registry\.example\.com"):
+        hub_credentials(nothing, CredentialStore.empty())
+
+
+def repo(name: str, short: str, full: str) -> DesiredRepository:
+    return DesiredRepository(name, Visibility.PRIVATE, short, full)
+
+
+def test_description_updates_only_where_the_mirrored_text_differs() -> None:
+    observed = ObservedHub(
+        "acme",
+        None,
+        (),
+        (ObservedRepository(HubRepository("acme", "loki", True, "s", "old\r\n")),),
+    )
+    done = (
+        HubOutcome(CreateRepository("acme", "redis", False, "s", "projected"), "done", ""),
+        HubOutcome(CreateRepository("acme", "gone", False, "s", "x"), "failed", ""),
+    )
+    after = DesiredHub(
+        "acme",
+        None,
+        (repo("redis", "s", "mirrored"), repo("loki", "s", "old"), repo("gone", "s", "y")),
+    )
+    # redis: created with the projection, corrected; loki: same text (CRLF ignored);
+    # gone: its creation failed, so there is nothing to describe.
+    assert description_updates(observed, done, after) == (
+        UpdateDescription("acme", "redis", None, "mirrored"),
+    )
