@@ -31,6 +31,7 @@ from imagegate.planner import (
     PruneTag,
     ReportVanished,
     SkipTag,
+    backup_tag_for,
 )
 from imagegate.registry.client import RegistryClient
 from imagegate.state import Event, EventKind, PendingChange, PendingStatus, StateStore, TagRecord
@@ -159,6 +160,7 @@ class Executor:
                 self._fail(action.image, action.tag, action.message)
             case SkipTag():
                 self.outcome.skipped += 1
+                self._adopt(action)
             case _:
                 pass  # reports only: shown in the plan, nothing to write
 
@@ -241,6 +243,39 @@ class Executor:
                 "bytes": result.bytes_copied,
             },
         )
+
+    def _adopt(self, action: SkipTag) -> None:
+        """Record a tag the target holds at a digest the state does not know: a run killed
+        after the tag moved and before its record was written, or a lost state file. The
+        tag's event is written here, once, instead of being lost."""
+        entry = self.entries[action.image]
+        rec = self.store.get_tag(entry.target.name, action.tag)
+        if rec is not None and rec.target_digest == action.digest:
+            return
+        old = rec.target_digest if rec is not None else None
+        record = TagRecord(
+            target_repo=entry.target.name,
+            tag=action.tag,
+            source_ref=str(entry.source.with_tag(action.tag)),
+            source_digest=action.digest,
+            target_digest=action.digest,
+            run_id=self.run_id,
+            synced_at=self.clock(),
+            platforms=tuple(str(p) for p in entry.platforms or ()),
+            backup_tag=backup_tag_for(action.tag, old) if old and entry.backup else None,
+        )
+        event = Event(
+            EventKind.UPDATED if old else EventKind.COPIED,
+            run_id=self.run_id,
+            image=entry.target.name,
+            tag=action.tag,
+            digest=action.digest,
+            old_digest=old,
+            actor=self.actor,
+            reason="recovered",
+            detail={"recovered": "the target already held this digest; the state had no record"},
+        )
+        self.store.record_tag_with_event(record, event)
 
     def _mark_applied(self, repo: str, tag: str, digest: Digest) -> None:
         for change in self.store.pending(PendingStatus.APPROVED, target_repo=repo, tag=tag):
