@@ -1,0 +1,1 @@
+"""imagegate against skopeo: ``python -m bench.run [--quick]`` (docs/benchmarks.md)."""
