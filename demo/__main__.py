@@ -74,6 +74,9 @@ def _demo(workdir: Path, storage: Path) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse_args(argv)
+    # Ctrl-C and SIGTERM unwind through the finally blocks that stop the registries, even
+    # when the demo was started with SIGINT ignored (a background job of a script).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _terminate)
     if not Path(REGISTRY_BINARY).exists():
         print(f"demo: {REGISTRY_BINARY} is missing; run `make system-deps`", file=sys.stderr)
