@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -86,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         say(f"imagegate demo: allowlist and state in {shown_path(workdir)}/")
         with tempfile.TemporaryDirectory(prefix="imagegate-demo-") as storage:
             _demo(workdir, Path(storage))
-    except (ImagegateError, RegistryStartError) as exc:
+    except (ImagegateError, RegistryStartError, subprocess.TimeoutExpired) as exc:
         print(f"demo: error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:
