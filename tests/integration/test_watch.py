@@ -220,13 +220,18 @@ def test_watch_follows_upstream_without_overlap_and_stops_cleanly(
         assert target.head_manifest("acme/app", tag) is not None
 
 
+QUOTA = {"ratelimit-limit": "100;w=21600", "ratelimit-remaining": "7;w=21600"}
+
+
 def test_watch_survives_a_registry_outage(
     source_registry, target_registry, tmp_path, image_factory, make_proxy, watch_process
 ):
     down = {"on": True}
     proxy = make_proxy(
         source_registry.url,
-        fault=lambda req: Fault.status_code(503, retry_after=0) if down["on"] else None,
+        fault=lambda req: (
+            Fault.status_code(503, headers=QUOTA, retry_after=0) if down["on"] else None
+        ),
     )
     up, target = Pusher(source_registry.url), Pusher(target_registry.url)
     a = image_factory.image()
@@ -239,6 +244,8 @@ def test_watch_survives_a_registry_outage(
     status, body = w.get("/healthz")
     assert status == 503 and json.loads(body)["status"] == "failing"
     assert w.proc.poll() is None  # the loop goes on
+    quota = sample(w.metrics(), "imagegate_source_rate_limit_remaining", registry=proxy.host)
+    assert quota == 7  # seen on the failing answers
     assert target.head_manifest("acme/app", "1.0") is None
 
     down["on"] = False  # the registry is back
