@@ -265,7 +265,7 @@ def test_sigterm_abandons_a_slow_copy_without_a_half_written_tag(
 ):
     proxy = make_proxy(
         source_registry.url,
-        fault=lambda req: Fault.delay(1.2) if "/blobs/" in req.path else None,
+        fault=lambda req: Fault.delay(2) if "/blobs/" in req.path else None,
     )
     up, target = Pusher(source_registry.url), Pusher(target_registry.url)
     up.push_image("up/app", "1.0", image_factory.multiarch())
