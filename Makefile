@@ -8,6 +8,9 @@ STAMP := $(VENV)/.installed
 .PHONY: test lint typecheck unit demo bench deps system-deps clean
 
 $(STAMP): pyproject.toml
+	@$(PY) -c 'import ensurepip, venv' 2>/dev/null || { \
+	  echo "installing Debian package python3-venv"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq python3-venv >/dev/null; }
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
@@ -28,7 +31,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests $(wildcard bench demo)
 
 typecheck: $(STAMP)
-	$(BIN)/mypy src tests
+	$(BIN)/mypy src tests $(wildcard bench demo)
 
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit
