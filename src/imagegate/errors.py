@@ -173,12 +173,14 @@ class RegistryResponseError(RegistryError):
         method: str = "",
         url: str = "",
         diagnostics: Sequence[Diagnostic] = (),
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.method = method
         self.url = redact_url(url)
         self.diagnostics = tuple(diagnostics)
+        self.retry_after = retry_after  # seconds, from a Retry-After header (429 or 503)
 
     @property
     def codes(self) -> tuple[str, ...]:
@@ -198,9 +200,7 @@ class DeniedError(RegistryResponseError):
 
 
 class RateLimitedError(RegistryResponseError):
-    def __init__(self, message: str, *, retry_after: float | None = None, **kw: object) -> None:
-        super().__init__(message, **kw)  # type: ignore[arg-type]
-        self.retry_after = retry_after
+    pass
 
 
 class HubApiError(ImagegateError):

@@ -113,11 +113,21 @@ async def deliver(
         if attempts < policy.tries:
             log.info(
                 "webhook delivery will be retried",
-                extra={"webhook": target.origin, "event": event, "error": error, "wait": wait},
+                extra={
+                    "webhook": target.origin,
+                    "notify_event": event,
+                    "error": error,
+                    "wait": wait,
+                },
             )
             await sleep(wait)
     log.warning(
         "webhook delivery failed; the run goes on",
-        extra={"webhook": target.origin, "event": event, "attempts": attempts, "error": error},
+        extra={
+            "webhook": target.origin,
+            "notify_event": event,
+            "attempts": attempts,
+            "error": error,
+        },
     )
     return DeliveryResult(target.origin, event, False, attempts, status, error)

@@ -62,24 +62,22 @@ def response_error(
     codes = {d.code for d in diags}
     where = f"{method} {redact_url(url)}"
     detail = _summary(diags, body)
+    retry_after = parse_retry_after(headers.get("retry-after"), time.time() if now is None else now)
     kw: dict[str, object] = {
         "status": status,
         "method": method,
         "url": url,
         "diagnostics": diags,
+        "retry_after": retry_after,  # 503 may carry one too (RFC 9110 §10.2.3)
     }
     if status == 404 or codes & _NOT_FOUND_CODES:
         return NotFoundError(f"{what} not found (HTTP {status}, {detail}) [{where}]", **kw)  # type: ignore[arg-type]
     if status == 429 or "TOOMANYREQUESTS" in codes:
-        retry_after = parse_retry_after(
-            headers.get("retry-after"), time.time() if now is None else now
-        )
         hint = f"; retry after {retry_after:.0f}s" if retry_after is not None else ""
         return RateLimitedError(
             f"{what}: rate limited by the registry (HTTP {status}, {detail}){hint}; wait, "
             f"or authenticate to get a higher limit [{where}]",
-            retry_after=retry_after,
-            **kw,
+            **kw,  # type: ignore[arg-type]
         )
     if status == 403 or codes & _DENIED_CODES:
         return DeniedError(

@@ -20,7 +20,6 @@ import aiohttp
 from yarl import URL
 
 from imagegate.errors import (
-    RateLimitedError,
     RegistryAuthError,
     RegistryError,
     RegistryResponseError,
@@ -286,7 +285,7 @@ class Transport:
             except (RegistryTransportError, RegistryResponseError) as exc:
                 if not (exc.temporary and req.replayable):
                     raise
-                retry_after = exc.retry_after if isinstance(exc, RateLimitedError) else None
+                retry_after = exc.retry_after if isinstance(exc, RegistryResponseError) else None
                 delay = self.settings.retry.delay(attempt, retry_after)
                 if delay is None:
                     raise
