@@ -109,10 +109,27 @@ class BlobCopier:
     async def _ladder(self, desc: Descriptor, sent: list[int]) -> None:
         client, digest = self._client, desc.digest
         if await client.blob_head(self._dst, digest) is not None:
-            self.tally.skipped += 1
-            self._locations.add(digest, self._dst)
-            self._event(EventKind.BLOB_SKIPPED, desc)
+            self._skipped(desc)
             return
+        # Another image of this run may be uploading this blob to the same registry: wait
+        # for it, then mount from there (or find it in place) rather than send it twice.
+        while (held := self._locations.claim(digest, self._dst)) is not None:
+            await held.done.wait()
+            if held.repo == self._dst and await client.blob_head(self._dst, digest) is not None:
+                self._skipped(desc)
+                return
+        try:
+            await self._mount_or_stream(desc, sent)
+        finally:
+            self._locations.release(digest, self._dst)
+
+    def _skipped(self, desc: Descriptor) -> None:
+        self.tally.skipped += 1
+        self._locations.add(desc.digest, self._dst)
+        self._event(EventKind.BLOB_SKIPPED, desc)
+
+    async def _mount_or_stream(self, desc: Descriptor, sent: list[int]) -> None:
+        client, digest = self._client, desc.digest
         for source in self._mount_candidates(digest)[:MAX_MOUNT_TRIES]:
             if await self._try_mount(desc, source):
                 self.tally.mounted += 1

@@ -3,9 +3,16 @@
 One :class:`BlobLocations` is kept per run and passed to every ``copy_image`` call of that
 run: each blob the engine finds, mounts or uploads in a target repository is recorded, and
 the next image that needs the same blob on the same registry mounts it from there.
+
+It also knows which blobs are being uploaded right now (:meth:`claim`): an image that needs
+a blob another image of the run is already bringing to the same registry waits for that
+upload and mounts the result, instead of uploading the same bytes a second time.
 """
 
 from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
 
 from imagegate.domain.digest import Digest
 from imagegate.domain.reference import Reference
@@ -13,13 +20,40 @@ from imagegate.domain.reference import Reference
 MAX_REPOS_PER_BLOB = 8  # enough mount candidates; bounds memory on very large runs
 
 
+@dataclass(frozen=True, slots=True)
+class UploadClaim:
+    """An upload in flight: ``repo`` is receiving the blob; ``done`` is set when it ends
+    (successfully or not: check the target, or the locations, afterwards)."""
+
+    repo: Reference
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+
 class BlobLocations:
     """A small mutable map ``digest -> repositories known to hold it``, newest first."""
 
-    __slots__ = ("_where",)
+    __slots__ = ("_claims", "_where")
 
     def __init__(self) -> None:
         self._where: dict[Digest, list[Reference]] = {}
+        self._claims: dict[tuple[str, Digest], UploadClaim] = {}
+
+    def claim(self, digest: Digest, repo: Reference) -> UploadClaim | None:
+        """Claim the upload of ``digest`` to ``repo``'s registry. None: the caller now holds
+        the claim and must :meth:`release` it. Otherwise the claim of the copy already
+        uploading it: wait for ``done``, then look again (mount, or find it in place)."""
+        key = (repo.registry, digest)
+        held = self._claims.get(key)
+        if held is not None and not held.done.is_set():
+            return held
+        self._claims[key] = UploadClaim(repo.repo_only())
+        return None
+
+    def release(self, digest: Digest, repo: Reference) -> None:
+        """End the caller's claim on ``digest`` (whether the upload worked or not)."""
+        held = self._claims.pop((repo.registry, digest), None)
+        if held is not None:
+            held.done.set()
 
     def add(self, digest: Digest, repo: Reference) -> None:
         """Record that ``repo`` (any tag/digest is dropped) holds the blob ``digest``."""

@@ -1,0 +1,53 @@
+"""Concurrent copies of one run that need the same blob upload it once and mount it after."""
+
+from __future__ import annotations
+
+import asyncio
+
+from imagegate.domain.reference import parse_reference
+from imagegate.engine.copy import CopyResult, copy_image
+from imagegate.engine.locations import BlobLocations
+from imagegate.registry.client import RegistryClient
+from imagegate.registry.credentials import CredentialStore
+from imagegate.registry.settings import RegistrySettings
+from tests.support.images import build_image, random_layer
+from tests.support.pusher import Pusher
+
+
+def test_concurrent_images_sharing_a_layer_upload_it_once(
+    source_registry, target_registry, make_proxy
+):
+    base = random_layer(2 * 1024 * 1024, seed=41)  # big enough to still be in flight
+    up = Pusher(source_registry.url)
+    names = [f"shared/app{i}" for i in range(3)]
+    images = [build_image([base, random_layer(1024, seed=50 + i)]) for i in range(3)]
+    for name, img in zip(names, images, strict=True):
+        up.push_image(name, "1", img)
+    proxy = make_proxy(source_registry.url)
+
+    async def go() -> list[CopyResult]:
+        where = BlobLocations()
+        settings, creds = RegistrySettings(), CredentialStore.empty()
+        async with RegistryClient(registries=settings, credentials=creds) as client:
+            return await asyncio.gather(
+                *(
+                    copy_image(
+                        client,
+                        parse_reference(f"{proxy.host}/{name}:1"),
+                        parse_reference(f"{target_registry.host}/mirror/{name}:1"),
+                        locations=where,
+                    )
+                    for name in names
+                )
+            )
+
+    results = asyncio.run(go())
+    # The shared layer crossed the wire once; the two other images mounted it.
+    assert proxy.count("GET", f"/blobs/{base.digest}") == 1
+    assert sum(r.blobs_mounted for r in results) == 2
+    assert sum(r.bytes_copied for r in results) == sum(
+        len(b) for img in images for b in img.blobs.values() if b is not base.data
+    ) + len(base.data)
+    target = Pusher(target_registry.url)
+    for name, img in zip(names, images, strict=True):
+        target.assert_image(f"mirror/{name}", "1", img)
