@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 from dataclasses import dataclass
 from enum import Enum
 
@@ -11,6 +12,7 @@ from imagegate.cli.render import ProgressBar, dumps, human_bytes, table, to_json
 from imagegate.domain.digest import Digest
 from imagegate.domain.manifest import Platform
 from imagegate.domain.reference import parse_reference
+from imagegate.log import setup_logging
 
 
 @pytest.mark.parametrize(
@@ -103,3 +105,20 @@ def test_progress_bar_never_goes_below_zero_or_above_full() -> None:
     bar.add_total(10)
     bar.advance(20)
     assert "100%" in bar.render()
+
+
+def test_log_lines_never_mix_with_the_progress_bar():
+    stream = io.StringIO()
+    setup_logging(fmt="text")
+    handler = logging.getLogger("imagegate").handlers[0]
+    handler.setStream(stream)  # type: ignore[attr-defined]
+    bar = ProgressBar(stream, enabled=True)
+    bar.add_total(100)
+    bar.advance(50, "layer")
+    logging.getLogger("imagegate.test").info("tag mirrored")
+    bar.close()
+    text = stream.getvalue()
+    # the bar was drawn, then erased before the log line, which starts on a clean line
+    assert "[" in text and "% 0 B / 100 B" in text
+    assert "\r\x1b[2Kinfo  tag mirrored" in text
+    assert bar._filter not in handler.filters

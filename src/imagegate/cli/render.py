@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+import logging
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -81,6 +82,10 @@ class ProgressBar:
         self.label = ""
         self._last = 0.0
         self._drawn = False
+        self._filter = _ClearBeforeLog(self)
+        if self.enabled:
+            for handler in logging.getLogger("imagegate").handlers:
+                handler.addFilter(self._filter)
 
     def add_total(self, n: int) -> None:
         self.total += n
@@ -111,9 +116,28 @@ class ProgressBar:
         self._stream.flush()
         self._drawn = True
 
-    def close(self) -> None:
-        """Erase the bar so the next output starts on a clean line."""
+    def erase(self) -> None:
+        """Clear the bar's line (it is drawn again on the next update)."""
         if self.enabled and self._drawn:
             self._stream.write("\r\x1b[2K")
             self._stream.flush()
             self._drawn = False
+            self._last = 0.0
+
+    def close(self) -> None:
+        """Erase the bar so the next output starts on a clean line."""
+        self.erase()
+        for handler in logging.getLogger("imagegate").handlers:
+            handler.removeFilter(self._filter)
+
+
+class _ClearBeforeLog(logging.Filter):
+    """Erases the progress bar before a log line is written, so lines never mix."""
+
+    def __init__(self, bar: ProgressBar) -> None:
+        super().__init__()
+        self._bar = bar
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        self._bar.erase()
+        return True
