@@ -58,18 +58,20 @@ class BlobStream:
         return self._chunks()
 
     async def _chunks(self) -> AsyncIterator[bytes]:
-        buf = bytearray()
+        # Socket reads come in pieces of ~256 KiB: gather them into one chunk with a single
+        # join (a bytearray grown piece by piece, then copied out, cost twice the copying).
+        parts: list[bytes] = []
+        pending = 0
         try:
             async for piece in self._resp.content.iter_chunked(self._chunk_size):
                 self.received += len(piece)
                 self._on_bytes(len(piece))
-                if buf and len(buf) + len(piece) > self._chunk_size:
-                    yield bytes(buf)
-                    buf.clear()
-                if not buf and len(piece) >= self._chunk_size:
-                    yield piece
-                    continue
-                buf += piece
+                if pending and pending + len(piece) > self._chunk_size:
+                    yield parts[0] if len(parts) == 1 else b"".join(parts)
+                    parts.clear()
+                    pending = 0
+                parts.append(piece)
+                pending += len(piece)
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise RegistryTransportError(
                 f"{self._what}: download cut off after {self.received} bytes "
@@ -79,5 +81,5 @@ class BlobStream:
             raise RegistryTransportError(
                 f"{self._what}: download ended after {self.received} of {self.size} bytes"
             )
-        if buf:
-            yield bytes(buf)
+        if parts:
+            yield b"".join(parts)
