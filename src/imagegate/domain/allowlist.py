@@ -18,7 +18,7 @@ from imagegate.domain.digest import Digest
 from imagegate.domain.manifest import Platform
 from imagegate.domain.reference import Reference, parse_reference
 from imagegate.domain.schedule import CronSpec
-from imagegate.errors import InvalidReferenceError
+from imagegate.errors import InvalidReferenceError, UsageError
 
 SUPPORTED_VERSIONS = (1,)
 DEFAULT_HUB_URL = "https://hub.docker.com"
@@ -242,8 +242,30 @@ class Config:
     warnings: tuple[str, ...] = ()  # worth telling the user (e.g. a secret written in clear)
 
     def find_image(self, name: str) -> ImageEntry | None:
-        """The entry whose source (as written or normalized) or target repository is ``name``."""
-        return next((img for img in self.images if img.matches(name)), None)
+        """The entry ``name`` designates: its source (as written or normalized), its target
+        repository, or else its target's short name (``redis`` for ``acme/redis``: the name
+        relative to the namespace, or its last path element) when only one image has it.
+
+        Raises ``UsageError`` naming the candidates when a short name is ambiguous.
+        """
+        exact = next((img for img in self.images if img.matches(name)), None)
+        if exact is not None or not name or name.startswith("/") or name.endswith("/"):
+            return exact
+        found = [img for img in self.images if name in self._short_names(img)]
+        if len(found) > 1:
+            names = ", ".join(f"{img.target.familiar} ({img.location})" for img in found)
+            raise UsageError(
+                f"image {name!r} is ambiguous: it matches {names}; name one by its target "
+                "repository"
+            )
+        return found[0] if found else None
+
+    def _short_names(self, image: ImageEntry) -> tuple[str, str]:
+        """The target name relative to the namespace, and its last path element."""
+        repo = image.target.repository
+        prefix = f"{self.target.namespace}/" if self.target.namespace else ""
+        relative = repo.removeprefix(prefix) if prefix and repo.startswith(prefix) else repo
+        return relative, repo.rsplit("/", 1)[-1]
 
     def registry(self, host: str) -> RegistrySettingsEntry:
         """Settings for a registry host (defaults when the file says nothing about it)."""

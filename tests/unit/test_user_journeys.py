@@ -1,0 +1,80 @@
+"""Mistakes and rough edges a first real user ran into, each pinned by a test (no sockets)."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from imagegate.config import load_config
+from imagegate.domain.allowlist import Config
+from imagegate.errors import EXIT_CONFIG, UsageError
+
+NESTED = """\
+version: 1
+target: {registry: "registry.internal:5000", namespace: team/mirror}
+images:
+  - source: bitnami/redis
+  - source: other/redis
+    target: legacy/redis
+  - source: grafana/loki
+    target: observability/loki
+  - source: redis
+    target: library-redis
+defaults:
+  tags: ["1"]
+"""
+
+HUB = """\
+version: 1
+target: {registry: docker.io, namespace: acme}
+images:
+  - source: bitnami/redis
+  - source: grafana/loki
+    target: logs
+defaults:
+  tags: ["1"]
+"""
+
+
+def _load(tmp_path: Path, text: str) -> Config:
+    path = tmp_path / "imagegate.yaml"
+    path.write_text(textwrap.dedent(text))
+    return load_config(path, env={})
+
+
+def test_target_short_name_designates_the_image(tmp_path: Path) -> None:
+    cfg = _load(tmp_path, HUB)
+    redis, loki = cfg.images
+    assert cfg.find_image("redis") is redis  # target acme/redis, source bitnami/redis
+    assert cfg.find_image("logs") is loki  # target acme/logs
+    assert cfg.find_image("loki") is None  # the source's last element is not a target name
+    assert cfg.find_image("acme/logs") is loki  # full forms still work
+    assert cfg.find_image("grafana/loki") is loki
+    assert cfg.find_image("nope") is None
+
+
+def test_short_name_relative_to_a_path_namespace(tmp_path: Path) -> None:
+    cfg = _load(tmp_path, NESTED)
+    redis, legacy, loki, library = cfg.images
+    assert cfg.find_image("legacy/redis") is legacy  # relative to team/mirror
+    assert cfg.find_image("loki") is loki  # unique last element of observability/loki
+    assert cfg.find_image("observability/loki") is loki
+    assert cfg.find_image("library-redis") is library
+    # an exact match (the source as written) wins over short names
+    assert cfg.find_image("redis") is library
+    assert cfg.find_image("bitnami/redis") is redis
+    assert cfg.find_image("") is None and cfg.find_image("/") is None
+
+
+def test_ambiguous_short_name_is_an_error_naming_the_candidates(tmp_path: Path) -> None:
+    cfg = _load(tmp_path, NESTED.replace("  - source: redis\n    target: library-redis\n", ""))
+    with pytest.raises(UsageError) as exc:
+        cfg.find_image("redis")
+    msg = str(exc.value)
+    assert exc.value.exit_code == EXIT_CONFIG
+    assert "ambiguous" in msg and "\n" not in msg
+    assert "registry.internal:5000/team/mirror/redis (images[0] (line 4))" in msg
+    assert "registry.internal:5000/team/mirror/legacy/redis (images[1] (line 5))" in msg
+    assert "name one by its target repository" in msg
