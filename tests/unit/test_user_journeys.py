@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -9,7 +11,7 @@ import pytest
 
 from imagegate.config import load_config
 from imagegate.domain.allowlist import Config
-from imagegate.errors import EXIT_CONFIG, UsageError
+from imagegate.errors import EXIT_CONFIG, EXIT_FAILURE, UsageError
 
 NESTED = """\
 version: 1
@@ -78,3 +80,18 @@ def test_ambiguous_short_name_is_an_error_naming_the_candidates(tmp_path: Path) 
     assert "registry.internal:5000/team/mirror/redis (images[0] (line 4))" in msg
     assert "registry.internal:5000/team/mirror/legacy/redis (images[1] (line 5))" in msg
     assert "name one by its target repository" in msg
+
+
+def test_output_into_a_closed_pipe_is_not_an_internal_error() -> None:
+    """`imagegate schema | head -1`: the reader goes away before imagegate writes."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "imagegate", "schema"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # before the interpreter has even started: every write gets EPIPE
+    with proc.stderr:
+        err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == EXIT_FAILURE
+    assert err == ""  # no "internal error", no "Exception ignored ... BrokenPipeError"

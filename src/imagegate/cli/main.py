@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
+import select
 import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
@@ -17,6 +19,7 @@ from typing import NoReturn
 from imagegate import __version__
 from imagegate.errors import (
     EXIT_CONFIG,
+    EXIT_FAILURE,
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
     ImagegateError,
@@ -93,6 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("imagegate: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as exc:
+        if isinstance(exc, BrokenPipeError) and _stdout_gone():
+            return EXIT_FAILURE  # the reader went away (`imagegate plan | head`): not a bug
         if debug:
             raise
         print(
@@ -101,6 +106,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERNAL
+
+
+def _stdout_gone() -> bool:
+    """Whether stdout's reader has gone away; if so, silence it for the exit-time flush."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), 0)  # POLLERR is always reported
+        gone = any(ev & select.POLLERR for _fd, ev in poller.poll(0))
+    except (OSError, ValueError):
+        return False
+    if gone:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return gone
 
 
 def entry() -> NoReturn:
