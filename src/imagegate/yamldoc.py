@@ -37,6 +37,21 @@ class Context:
     warnings: list[str] = field(default_factory=list)
 
 
+def yaml_hint(problem: str, line: str) -> str:
+    """What to do about a YAML syntax error, from the problem and the offending line."""
+    if "\t" in problem or "\t" in line[: len(line) - len(line.lstrip())]:
+        return "; indent with spaces, not tabs"
+    if "${" in line and ("{" in line.replace("${", "") or "[" in line):
+        return '; inside {...} or [...] quote ${VARIABLE} references: "${NAME}"'
+    if "mapping values" in problem:
+        return "; check the indentation of this line and the one above, or quote a value with ': '"
+    if "block end" in problem or "expected ':'" in problem:
+        return "; check the indentation of this line and the one above (spaces, same depth)"
+    if "expected ',' or '}'" in problem or "expected ',' or ']'" in problem:
+        return "; a {...} or [...] above is not closed, or lacks a comma"
+    return ""
+
+
 def compose_file(path: Path, ctx: Context) -> yaml.Node:
     """Read and compose a YAML file; unreadable files and syntax errors are one-line errors."""
     try:
@@ -55,7 +70,9 @@ def compose_file(path: Path, ctx: Context) -> yaml.Node:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         problem = exc.problem or exc.context or "invalid YAML"
-        raise ConfigError(f"invalid YAML: {problem}", path=ctx.display, line=line) from None
+        source = text.splitlines()[mark.line] if mark is not None and line else ""
+        hint = yaml_hint(problem, source)
+        raise ConfigError(f"invalid YAML: {problem}{hint}", path=ctx.display, line=line) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"invalid YAML: {exc}", path=ctx.display) from None
     if root is None:

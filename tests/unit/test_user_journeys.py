@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 
 from imagegate.config import load_config
 from imagegate.domain.allowlist import Config
-from imagegate.errors import EXIT_CONFIG, EXIT_FAILURE, UsageError
+from imagegate.errors import EXIT_CONFIG, EXIT_FAILURE, ConfigError, UsageError
 
 NESTED = """\
 version: 1
@@ -27,6 +29,8 @@ images:
 defaults:
   tags: ["1"]
 """
+
+REPO = Path(__file__).resolve().parents[2]
 
 HUB = """\
 version: 1
@@ -95,3 +99,43 @@ def test_output_into_a_closed_pipe_is_not_an_internal_error() -> None:
         err = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == EXIT_FAILURE
     assert err == ""  # no "internal error", no "Exception ignored ... BrokenPipeError"
+
+
+def _yaml_blocks(doc: Path) -> list[tuple[int, str]]:
+    text = doc.read_text()
+    return [
+        (text[: m.start()].count("\n") + 1, m.group(1))
+        for m in re.finditer(r"```yaml\n(.*?)```", text, re.S)
+    ]
+
+
+@pytest.mark.parametrize("doc", ["docs/allowlist.md", "docs/watch.md", "README.md"])
+def test_every_yaml_example_in_the_docs_is_valid_yaml(doc: str) -> None:
+    """Copy-pasting an example must not give a YAML syntax error."""
+    for line, block in _yaml_blocks(REPO / doc):
+        try:
+            yaml.safe_load(block)
+        except yaml.YAMLError as exc:  # pragma: no cover - the failure message
+            pytest.fail(f"{doc}:{line}: example is not valid YAML: {exc}")
+
+
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [
+        (
+            "version: 1\ntarget: {registry: docker.io, namespace: ${ORG}}\nimages: []\n",
+            'quote ${VARIABLE} references: "${NAME}"',
+        ),
+        ("version: 1\ntarget:\n  registry: x\n   namespace: acme\n", "check the indentation"),
+        ("version: 1\ntarget:\n\tregistry: x\n", "indent with spaces, not tabs"),
+        ("version: 1\ntarget: {registry: x\nimages: []\n", "is not closed, or lacks a comma"),
+    ],
+)
+def test_yaml_syntax_errors_say_what_to_do(tmp_path: Path, text: str, hint: str) -> None:
+    path = tmp_path / "imagegate.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as exc:
+        load_config(path, env={"ORG": "acme"})
+    msg = str(exc.value)
+    assert msg.startswith(f"{path}:") and "invalid YAML" in msg and "\n" not in msg
+    assert hint in msg
