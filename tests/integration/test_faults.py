@@ -7,8 +7,9 @@ Every run is followed by a clean run that must converge. See docs/reliability.md
 from __future__ import annotations
 
 import json
+import logging
 import textwrap
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -94,6 +95,17 @@ def build_world(
         + entries
     )
     return World(up, Pusher(target_registry.url), src_proxy, dst_proxy, cfg, images)
+
+
+@pytest.fixture(autouse=True)
+def quiet_proxy_server() -> Iterator[None]:
+    """The proxy's own aiohttp server logs the connections it aborts on purpose; keep that
+    out of the stderr that is checked for imagegate's tracebacks."""
+    logger = logging.getLogger("aiohttp.server")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    yield
+    logger.setLevel(level)
 
 
 @pytest.fixture
