@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from imagegate.cli.main import main
 from imagegate.config import load_config
 from imagegate.domain.allowlist import Config
 from imagegate.errors import EXIT_CONFIG, EXIT_FAILURE, ConfigError, UsageError
@@ -139,3 +140,25 @@ def test_yaml_syntax_errors_say_what_to_do(tmp_path: Path, text: str, hint: str)
     msg = str(exc.value)
     assert msg.startswith(f"{path}:") and "invalid YAML" in msg and "\n" not in msg
     assert hint in msg
+
+
+def test_allowlist_warning_names_the_file_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "imagegate.yaml"
+    path.write_text(
+        "version: 1\n"
+        'target: {registry: "127.0.0.1:5000", namespace: acme}\n'
+        "registries:\n"
+        '  "127.0.0.1:5000": {username: alice, password: hunter2hunter2}\n'
+        "images: [{source: a/b, tags: [x]}]\n"
+    )
+    code = main(
+        ["--log-format", "text", "history", "-c", str(path), "--state", str(tmp_path / "s.db")]
+    )
+    err = capsys.readouterr().err
+    assert code == 0
+    warning = next(line for line in err.splitlines() if "in clear" in line)
+    assert warning.count(str(path)) == 1, warning
+    assert f"{path}:4: registries." in warning
+    assert "hunter2" not in err

@@ -55,7 +55,7 @@ def load(args: argparse.Namespace) -> Config:
     """Load the allowlist; its warnings (e.g. a secret written in clear) go to the log."""
     config = load_config(config_path(args))
     for warning in config.warnings:
-        log.warning("%s: %s", config.path, warning)
+        log.warning("%s", warning)  # each warning already starts with file:line
     return config
 
 
