@@ -8,6 +8,7 @@ blocks by hand. The result is a valid gzip stream of a tar archive, like a real 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import struct
@@ -63,8 +64,10 @@ def tar_one(path: str, content: bytes) -> bytes:
     return buf.getvalue()
 
 
+@functools.cache
 def fast_layer(seed: str, size: int) -> Layer:
-    """A layer whose tar holds one file of ``size`` pseudo-random bytes."""
+    """A layer whose tar holds one file of ``size`` pseudo-random bytes (cached: shared
+    layers are built once)."""
     raw = tar_one(f"data/{hashlib.sha256(seed.encode()).hexdigest()[:16]}.bin", pattern(seed, size))
     data = gzip_stored(raw)
     return Layer(

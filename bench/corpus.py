@@ -86,20 +86,20 @@ PROFILES = {
         memory_layer=256 * MiB,
         scale_tags=1000,
     ),
-    "tiny": Profile(
+    "tiny": Profile(  # the harness's own end-to-end test: every phase, in seconds
         name="tiny",
-        repos=3,
+        repos=2,
         tags=2,
         platforms=("linux/amd64", "linux/arm64"),
         bases=1,
         base_size=64 * KiB,
         dep_size=(8 * KiB, 32 * KiB),
         app_size=(1 * KiB, 8 * KiB),
-        big_every=3,
+        big_every=2,
         big_size=256 * KiB,
         changes=1,
-        memory_layer=4 * MiB,
-        scale_tags=40,
+        memory_layer=1 * MiB,
+        scale_tags=20,
     ),
 }
 

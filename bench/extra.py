@@ -55,6 +55,7 @@ def scale(
     tags: int,
     source: LoggedRegistry,
     targets: tuple[LoggedRegistry, LoggedRegistry],
+    startup_seconds: float,
 ) -> dict[str, object]:
     """A no-op check of ``tags`` tags that are already mirrored: imagegate plan (and, for
     context, skopeo sync of the same tags, which has no plan mode)."""
@@ -82,7 +83,7 @@ def scale(
     if changes:
         raise RuntimeError(f"the scale plan should be a no-op but has {changes} changes")
     requests = src_traffic.total + dst_traffic.total
-    startup = run_timed(tools.imagegate("--version")).check().seconds
+    startup = startup_seconds
     sk_yaml = tools.skopeo_yaml(work / "scale-skopeo.yaml", source=source.host, tags=per_repo)
     sk = measured(source, targets[1], lambda: tools.skopeo_sync(sk_yaml, targets[1].host))
     return {

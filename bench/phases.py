@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,11 +28,13 @@ class ToolRun:
     source: Traffic
     target: Traffic
     target_new_blob_bytes: int
+    registries_cpu: float  # CPU seconds the source and target registries used meanwhile
 
     def as_dict(self) -> dict[str, object]:
         return {
             "seconds": round(self.proc.seconds, 3),
-            "cpu_seconds": round(self.proc.user_cpu + self.proc.sys_cpu, 3),
+            "cpu_seconds": round(self.proc.cpu_seconds, 3),
+            "registries_cpu_seconds": round(self.registries_cpu, 3),
             "peak_rss_mib": round(self.proc.peak_rss_mib, 1),
             "source_requests": self.source.methods(),
             "source_gets": self.source.by_method.get("GET", 0),
@@ -45,11 +49,15 @@ def measured(
 ) -> ToolRun:
     src_mark, dst_mark = source.mark(), target.mark()
     blobs_before = target.blob_bytes()
+    cpu_before = source.cpu_seconds() + target.cpu_seconds()
     proc = action()
     time.sleep(LOG_SETTLE)
+    cpu = source.cpu_seconds() + target.cpu_seconds() - cpu_before
     after = target.blob_bytes()
     new_bytes = sum(size for d, size in after.items() if d not in blobs_before)
-    return ToolRun(proc, source.traffic_since(src_mark), target.traffic_since(dst_mark), new_bytes)
+    return ToolRun(
+        proc, source.traffic_since(src_mark), target.traffic_since(dst_mark), new_bytes, cpu
+    )
 
 
 @dataclass(slots=True)
@@ -103,23 +111,65 @@ def ratio(a: float, b: float) -> float | None:
     return round(a / b, 3) if b else None
 
 
+FreshSides = Callable[[int], AbstractContextManager[tuple[Side, Side]]]
+
+
+def _median_run(runs: Sequence[ToolRun]) -> dict[str, object]:
+    """The first run's figures, with ``seconds`` and ``cpu_seconds`` the medians of all."""
+    out = runs[0].as_dict()
+    out["seconds"] = round(statistics.median(r.proc.seconds for r in runs), 3)
+    out["cpu_seconds"] = round(statistics.median(r.proc.cpu_seconds for r in runs), 3)
+    out["registries_cpu_seconds"] = round(statistics.median(r.registries_cpu for r in runs), 3)
+    out["runs_seconds"] = [round(r.proc.seconds, 3) for r in runs]
+    return out
+
+
+def _median_seconds(runs: Sequence[ToolRun]) -> float:
+    return statistics.median(r.proc.seconds for r in runs)
+
+
+def _both(source: LoggedRegistry, sides: tuple[Side, Side], turn: int) -> dict[str, ToolRun]:
+    """Run each side once; who goes first alternates with ``turn``."""
+    order = sides if turn % 2 == 0 else (sides[1], sides[0])
+    return {s.name: s.run(source) for s in order}
+
+
 def sync_phases(
-    corpus: Corpus, source: LoggedRegistry, sides: tuple[Side, Side]
+    corpus: Corpus,
+    source: LoggedRegistry,
+    sides: tuple[Side, Side],
+    *,
+    repeat: int = 1,
+    fresh_sides: FreshSides | None = None,
 ) -> dict[str, object]:
-    """Cold sync, no-op re-sync, then a few upstream rebuilds and an incremental sync."""
+    """Cold sync (``repeat`` times, into fresh targets after the first), no-op re-sync
+    (``repeat`` times), then a few upstream rebuilds and an incremental sync."""
     out: dict[str, object] = {}
-    cold = {s.name: s.run(source) for s in sides}
+    cold: dict[str, list[ToolRun]] = {"imagegate": [], "skopeo": []}
+    for name, run in _both(source, sides, 0).items():
+        cold[name].append(run)
     checked = {s.name: verify_target(s.target, corpus.images) for s in sides}
+    for i in range(1, repeat):
+        if fresh_sides is None:
+            break
+        with fresh_sides(i) as extra:
+            for name, run in _both(source, extra, i).items():
+                cold[name].append(run)
+    figures = {k: _median_run(v) for k, v in cold.items()}
     out["cold"] = {
-        **{k: v.as_dict() for k, v in cold.items()},
-        "ratio": ratio(cold["imagegate"].proc.seconds, cold["skopeo"].proc.seconds),
+        **figures,
+        "ratio": ratio(_median_seconds(cold["imagegate"]), _median_seconds(cold["skopeo"])),
         "goal": 0.5,
         "tags_verified": checked,
     }
-    noop = {s.name: s.run(source) for s in sides}
+    noops: dict[str, list[ToolRun]] = {"imagegate": [], "skopeo": []}
+    for i in range(repeat):
+        for name, run in _both(source, sides, i).items():
+            noops[name].append(run)
+    noop_figures = {k: _median_run(v) for k, v in noops.items()}
     out["noop"] = {
-        **{k: v.as_dict() for k, v in noop.items()},
-        "ratio": ratio(noop["imagegate"].proc.seconds, noop["skopeo"].proc.seconds),
+        **noop_figures,
+        "ratio": ratio(_median_seconds(noops["imagegate"]), _median_seconds(noops["skopeo"])),
         "goal_source_gets": 0,
     }
     changed = upstream_changes(corpus)

@@ -6,6 +6,7 @@ it read, without putting a proxy (and its CPU cost) between the tools and the re
 
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -40,6 +41,13 @@ class LoggedRegistry(RegistryServer):
             fh.seek(mark)
             text = fh.read().decode(errors="replace")
         return parse_access_log(text)
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the registry process has used so far."""
+        if self.pid is None:
+            return 0.0
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def blob_bytes(self) -> dict[str, int]:
         """Every blob stored (digest -> size), read from the filesystem storage."""

@@ -84,7 +84,30 @@ def environment(profile: Profile) -> dict[str, object]:
     }
 
 
-def run(profile: Profile, work: Path) -> dict[str, Any]:
+def fresh_sides_factory(
+    work: Path, source: LoggedRegistry, tags: dict[str, list[str]]
+) -> phases.FreshSides:
+    """Two new empty targets (and a new imagegate state) for one more cold run."""
+
+    @contextlib.contextmanager
+    def fresh(i: int) -> Iterator[tuple[phases.Side, phases.Side]]:
+        base = work / f"cold-{i}"
+        base.mkdir()
+        targets = (
+            start_registry(base / "target-imagegate"),
+            start_registry(base / "target-skopeo"),
+        )
+        try:
+            yield phases.make_sides(base, source, targets, tags)
+        finally:
+            for t in targets:
+                t.stop()
+            shutil.rmtree(base, ignore_errors=True)
+
+    return fresh
+
+
+def run(profile: Profile, work: Path, repeat: int) -> dict[str, Any]:
     results: dict[str, Any] = {"environment": environment(profile)}
     servers: list[LoggedRegistry] = []
     try:
@@ -107,11 +130,13 @@ def run(profile: Profile, work: Path) -> dict[str, Any]:
         log("cold, no-op and incremental syncs (imagegate, then skopeo)")
         tags = {repo: corpus.tags(repo) for repo in corpus.repos}
         sides = phases.make_sides(work, source, targets, tags)
-        results.update(phases.sync_phases(corpus, source, sides))
+        fresh = fresh_sides_factory(work, source, tags)
+        results.update(phases.sync_phases(corpus, source, sides, repeat=repeat, fresh_sides=fresh))
         log(f"peak memory copying a {profile.memory_layer // 1048576} MiB layer")
         results["memory"] = extra.peak_memory(profile.memory_layer, source, targets)
         log(f"scale: no-op check of {profile.scale_tags} tags")
-        results["scale"] = extra.scale(work, profile.scale_tags, source, targets)
+        startup = float(results["memory"]["imagegate_startup_seconds"])
+        results["scale"] = extra.scale(work, profile.scale_tags, source, targets, startup)
     finally:
         for s in servers:
             s.stop()
@@ -126,13 +151,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=OUT_DIR, help="where the JSON/Markdown go")
     ap.add_argument("--update-doc", action="store_true", help=f"write the table into {DOC.name}")
     ap.add_argument("--keep", action="store_true", help="keep the registries' storage")
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=None,
+        help="cold and no-op syncs per tool, medians reported (default: 3, or 1 with --quick)",
+    )
     args = ap.parse_args(argv)
     profile = PROFILES["quick" if args.quick else args.profile]
     from bench.report import render_markdown, update_doc, write_results  # noqa: PLC0415
 
     began = time.monotonic()
+    repeat = args.repeat or (1 if profile.name != "full" else 3)
     with workdir(args.keep) as work:
-        results = run(profile, work)
+        results = run(profile, work, max(1, repeat))
+    results["environment"]["repeat"] = repeat
     results["environment"]["total_seconds"] = round(time.monotonic() - began, 1)
     json_path, md_path = write_results(results, args.out)
     table = render_markdown(results)
