@@ -70,7 +70,9 @@ def compose_file(path: Path, ctx: Context) -> yaml.Node:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         problem = exc.problem or exc.context or "invalid YAML"
-        source = text.splitlines()[mark.line] if mark is not None and line else ""
+        lines = text.splitlines()
+        # the mark may sit at the end of the stream, one line past the last one
+        source = lines[mark.line] if mark is not None and mark.line < len(lines) else ""
         hint = yaml_hint(problem, source)
         raise ConfigError(f"invalid YAML: {problem}{hint}", path=ctx.display, line=line) from None
     except yaml.YAMLError as exc:
