@@ -355,7 +355,12 @@ def _decide(image: ImageDesired, tag: str, tobs: TagObservation, st: ImageState)
         if rec is not None or tobs.target_digest is not None:
             kept = tobs.target_digest or (rec.target_digest if rec else None)
             return ReportVanished(image.key, tag, kept)
-        return ObserveFailed(image.key, tag, "tag not found upstream")
+        return ObserveFailed(
+            image.key,
+            tag,
+            f"tag not found upstream in {image.source}; check the tag (and the source) "
+            "in the allowlist",
+        )
 
     mirrored = rec.source_digest if rec is not None else None
     if image.policy is Policy.PIN and mirrored is not None:
