@@ -14,7 +14,14 @@ import yaml
 from imagegate.cli.main import main
 from imagegate.config import load_config
 from imagegate.domain.allowlist import Config
-from imagegate.errors import EXIT_CONFIG, EXIT_FAILURE, ConfigError, UsageError
+from imagegate.domain.reference import parse_reference
+from imagegate.errors import (
+    EXIT_CONFIG,
+    EXIT_FAILURE,
+    ConfigError,
+    InvalidReferenceError,
+    UsageError,
+)
 
 NESTED = """\
 version: 1
@@ -162,3 +169,22 @@ def test_allowlist_warning_names_the_file_once(
     assert warning.count(str(path)) == 1, warning
     assert f"{path}:4: registries." in warning
     assert "hunter2" not in err
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "http://alice:hunter2@registry.internal:5000/team/app:1",
+        "https://registry.internal:5000/team/app",
+        "alice:hunter2@registry.internal:5000/team/app",
+    ],
+)
+def test_a_url_or_credentials_in_a_reference_is_refused_without_echoing_them(
+    text: str,
+) -> None:
+    with pytest.raises(InvalidReferenceError) as exc:
+        parse_reference(text)
+    msg = str(exc.value)
+    assert "hunter2" not in msg and "alice" not in msg
+    assert "without a scheme (http://) or credentials" in msg
+    assert "registry.internal:5000/team/app" in msg

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, replace
 
 from imagegate.domain.digest import Digest
-from imagegate.errors import InvalidReferenceError
+from imagegate.errors import InvalidReferenceError, redact_url
 
 DOCKER_HUB = "docker.io"
 DOCKER_HUB_ALIASES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
@@ -123,6 +123,12 @@ def parse_reference(text: str, *, default_tag: str | None = DEFAULT_TAG) -> Refe
     original = text
     if not text or text.strip() != text:
         raise InvalidReferenceError(f"invalid reference {original!r}: empty or has spaces")
+    if "://" in text or "/" in text.partition("@")[2]:  # a URL, or user:password@host/...
+        shown = redact_url(text) if "://" in text else "***@" + text.partition("@")[2]
+        raise InvalidReferenceError(
+            f"invalid reference {shown!r}: write [host[:port]/]repository[:tag] without a "
+            "scheme (http://) or credentials (use 'docker login' or the allowlist's registries:)"
+        )
     digest: Digest | None = None
     if "@" in text:
         text, _, dpart = text.partition("@")
