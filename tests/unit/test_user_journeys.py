@@ -188,3 +188,14 @@ def test_a_url_or_credentials_in_a_reference_is_refused_without_echoing_them(
     assert "hunter2" not in msg and "alice" not in msg
     assert "without a scheme (http://) or credentials" in msg
     assert "registry.internal:5000/team/app" in msg
+
+
+def test_an_unknown_option_points_to_the_subcommand_help(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["history", "--runz"]) == EXIT_CONFIG
+    err = capsys.readouterr().err
+    assert err == (
+        "imagegate: error: imagegate history: unrecognized arguments: --runz "
+        "(see 'imagegate history --help')\n"
+    )

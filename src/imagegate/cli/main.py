@@ -75,12 +75,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    """parse_args, but an unknown option names the subcommand whose --help lists the valid ones."""
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        prog = f"imagegate {args.command}" if args.command else "imagegate"
+        raise UsageError(f"{prog}: unrecognized arguments: {' '.join(extra)} (see '{prog} --help')")
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args_list
     try:
         parser = build_parser()
-        args = parser.parse_args(args_list)
+        args = _parse(parser, args_list)
         setup_logging(debug=args.debug, fmt=args.log_format)
         func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
         if func is None:
