@@ -36,7 +36,7 @@ from imagegate.domain.reference import (
     parse_reference,
     parse_repository,
 )
-from imagegate.domain.schedule import CronSpec, parse_duration
+from imagegate.domain.schedule import parse_cron, parse_duration
 from imagegate.errors import ConfigError, InvalidReferenceError
 from imagegate.yamldoc import Context, Node, compose_file
 
@@ -221,13 +221,13 @@ def _registries(n: Node, base: Path) -> dict[str, RegistrySettingsEntry]:
 
 
 def _duration(n: Node, *, allow_zero: bool) -> timedelta:
+    text = n.string()
+    if "." in text:  # the file takes whole numbers only (as its JSON Schema says)
+        raise n.error(f"invalid duration {text!r}: use whole numbers, like 1h30m for 1.5h")
     try:
-        value = parse_duration(n.string())
+        return parse_duration(text, allow_zero=allow_zero)
     except ConfigError as exc:
         raise n.error(exc.detail) from None
-    if not allow_zero and not value:
-        raise n.error("must be longer than 0s")
-    return value
 
 
 def _schedule(n: Node) -> Schedule:
@@ -237,7 +237,7 @@ def _schedule(n: Node) -> Schedule:
     cron = None
     if "cron" in m:
         try:
-            cron = CronSpec.parse(m["cron"].string())
+            cron = parse_cron(m["cron"].string())
         except ConfigError as exc:
             raise m["cron"].error(exc.detail) from None
     every = _duration(m["every"], allow_zero=False) if "every" in m else None

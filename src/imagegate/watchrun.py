@@ -38,7 +38,6 @@ from imagegate.registry.client import RegistryClient
 from imagegate.runtime import registry_client, state_for
 from imagegate.state import PendingStatus, RunResult
 from imagegate.sync import RunReport, run_sync
-from imagegate.watch.cron import parse_cron
 from imagegate.watch.metrics import WatchMetrics
 from imagegate.watch.runs import RunHistory, RunOutcome
 from imagegate.watch.schedule import Schedule
@@ -85,7 +84,7 @@ def watch_schedule(config: Config, every: timedelta | None = None) -> Schedule:
             "expression) to the file, or pass --every 6h"
         )
     if planned.cron is not None:
-        return Schedule(cron=parse_cron(planned.cron.text), jitter=jitter)
+        return Schedule(cron=planned.cron, jitter=jitter)
     return Schedule(interval=planned.every, jitter=jitter)
 
 

@@ -3,9 +3,9 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from imagegate.domain.schedule import format_duration, parse_cron, parse_duration
 from imagegate.errors import ConfigError
-from imagegate.watch.cron import parse_cron
-from imagegate.watch.schedule import format_duration, parse_duration, parse_schedule
+from imagegate.watch.schedule import parse_schedule
 
 
 def utc(text: str) -> datetime:
@@ -25,6 +25,8 @@ def utc(text: str) -> datetime:
         ("250ms", 0.25),
         (" 2H ", 7200),
         ("1m30s", 90),
+        ("90s", 90),
+        ("2d", 172800),
     ],
 )
 def test_parse_duration(text, seconds):
@@ -34,21 +36,30 @@ def test_parse_duration(text, seconds):
 @pytest.mark.parametrize(
     ("text", "needle"),
     [
-        ("", "not a duration"),
-        ("6", "not a duration"),
-        ("6x", "not a duration"),
-        ("30m1h", "not a duration"),  # out of order
-        ("1h1h", "not a duration"),  # repeated
-        ("h", "not a duration"),
-        ("1h 30m", "not a duration"),
-        ("0s", "longer than zero"),
+        ("", "write numbers with units"),
+        ("6", "write numbers with units"),
+        ("6x", "write numbers with units"),
+        ("30m1h", "write numbers with units"),  # out of order
+        ("1h1h", "write numbers with units"),  # repeated
+        ("h", "write numbers with units"),
+        ("1h 30m", "write numbers with units"),
+        ("6 h", "write numbers with units"),
+        ("1h-5m", "write numbers with units"),
+        ("0s", "must be longer than zero"),
         (30, "has no unit"),
     ],
 )
 def test_parse_duration_rejects(text, needle):
     with pytest.raises(ConfigError, match=needle) as info:
         parse_duration(text)
+    assert str(info.value).startswith(f"invalid duration {text!r}: ")
     assert "1h30m" in str(info.value)  # every message shows the expected form
+
+
+def test_parse_duration_names_what_and_may_allow_zero():
+    with pytest.raises(ConfigError, match=r"^invalid --every '5x': write numbers"):
+        parse_duration("5x", what="--every")
+    assert parse_duration("0s", allow_zero=True) == timedelta(0)
 
 
 @pytest.mark.parametrize(
@@ -93,6 +104,12 @@ CRON_CASES = [
     ("2024-03-10 10:00", "@weekly", "2024-03-17 00:00"),
     ("2024-03-10 10:00", "@monthly", "2024-04-01 00:00"),
     ("2024-03-10 10:00", "@yearly", "2025-01-01 00:00"),
+    ("2024-05-01 06:00", "0 */6 * * *", "2024-05-01 12:00"),
+    ("2024-05-03 17:50", "*/15 9-17 * * mon-fri", "2024-05-06 09:00"),  # Friday evening
+    ("2024-12-31 23:59", "@daily", "2025-01-01 00:00"),
+    ("2024-03-01 00:00", "0 0 29 feb *", "2028-02-29 00:00"),
+    ("2024-05-02 00:00", "0 12 1 * 0", "2024-05-05 12:00"),  # day 1 OR Sunday
+    ("2024-05-01 00:00", "30 4 * * 7", "2024-05-05 04:30"),
 ]
 
 
@@ -101,6 +118,7 @@ def test_cron_next(after, expr, expected):
     schedule = parse_schedule(cron=expr)
     assert schedule.next_slot(utc(after)) == utc(expected)
     assert schedule.next_run(utc(after), random.Random(1)) == utc(expected)  # no jitter
+    assert parse_cron(expr).matches(utc(expected))
 
 
 def test_cron_converts_other_timezones_to_utc():
@@ -126,11 +144,15 @@ def test_cron_converts_other_timezones_to_utc():
         ("1,,2 * * * *", "empty item"),
         ("0 0 30 2 *", "never matches"),
         ("@often", "has 1 fields"),
+        ("0 */6 * *", "has 4 fields"),
+        ("0 0 * foo *", "month value 'foo' is not a number"),
+        ("0 0 5-1 * *", "day-of-month range '5-1' goes backwards"),
     ],
 )
 def test_cron_rejects(expr, needle):
-    with pytest.raises(ConfigError, match=needle):
+    with pytest.raises(ConfigError, match=needle) as info:
         parse_cron(expr)
+    assert str(info.value).startswith(f"invalid cron expression {expr!r}: ")
 
 
 def test_every_slots_and_jitter():
@@ -161,8 +183,8 @@ def test_cron_jitter_and_describe():
         ({}, "exactly one of 'every'"),
         ({"every": "1h", "cron": "* * * * *"}, "exactly one of 'every'"),
         ({"every": "1h", "jitter": "1h"}, "jitter 1h must be shorter than the interval 1h"),
-        ({"every": "1h", "jitter": "soon"}, "schedule jitter 'soon' is not a duration"),
-        ({"every": "often"}, "schedule 'every' 'often' is not a duration"),
+        ({"every": "1h", "jitter": "soon"}, "invalid schedule jitter 'soon': write numbers"),
+        ({"every": "often"}, "invalid schedule every 'often': write numbers"),
         ({"cron": 5}, "must be a string"),
     ],
 )

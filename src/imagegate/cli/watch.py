@@ -7,8 +7,8 @@ import asyncio
 from typing import Any
 
 from imagegate.cli.common import add_config_options, config_path
+from imagegate.domain.schedule import parse_duration
 from imagegate.errors import UsageError
-from imagegate.watch.schedule import parse_duration
 from imagegate.watchrun import (
     DEFAULT_FAILURE_BACKOFF,
     DEFAULT_GRACE,

@@ -17,7 +17,7 @@ from types import MappingProxyType
 from imagegate.domain.digest import Digest
 from imagegate.domain.manifest import Platform
 from imagegate.domain.reference import Reference, parse_reference
-from imagegate.domain.schedule import CronSpec
+from imagegate.domain.schedule import CronExpr
 from imagegate.errors import InvalidReferenceError, UsageError
 
 SUPPORTED_VERSIONS = (1,)
@@ -206,7 +206,7 @@ class Schedule:
     """When ``imagegate watch`` runs: every ``every``, or at ``cron`` times; plus random jitter."""
 
     every: timedelta | None = None
-    cron: CronSpec | None = None
+    cron: CronExpr | None = None
     jitter: timedelta = timedelta(0)
 
 

@@ -1,150 +1,226 @@
-"""Schedule values for ``imagegate watch``: durations (``6h``, ``1h30m``) and cron expressions.
+"""PURE schedule values: durations (``6h``, ``1h30m``) and 5-field cron expressions (UTC).
 
-Cron is the classic 5-field form (minute hour day-of-month month day-of-week) with ``*``,
-``a-b``, ``*/n``, ``a-b/n``, lists, month and day names, ``7`` for Sunday, and the macros
-``@hourly @daily @midnight @weekly @monthly @yearly @annually``. As in Vixie cron, when both
-day fields are restricted a day matching either one matches. Times are whatever the caller
-passes (the watcher uses UTC).
+Durations are numbers with units ``d h m s ms``, largest first, each at most once
+(``90s``, ``1h30m``, ``250ms``, ``0.5s``). The allowlist file only takes whole numbers (its
+JSON Schema); the CLI flags take fractions too.
+
+Cron is minute hour day-of-month month day-of-week. Each field is ``*`` or a comma-separated
+list of ``N``, ``A-B``, ``*/S``, ``A-B/S`` or ``A/S`` (from A to the field's maximum, every
+S). Months and weekdays take English names (``jan``..``dec``, ``sun``..``sat``); weekday 7 is
+Sunday like 0. As in Vixie cron, when both day-of-month and day-of-week are restricted
+(neither starts with ``*``), a day matches if *either* matches; otherwise both must.
+``@hourly``, ``@daily``/``@midnight``, ``@weekly``, ``@monthly`` and ``@yearly``/``@annually``
+are accepted as shorthands.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from imagegate.errors import ConfigError
 
-_DURATION = re.compile(r"(\d+)(ms|d|h|m|s)")
+# ---- durations ------------------------------------------------------------------------------
+
 _UNITS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+_ORDER = ("d", "h", "m", "s", "ms")
+_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|d|h|m|s)")
+_DURATION_HINT = "write numbers with units (d, h, m, s, ms), largest first, like 30s, 6h or 1h30m"
+
+
+def parse_duration(text: str, *, what: str = "duration", allow_zero: bool = False) -> timedelta:
+    """``1h30m`` -> timedelta; ConfigError (no location) naming ``what`` if invalid."""
+    if not isinstance(text, str):  # YAML turns `every: 30` into an int
+        raise ConfigError(f"invalid {what} {text!r}: it has no unit; {_DURATION_HINT}")
+    compact = text.strip().lower()
+    parts: list[tuple[str, str]] = []
+    pos = 0
+    for match in _PART.finditer(compact):
+        if match.start() != pos:
+            break
+        parts.append((match.group(1), match.group(2)))
+        pos = match.end()
+    units = [unit for _, unit in parts]
+    if (
+        not parts
+        or pos != len(compact)
+        or units != sorted(set(units), key=_ORDER.index)  # repeated or out of order
+    ):
+        raise ConfigError(f"invalid {what} {text!r}: {_DURATION_HINT}")
+    seconds = sum(float(number) * _UNITS[unit] for number, unit in parts)
+    if seconds <= 0 and not allow_zero:
+        raise ConfigError(f"invalid {what} {text!r}: it must be longer than zero; {_DURATION_HINT}")
+    return timedelta(seconds=seconds)
+
+
+def format_duration(delta: timedelta) -> str:
+    """Inverse of :func:`parse_duration` for display: ``timedelta(hours=1.5)`` -> ``1h30m``."""
+    millis = round(delta.total_seconds() * 1000)
+    out = []
+    for unit in _ORDER:
+        size = round(_UNITS[unit] * 1000)
+        count, millis = divmod(millis, size)
+        if count:
+            out.append(f"{count}{unit}")
+    return "".join(out) or "0s"
+
+
+# ---- cron -----------------------------------------------------------------------------------
+
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 _MACROS = {
-    "@hourly": "0 * * * *",
-    "@daily": "0 0 * * *",
-    "@midnight": "0 0 * * *",
-    "@weekly": "0 0 * * 0",
-    "@monthly": "0 0 1 * *",
     "@yearly": "0 0 1 1 *",
     "@annually": "0 0 1 1 *",
+    "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@hourly": "0 * * * *",
 }
-_MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
-_DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
-# (name, low, high, names mapped to numbers)
-_FIELDS: tuple[tuple[str, int, int, dict[str, int]], ...] = (
-    ("minute", 0, 59, {}),
-    ("hour", 0, 23, {}),
-    ("day of month", 1, 31, {}),
-    ("month", 1, 12, {n: i + 1 for i, n in enumerate(_MONTHS)}),
-    ("day of week", 0, 7, {n: i for i, n in enumerate(_DAYS)}),
-)
-_MAX_DAYS_AHEAD = 366 * 8  # covers Feb 29 on a given weekday
-
-
-def parse_duration(text: str) -> timedelta:
-    """``90s``, ``5m``, ``6h``, ``1h30m``, ``2d``, ``250ms``; raises ConfigError (no location)."""
-    pos, total = 0, 0.0
-    for m in _DURATION.finditer(text):
-        if m.start() != pos:
-            break
-        total += int(m.group(1)) * _UNITS[m.group(2)]
-        pos = m.end()
-    if not text or pos != len(text):
-        raise ConfigError(
-            f"invalid duration {text!r}: write numbers with units (ms, s, m, h, d), "
-            "e.g. 6h or 1h30m"
-        )
-    return timedelta(seconds=total)
-
-
-def _value(token: str, field: tuple[str, int, int, dict[str, int]], text: str) -> int:
-    name, low, high, names = field
-    if token.lower() in names:
-        return names[token.lower()]
-    if not token.isdigit():
-        raise ConfigError(f"invalid cron expression {text!r}: {token!r} is not a valid {name}")
-    value = int(token)
-    if not low <= value <= high:
-        raise ConfigError(
-            f"invalid cron expression {text!r}: {name} {value} is outside {low}-{high}"
-        )
-    return value
-
-
-def _field(spec: str, field: tuple[str, int, int, dict[str, int]], text: str) -> frozenset[int]:
-    name, low, high, _ = field
-    out: set[int] = set()
-    for part in spec.split(","):
-        base, _, step_text = part.partition("/")
-        step = 1
-        if step_text:
-            if not step_text.isdigit() or int(step_text) == 0:
-                raise ConfigError(f"invalid cron expression {text!r}: bad step {part!r} in {name}")
-            step = int(step_text)
-        if base == "*":
-            lo, hi = low, high
-        elif "-" in base:
-            a, _, b = base.partition("-")
-            lo, hi = _value(a, field, text), _value(b, field, text)
-            if lo > hi:
-                raise ConfigError(f"invalid cron expression {text!r}: empty range {base!r}")
-        else:
-            lo = _value(base, field, text)
-            hi = high if step_text else lo
-        out.update(range(lo, hi + 1, step))
-    return frozenset(out)
+_EXAMPLE = "like '0 */6 * * *' (every 6 hours) or '30 2 * * mon-fri'"
+# Longest gap between two matches of a satisfiable expression: Feb 29 skips 2100, so 8 years.
+_SEARCH_DAYS = 366 * 8 + 2
 
 
 @dataclass(frozen=True, slots=True)
-class CronSpec:
-    """A parsed cron expression. ``weekdays`` uses 0 = Sunday (7 is folded into 0)."""
+class _Field:
+    name: str
+    low: int
+    high: int
+    names: tuple[str, ...] = ()
+    name_base: int = 0
+
+
+_FIELDS = (
+    _Field("minute", 0, 59),
+    _Field("hour", 0, 23),
+    _Field("day-of-month", 1, 31),
+    _Field("month", 1, 12, _MONTHS, 1),
+    _Field("day-of-week", 0, 7, _DAYS, 0),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CronExpr:
+    """A parsed cron expression (build it with :func:`parse_cron`); times are UTC."""
 
     text: str
     minutes: frozenset[int]
     hours: frozenset[int]
     days: frozenset[int]
     months: frozenset[int]
-    weekdays: frozenset[int]
-    days_restricted: bool
-    weekdays_restricted: bool
+    weekdays: frozenset[int]  # 0 = Sunday .. 6 = Saturday
+    day_or: bool  # both day fields restricted: a day matches if either does
 
-    @classmethod
-    def parse(cls, text: str) -> CronSpec:
-        expr = _MACROS.get(text.strip().lower(), text)
-        parts = expr.split()
-        if len(parts) != 5:
-            raise ConfigError(
-                f"invalid cron expression {text!r}: expected 5 fields "
-                "(minute hour day-of-month month day-of-week) or a macro like @daily"
-            )
-        sets = [_field(p, f, text) for p, f in zip(parts, _FIELDS, strict=True)]
-        weekdays = frozenset(d % 7 for d in sets[4])
-        return cls(
-            text, sets[0], sets[1], sets[2], sets[3], weekdays,
-            days_restricted=not parts[2].startswith("*"),
-            weekdays_restricted=not parts[4].startswith("*"),
-        )  # fmt: skip
-
-    def _day_ok(self, when: datetime) -> bool:
-        if when.month not in self.months:
-            return False
+    def _day_matches(self, when: datetime) -> bool:
         dom = when.day in self.days
         dow = (when.isoweekday() % 7) in self.weekdays
-        if self.days_restricted and self.weekdays_restricted:
-            return dom or dow
-        return dom and dow
+        return (dom or dow) if self.day_or else (dom and dow)
 
     def matches(self, when: datetime) -> bool:
-        return self._day_ok(when) and when.hour in self.hours and when.minute in self.minutes
+        """True if ``when`` (UTC) falls in a matching minute."""
+        t = when.astimezone(UTC)
+        return (
+            t.month in self.months
+            and self._day_matches(t)
+            and t.hour in self.hours
+            and t.minute in self.minutes
+        )
 
-    def next_after(self, when: datetime) -> datetime:
-        """The first matching minute strictly after ``when`` (keeps its tzinfo)."""
-        start = when.replace(second=0, microsecond=0) + timedelta(minutes=1)
-        day = start.replace(hour=0, minute=0)
-        for _ in range(_MAX_DAYS_AHEAD):
-            if self._day_ok(day):
-                for hour in sorted(self.hours):
-                    for minute in sorted(self.minutes):
-                        candidate = day.replace(hour=hour, minute=minute)
-                        if candidate >= start:
-                            return candidate
-            day += timedelta(days=1)
-        raise ConfigError(f"cron expression {self.text!r} never matches a real date")
+    def next_after(self, after: datetime) -> datetime | None:
+        """The first matching minute strictly after ``after``; None if none within 8 years."""
+        t = after.astimezone(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
+        limit = t + timedelta(days=_SEARCH_DAYS)
+        while t < limit:
+            if t.month not in self.months:
+                year, month = (t.year + 1, 1) if t.month == 12 else (t.year, t.month + 1)
+                t = t.replace(year=year, month=month, day=1, hour=0, minute=0)
+            elif not self._day_matches(t):
+                t = t.replace(hour=0, minute=0) + timedelta(days=1)
+            elif t.hour not in self.hours:
+                t = t.replace(minute=0) + timedelta(hours=1)
+            elif t.minute not in self.minutes:
+                t += timedelta(minutes=1)
+            else:
+                return t
+        return None
+
+
+def _cron_error(expr: str, problem: str) -> ConfigError:
+    return ConfigError(f"invalid cron expression {expr!r}: {problem}")
+
+
+def _number(token: str, field: _Field, expr: str) -> int:
+    lowered = token.lower()
+    if field.names and lowered in field.names:
+        return field.names.index(lowered) + field.name_base
+    if not token.isdigit():
+        names = f" or a name ({field.names[0]}..{field.names[-1]})" if field.names else ""
+        raise _cron_error(expr, f"{field.name} value {token!r} is not a number{names}")
+    value = int(token)
+    if not field.low <= value <= field.high:
+        raise _cron_error(
+            expr, f"{field.name} value {value} is out of range {field.low}-{field.high}"
+        )
+    return value
+
+
+def _parse_item(item: str, field: _Field, expr: str) -> set[int]:
+    base, slash, step_text = item.partition("/")
+    step = 1
+    if slash:
+        if not step_text.isdigit() or int(step_text) == 0:
+            raise _cron_error(expr, f"{field.name} step {step_text!r} must be a positive number")
+        step = int(step_text)
+    if base == "*":
+        low, high = field.low, field.high
+    elif "-" in base:
+        first, _, last = base.partition("-")
+        low, high = _number(first, field, expr), _number(last, field, expr)
+        if low > high:
+            raise _cron_error(
+                expr,
+                f"{field.name} range {base!r} goes backwards; write the smaller value first",
+            )
+    else:
+        low = _number(base, field, expr)
+        high = field.high if slash else low
+    return set(range(low, high + 1, step))
+
+
+def _parse_field(text: str, field: _Field, expr: str) -> frozenset[int]:
+    values: set[int] = set()
+    for item in text.split(","):
+        if not item:
+            raise _cron_error(expr, f"empty item in {field.name} {text!r}")
+        values |= _parse_item(item, field, expr)
+    return frozenset(values)
+
+
+def parse_cron(text: str) -> CronExpr:
+    """Parse a 5-field cron expression (or an ``@daily``-style shorthand); ConfigError if bad."""
+    expr = " ".join(text.split())
+    fields_text = _MACROS.get(expr.lower(), expr).split(" ")
+    if len(fields_text) != 5:
+        raise _cron_error(
+            expr,
+            f"it has {len(fields_text)} fields; it needs 5 "
+            f"(minute hour day-of-month month day-of-week), {_EXAMPLE}",
+        )
+    minutes, hours, days, months, weekdays = (
+        _parse_field(part, field, expr) for part, field in zip(fields_text, _FIELDS, strict=True)
+    )
+    cron = CronExpr(
+        text=expr,
+        minutes=minutes,
+        hours=hours,
+        days=days,
+        months=months,
+        weekdays=frozenset(d % 7 for d in weekdays),
+        day_or=not fields_text[2].startswith("*") and not fields_text[4].startswith("*"),
+    )
+    if cron.next_after(datetime(2000, 1, 1, tzinfo=UTC)) is None:
+        raise _cron_error(expr, "it never matches a real date; check the days")
+    return cron

@@ -2,60 +2,17 @@
 
 A schedule yields *slots* (un-jittered instants); a run starts at its slot plus a random
 offset in ``[0, jitter)``. ``every`` slots are one interval apart, counted from the previous
-slot; cron slots are the matching minutes in UTC (see :mod:`imagegate.watch.cron`).
+slot; cron slots are the matching minutes in UTC (see :mod:`imagegate.domain.schedule`).
 """
 
 from __future__ import annotations
 
 import random
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from imagegate.domain.schedule import CronExpr, format_duration, parse_cron, parse_duration
 from imagegate.errors import ConfigError
-from imagegate.watch.cron import CronExpr, parse_cron
-
-_UNITS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
-_ORDER = ("d", "h", "m", "s", "ms")
-_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|d|h|m|s)")
-_DURATION_HINT = "write it like 30s, 5m, 6h, 1d or 1h30m"
-
-
-def parse_duration(text: str, *, what: str = "duration") -> timedelta:
-    """``1h30m`` -> timedelta; units d, h, m, s, ms, largest first, each at most once."""
-    if not isinstance(text, str):  # YAML turns `every: 30` into an int
-        raise ConfigError(f"{what} {text!r} has no unit; {_DURATION_HINT}")
-    compact = text.strip().lower()
-    parts: list[tuple[str, str]] = []
-    pos = 0
-    for match in _PART.finditer(compact):
-        if match.start() != pos:
-            break
-        parts.append((match.group(1), match.group(2)))
-        pos = match.end()
-    units = [unit for _, unit in parts]
-    if (
-        not parts
-        or pos != len(compact)
-        or units != sorted(set(units), key=_ORDER.index)  # repeated or out of order
-    ):
-        raise ConfigError(f"{what} {text!r} is not a duration; {_DURATION_HINT}")
-    seconds = sum(float(number) * _UNITS[unit] for number, unit in parts)
-    if seconds <= 0:
-        raise ConfigError(f"{what} {text!r} must be longer than zero; {_DURATION_HINT}")
-    return timedelta(seconds=seconds)
-
-
-def format_duration(delta: timedelta) -> str:
-    """Inverse of :func:`parse_duration` for display: ``timedelta(hours=1.5)`` -> ``1h30m``."""
-    millis = round(delta.total_seconds() * 1000)
-    out = []
-    for unit in _ORDER:
-        size = round(_UNITS[unit] * 1000)
-        count, millis = divmod(millis, size)
-        if count:
-            out.append(f"{count}{unit}")
-    return "".join(out) or "0s"
 
 
 def _utc(when: datetime) -> datetime:
@@ -110,10 +67,12 @@ def parse_schedule(
             "schedule needs exactly one of 'every' (like 6h) or 'cron' (like '0 */6 * * *')"
         )
     jitter_delta = (
-        parse_duration(jitter, what="schedule jitter") if jitter is not None else timedelta(0)
+        parse_duration(jitter, what="schedule jitter", allow_zero=True)
+        if jitter is not None
+        else timedelta(0)
     )
     if every is not None:
-        interval = parse_duration(every, what="schedule 'every'")
+        interval = parse_duration(every, what="schedule every")
         if jitter_delta >= interval:
             raise ConfigError(
                 f"schedule jitter {jitter} must be shorter than the interval {every}; "
