@@ -4,8 +4,8 @@ config -> DesiredHub (pure, in :mod:`imagegate.hubdesired`: descriptions carry p
 from the state store's mirrored tags); credentials (``target.hub.username/token``, else the
 target registry's entry in the file, else its Docker config entry); preflight; observe +
 plan; apply before the copies (repositories must exist with the right visibility before the
-first push, §0 fact 5 of ``reference/docker-hub-api.md``); descriptions again after the
-copies; audit events.
+first push, §0 fact 5 of ``reference/docker-hub-api.md``) and drop the copies of a repository
+whose Hub step failed; descriptions again after the copies; audit events.
 Nothing here runs when ``config.target.hub`` is None.
 """
 
@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from imagegate.domain.allowlist import Config, ImageEntry
 from imagegate.domain.reference import parse_reference
 from imagegate.errors import CredentialsError, HubAuthError
+from imagegate.execute import Failure
 from imagegate.hub.apply import HubOutcome, apply_hub
 from imagegate.hub.classify import Classifier, ImageCategory
 from imagegate.hub.client import HubClient
@@ -32,7 +33,8 @@ from imagegate.hub.models import (
 )
 from imagegate.hub.observe import observe_hub
 from imagegate.hub.plan import describe, plan_hub, writes
-from imagegate.hubdesired import Projected, desired_hub, repository_name
+from imagegate.hubdesired import Projected, description_updates, desired_hub, repository_name
+from imagegate.planner import Plan
 from imagegate.registry.credentials import CredentialStore
 from imagegate.state import Event, EventKind, StateStore
 
@@ -224,4 +226,65 @@ async def apply(client: HubClient, actions: Iterable[HubAction]) -> tuple[HubOut
     for o in outcomes:
         if o.status == "reported":
             log.warning("hub: %s", describe(o.action))
+    return outcomes
+
+
+def image_keys(entries: Mapping[str, ImageEntry]) -> dict[str, str]:
+    """Hub repository name -> the planner's image key."""
+    return {repository_name(e): key for key, e in entries.items()}
+
+
+def _fail_images(
+    failures: list[Failure], outcomes: Iterable[HubOutcome], keys: Mapping[str, str], org: str
+) -> set[str]:
+    """Append a failed image per failed repository to ``failures``; return their image keys."""
+    failed = failed_repositories(outcomes)
+    for repo, message in failed.items():
+        failures.append(Failure(keys.get(repo, f"{org} (Docker Hub organization)"), None, message))
+    return {keys[r] for r in failed if r in keys}
+
+
+async def before_copy(
+    client: HubClient,
+    hub_plan: HubPlan,
+    plan: Plan,
+    entries: Mapping[str, ImageEntry],
+    *,
+    store: StateStore,
+    failures: list[Failure],
+    run_id: int,
+    actor: str,
+) -> tuple[tuple[HubOutcome, ...], Plan]:
+    """IAM, repositories, visibility, teams: before any push (never the auto-create on push).
+
+    A repository whose Hub step failed is not pushed to: that image fails (appended to
+    ``failures``), the others go on. Returns the outcomes and the plan left to execute.
+    """
+    outcomes = await apply(client, hub_plan.actions)
+    keys = image_keys(entries)
+    record(store, outcomes, keys, run_id=run_id, actor=actor)
+    blocked = _fail_images(failures, outcomes, keys, hub_plan.desired.org)
+    return outcomes, Plan(tuple(a for a in plan.actions if a.image not in blocked))
+
+
+async def after_copy(
+    client: HubClient,
+    config: Config,
+    hub_plan: HubPlan,
+    entries: Mapping[str, ImageEntry],
+    *,
+    store: StateStore,
+    failures: list[Failure],
+    done: tuple[HubOutcome, ...],
+    run_id: int,
+    actor: str,
+) -> tuple[HubOutcome, ...]:
+    """Descriptions from what was really mirrored (a failed copy corrects the projection)."""
+    keys = image_keys(entries)
+    failed = set(failed_repositories(done))
+    kept = [e for e in entries.values() if repository_name(e) not in failed]
+    updates = description_updates(hub_plan.observed, done, desired_hub(config, kept, store))
+    outcomes = await apply(client, updates)
+    record(store, outcomes, keys, run_id=run_id, actor=actor)
+    _fail_images(failures, outcomes, keys, hub_plan.desired.org)
     return outcomes

@@ -14,21 +14,20 @@ from imagegate.domain.allowlist import Config, ImageEntry
 from imagegate.domain.reference import Reference
 from imagegate.engine.events import EventCallback
 from imagegate.errors import UsageError
-from imagegate.execute import BeforePull, DescribeChange, Executor, Failure, Outcome, no_details
+from imagegate.execute import BeforePull, DescribeChange, Executor, Outcome, no_details
 from imagegate.hub.apply import HubOutcome
 from imagegate.hub.client import HubClient
 from imagegate.hub.ratefloor import pull_pause
-from imagegate.hubdesired import description_updates, desired_hub, projected_tags, repository_name
+from imagegate.hubdesired import projected_tags
 from imagegate.hubsync import (
     HubPlan,
+    after_copy,
+    before_copy,
     connect,
-    failed_repositories,
     plan_org,
     preflight,
-    record,
     require,
 )
-from imagegate.hubsync import apply as apply_hub_actions
 from imagegate.observe import DEFAULT_LIST_TTL, Observed, image_key, observe
 from imagegate.planner import Plan, plan
 from imagegate.registry.client import RegistryClient
@@ -196,19 +195,27 @@ async def run_sync(
                 describe=describe or no_details,
             )
             to_run = report.plan
-            if hub is not None and report.hub is not None:
-                hub_outcomes, to_run = await _hub_before_copy(
-                    hub, report, store, executor, run_id=run.id, actor=who
+            if hub is not None and report.hub is not None:  # repositories before any push
+                hub_outcomes, to_run = await before_copy(
+                    hub,
+                    report.hub,
+                    report.plan,
+                    report.entries,
+                    store=store,
+                    failures=executor.outcome.failures,
+                    run_id=run.id,
+                    actor=who,
                 )
             outcome = await executor.run(to_run)
-            if hub is not None and report.hub is not None:
-                hub_outcomes += await _hub_after_copy(
+            if hub is not None and report.hub is not None:  # descriptions of what was mirrored
+                hub_outcomes += await after_copy(
                     hub,
                     config,
-                    report,
+                    report.hub,
+                    report.entries,
                     store=store,
+                    failures=executor.outcome.failures,
                     done=hub_outcomes,
-                    executor=executor,
                     run_id=run.id,
                     actor=who,
                 )
@@ -232,65 +239,3 @@ async def run_sync(
     finally:
         hub_writes = sum(1 for o in hub_outcomes if o.status == "done")
         store.finish_run(run.id, result, {**outcome.summary(), "hub_changes": hub_writes})
-
-
-def _hub_keys(report: PlanReport) -> dict[str, str]:
-    """Hub repository name -> the planner's image key."""
-    return {repository_name(e): key for key, e in report.entries.items()}
-
-
-def _hub_failures(
-    executor: Executor, outcomes: tuple[HubOutcome, ...], keys: dict[str, str], org: str
-) -> set[str]:
-    """Record each failed repository as a failed image; return their image keys."""
-    failed = failed_repositories(outcomes)
-    for repo, message in failed.items():
-        image = keys.get(repo, f"{org} (Docker Hub organization)")
-        executor.outcome.failures.append(Failure(image, None, message))
-    return {keys[r] for r in failed if r in keys}
-
-
-async def _hub_before_copy(
-    hub: HubClient,
-    report: PlanReport,
-    store: StateStore,
-    executor: Executor,
-    *,
-    run_id: int,
-    actor: str,
-) -> tuple[tuple[HubOutcome, ...], Plan]:
-    """IAM, repositories, visibility, teams: before any push (never the auto-create on push).
-
-    A repository whose Hub step failed is not pushed to: that image fails, the others go on.
-    """
-    assert report.hub is not None
-    outcomes = await apply_hub_actions(hub, report.hub.actions)
-    keys = _hub_keys(report)
-    record(store, outcomes, keys, run_id=run_id, actor=actor)
-    blocked = _hub_failures(executor, outcomes, keys, report.hub.desired.org)
-    kept = tuple(a for a in report.plan.actions if a.image not in blocked)
-    return outcomes, Plan(kept)
-
-
-async def _hub_after_copy(
-    hub: HubClient,
-    config: Config,
-    report: PlanReport,
-    *,
-    store: StateStore,
-    done: tuple[HubOutcome, ...],
-    executor: Executor,
-    run_id: int,
-    actor: str,
-) -> tuple[HubOutcome, ...]:
-    """Descriptions from what was really mirrored (a failed copy corrects the projection)."""
-    assert report.hub is not None
-    keys = _hub_keys(report)
-    failed = set(failed_repositories(done))
-    entries = [e for e in report.entries.values() if repository_name(e) not in failed]
-    after = desired_hub(config, entries, store)
-    updates = description_updates(report.hub.observed, done, after)
-    outcomes = await apply_hub_actions(hub, updates)
-    record(store, outcomes, keys, run_id=run_id, actor=actor)
-    _hub_failures(executor, outcomes, keys, report.hub.desired.org)
-    return outcomes
