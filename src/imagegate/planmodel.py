@@ -1,0 +1,222 @@
+"""PURE values of the planner: its inputs (desired, observed, stored), its actions and the Plan.
+
+The decisions that turn inputs into actions are in :mod:`imagegate.planner`, which re-exports
+every name here. Actions are consumed with ``match``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from imagegate.domain.allowlist import Policy
+from imagegate.domain.digest import Digest
+from imagegate.domain.reference import Reference
+
+# ---------------------------------------------------------------- inputs
+
+
+@dataclass(frozen=True, slots=True)
+class ImageDesired:
+    """One allowlist entry, resolved: which tags it wants and how to treat them."""
+
+    key: str  # the source as written in the allowlist, for messages and state
+    source: Reference  # repository only
+    target: Reference  # repository only
+    tags: tuple[str, ...]  # selected tags, in order
+    pins: Mapping[str, Digest] = field(default_factory=dict)
+    policy: Policy = Policy.AUTO
+    prune: bool = False
+    backup: bool = True
+    rewrites_index: bool = False  # a platform subset gives the target its own digest
+
+
+@dataclass(frozen=True, slots=True)
+class TagObservation:
+    source_digest: Digest | None  # None: the tag does not exist upstream
+    target_digest: Digest | None  # None: the tag does not exist on the target
+    error: str | None = None  # the observation itself failed
+
+
+@dataclass(frozen=True, slots=True)
+class ImageObservation:
+    tags: Mapping[str, TagObservation]
+    upstream_tags: frozenset[str] | None = None  # the listing, when one was made
+    error: str | None = None  # the whole image could not be observed
+
+
+@dataclass(frozen=True, slots=True)
+class StoredTag:
+    source_digest: Digest  # what upstream pointed to when we mirrored it
+    target_digest: Digest  # what the target tag was set to
+
+
+@dataclass(frozen=True, slots=True)
+class ImageState:
+    stored: Mapping[str, StoredTag] = field(default_factory=dict)
+    approved: Mapping[str, Digest] = field(default_factory=dict)  # approved, not yet applied
+    rejected: frozenset[tuple[str, Digest]] = frozenset()
+    pending: frozenset[tuple[str, Digest]] = frozenset()
+
+
+# ---------------------------------------------------------------- actions
+
+
+@dataclass(frozen=True, slots=True)
+class CopyTag:
+    """Copy ``source@digest`` and point ``target:tag`` at it (new, moved, approved, repair)."""
+
+    image: str
+    tag: str
+    source: Reference  # with digest
+    target: Reference  # with tag
+    digest: Digest
+    reason: str  # new | moved | approved | pinned | repair
+    old_target_digest: Digest | None = None
+    backup_tag: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SkipTag:
+    image: str
+    tag: str
+    digest: Digest
+
+
+@dataclass(frozen=True, slots=True)
+class HoldForReview:
+    image: str
+    tag: str
+    old_digest: Digest | None
+    new_digest: Digest
+    already_pending: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ReportMoved:
+    """Upstream moved a tag whose digest is pinned (by policy or by ``tag@digest``)."""
+
+    image: str
+    tag: str
+    mirrored: Digest
+    upstream: Digest
+
+
+@dataclass(frozen=True, slots=True)
+class ReportVanished:
+    image: str
+    tag: str
+    digest: Digest | None  # what the mirror keeps, if anything
+
+
+@dataclass(frozen=True, slots=True)
+class ReportRejected:
+    image: str
+    tag: str
+    digest: Digest
+
+
+@dataclass(frozen=True, slots=True)
+class KeepUnselected:
+    """A mirrored tag fell out of the selection; kept because ``prune`` is off."""
+
+    image: str
+    tag: str
+    digest: Digest
+
+
+@dataclass(frozen=True, slots=True)
+class PruneTag:
+    image: str
+    tag: str
+    target: Reference  # with tag
+    digest: Digest
+
+
+@dataclass(frozen=True, slots=True)
+class ObserveFailed:
+    image: str
+    tag: str | None
+    message: str
+
+
+Action = (
+    CopyTag
+    | SkipTag
+    | HoldForReview
+    | ReportMoved
+    | ReportVanished
+    | ReportRejected
+    | KeepUnselected
+    | PruneTag
+    | ObserveFailed
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    actions: tuple[Action, ...]
+
+    @property
+    def changes(self) -> tuple[Action, ...]:
+        """Actions that would write to the target or create a pending change."""
+        return tuple(a for a in self.actions if is_change(a))
+
+    @property
+    def has_changes(self) -> bool:
+        return any(is_change(a) for a in self.actions)
+
+    def for_image(self, key: str) -> tuple[Action, ...]:
+        return tuple(a for a in self.actions if a.image == key)
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for a in self.actions:
+            name = action_name(a)
+            out[name] = out.get(name, 0) + 1
+        return out
+
+
+def is_change(action: Action) -> bool:
+    match action:
+        case CopyTag() | PruneTag():
+            return True
+        case HoldForReview(already_pending=pending):
+            return not pending
+        case _:
+            return False
+
+
+def action_name(action: Action) -> str:
+    match action:
+        case CopyTag(reason=reason):
+            return {"new": "copy", "moved": "update"}.get(reason, reason)
+        case SkipTag():
+            return "in-sync"
+        case HoldForReview():
+            return "pending"
+        case ReportMoved():
+            return "moved-pinned"
+        case ReportVanished():
+            return "vanished"
+        case ReportRejected():
+            return "rejected"
+        case KeepUnselected():
+            return "unselected"
+        case PruneTag():
+            return "prune"
+        case ObserveFailed():
+            return "error"
+
+
+BACKUP_MARK = "--prev-"
+
+
+def backup_tag_for(tag: str, old: Digest) -> str:
+    """The tag that keeps a replaced digest referenced on the target (<= 128 characters)."""
+    suffix = f"{BACKUP_MARK}{old.hex[:12]}"
+    return tag[: 128 - len(suffix)] + suffix
+
+
+def is_backup_tag(tag: str) -> bool:
+    return BACKUP_MARK in tag
