@@ -93,7 +93,7 @@ def run_scenario(workdir: Path, hub: RegistryServer, org: RegistryServer) -> Dem
     heading("Upstream changes: redis 7.4 rebuilt, loki 3.3.0 released, tool 1.0 re-pushed")
     changed = upstream.change(Pusher(hub.url))
     _show_tags(changed)
-    heading("Plan with --refresh (tag listings are otherwise reused for 5 minutes)")
+    heading("Plan with --refresh (tag listings are otherwise reused for a minute)")
     imagegate("plan", "-c", cfg, "--refresh")
     heading("Sync: only the change is copied; shared layers are not sent again")
     second = parse_sync_output(imagegate("sync", "-c", cfg).stdout)

@@ -28,7 +28,7 @@ from imagegate.planner import (
 from imagegate.state import PendingStatus, StateStore
 from imagegate.tags import needs_listing, select_tags
 
-DEFAULT_LIST_TTL = timedelta(minutes=5)  # how long a source tag listing is reused
+DEFAULT_LIST_TTL = timedelta(minutes=1)  # how long a source tag listing is reused
 DEFAULT_IMAGE_CONCURRENCY = 8  # images observed at once
 DEFAULT_HEAD_CONCURRENCY = 16  # HEAD requests in flight per run
 

@@ -216,7 +216,7 @@ def test_literal_secret_is_allowed_with_a_warning(tmp_path):
     )
     assert cfg.target.hub is not None and cfg.target.hub.token is not None
     assert len(cfg.warnings) == 1
-    assert ":5: target.hub.token: a secret is written in clear" in cfg.warnings[0]
+    assert ":5: target.hub.token: this value is written in clear" in cfg.warnings[0]
     assert "dckr_pat_literal" not in cfg.warnings[0]
 
 

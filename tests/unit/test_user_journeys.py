@@ -169,6 +169,9 @@ def test_allowlist_warning_names_the_file_once(
     assert warning.count(str(path)) == 1, warning
     assert f"{path}:4: registries." in warning
     assert "hunter2" not in err
+    # readable: the key it names is not mangled by the log redactor
+    assert warning.startswith("imagegate: warning: ")
+    assert "password: this value is written in clear in the file" in warning
 
 
 @pytest.mark.parametrize(

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -19,8 +19,6 @@ from imagegate.state import SqliteStateStore
 
 DEFAULT_CONFIG = "imagegate.yaml"
 CONFIG_ENV = "IMAGEGATE_CONFIG"
-
-log = logging.getLogger("imagegate.config")
 
 
 def add_config_options(p: argparse.ArgumentParser, *, output: bool = True) -> None:
@@ -52,10 +50,14 @@ def config_path(args: argparse.Namespace) -> Path:
 
 
 def load(args: argparse.Namespace) -> Config:
-    """Load the allowlist; its warnings (e.g. a secret written in clear) go to the log."""
+    """Load the allowlist; its warnings (e.g. a secret written in clear) go to stderr.
+
+    They are printed, not logged: the loader never puts a secret's value in a warning, and the
+    log redactor would mangle the key names they quote (``token: ...``).
+    """
     config = load_config(config_path(args))
     for warning in config.warnings:
-        log.warning("%s", warning)  # each warning already starts with file:line
+        print(f"imagegate: warning: {warning}", file=sys.stderr)  # starts with file:line
     return config
 
 
