@@ -5,6 +5,8 @@ Images run concurrently (bounded); the tags of one image run in order. Every tar
 event are written in one transaction after the tag moved. A failure is confined to its image:
 it is recorded, and the other images go on. Before a tag moves to a new digest the old one is
 kept referenced on the target under a backup tag, so ``imagegate rollback`` can restore it.
+Copies and their records are here; the actions that copy nothing (pending, prune, vanished)
+are in :mod:`imagegate.housekeeping`.
 """
 
 from __future__ import annotations
@@ -22,6 +24,13 @@ from imagegate.engine.copy import CopyResult, copy_image
 from imagegate.engine.events import EventCallback
 from imagegate.engine.locations import BlobLocations
 from imagegate.errors import ImagegateError
+from imagegate.housekeeping import (
+    DescribeChange,
+    hold_for_review,
+    mark_applied,
+    prune_tag,
+    report_vanished,
+)
 from imagegate.planner import (
     Action,
     CopyTag,
@@ -34,7 +43,17 @@ from imagegate.planner import (
     backup_tag_for,
 )
 from imagegate.registry.client import RegistryClient
-from imagegate.state import Event, EventKind, PendingChange, PendingStatus, StateStore, TagRecord
+from imagegate.state import Event, EventKind, PendingChange, StateStore, TagRecord
+
+__all__ = [
+    "DEFAULT_IMAGE_CONCURRENCY",
+    "BeforePull",
+    "DescribeChange",
+    "Executor",
+    "Failure",
+    "Outcome",
+    "no_details",
+]
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +61,6 @@ DEFAULT_IMAGE_CONCURRENCY = 4  # images copied at once; each copies blobs concur
 
 # Called before each pull from a source registry; may sleep (rate-limit floor) and say so.
 BeforePull = Callable[[Reference], Awaitable[None]]
-# Called when a pending change is created, to gather what a reviewer needs.
-DescribeChange = Callable[[Reference, Digest, Digest | None], Awaitable[Mapping[str, object]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,11 +168,18 @@ class Executor:
             case CopyTag():
                 await self._copy(action)
             case HoldForReview():
-                await self._hold(action)
+                entry = self.entries[action.image]
+                change = await hold_for_review(self.store, entry, action, self.describe)
+                if change is not None:
+                    self.outcome.pending.append(change)
             case PruneTag():
-                await self._prune(action)
+                entry = self.entries[action.image]
+                await prune_tag(
+                    self.client, self.store, entry, action, run_id=self.run_id, actor=self.actor
+                )
+                self.outcome.pruned.append((entry.target.name, action.tag))
             case ReportVanished():
-                self._vanished(action)
+                report_vanished(self.store, action, run_id=self.run_id)
             case ObserveFailed():
                 self._fail(action.image, action.tag, action.message)
             case SkipTag():
@@ -174,6 +198,22 @@ class Executor:
             action.target.with_tag(action.backup_tag), raw.data, raw.media_type
         )
         return action.backup_tag
+
+    def _record(
+        self, entry: ImageEntry, tag: str, source: Digest, target: Digest, backup: str | None
+    ) -> TagRecord:
+        """The state record of ``tag`` mirrored now: upstream ``source`` as ``target``."""
+        return TagRecord(
+            target_repo=entry.target.name,
+            tag=tag,
+            source_ref=str(entry.source.with_tag(tag)),
+            source_digest=source,
+            target_digest=target,
+            run_id=self.run_id,
+            synced_at=self.clock(),
+            platforms=tuple(str(p) for p in entry.platforms or ()),
+            backup_tag=backup,
+        )
 
     async def _copy(self, action: CopyTag) -> None:
         entry = self.entries[action.image]
@@ -194,16 +234,8 @@ class Executor:
         out.blobs_skipped += result.blobs_skipped
         moved = action.old_target_digest is not None and action.old_target_digest != result.digest
         kind = EventKind.UPDATED if moved else EventKind.COPIED
-        record = TagRecord(
-            target_repo=entry.target.name,
-            tag=action.tag,
-            source_ref=str(entry.source.with_tag(action.tag)),
-            source_digest=action.digest,
-            target_digest=result.digest,
-            run_id=self.run_id,
-            synced_at=self.clock(),
-            platforms=tuple(str(p) for p in entry.platforms or ()),
-            backup_tag=backup if moved else None,
+        record = self._record(
+            entry, action.tag, action.digest, result.digest, backup if moved else None
         )
         event = Event(
             kind,
@@ -227,7 +259,7 @@ class Executor:
         with self.store.transaction():
             self.store.record_tag_with_event(record, event)
             if action.reason == "approved":
-                self._mark_applied(entry.target.name, action.tag, action.digest)
+                mark_applied(self.store, entry.target.name, action.tag, action.digest, self.run_id)
         if moved:
             out.updated.append(
                 (entry.target.name, action.tag, result.digest, action.old_target_digest)
@@ -253,17 +285,8 @@ class Executor:
         if rec is not None and rec.target_digest == action.digest:
             return
         old = rec.target_digest if rec is not None else None
-        record = TagRecord(
-            target_repo=entry.target.name,
-            tag=action.tag,
-            source_ref=str(entry.source.with_tag(action.tag)),
-            source_digest=action.digest,
-            target_digest=action.digest,
-            run_id=self.run_id,
-            synced_at=self.clock(),
-            platforms=tuple(str(p) for p in entry.platforms or ()),
-            backup_tag=backup_tag_for(action.tag, old) if old and entry.backup else None,
-        )
+        backup = backup_tag_for(action.tag, old) if old and entry.backup else None
+        record = self._record(entry, action.tag, action.digest, action.digest, backup)
         event = Event(
             EventKind.UPDATED if old else EventKind.COPIED,
             run_id=self.run_id,
@@ -276,73 +299,3 @@ class Executor:
             detail={"recovered": "the target already held this digest; the state had no record"},
         )
         self.store.record_tag_with_event(record, event)
-
-    def _mark_applied(self, repo: str, tag: str, digest: Digest) -> None:
-        for change in self.store.pending(PendingStatus.APPROVED, target_repo=repo, tag=tag):
-            if change.new_digest == digest and change.id is not None:
-                self.store.mark_applied(change.id, self.run_id)
-
-    async def _hold(self, action: HoldForReview) -> None:
-        if action.already_pending:
-            return
-        entry = self.entries[action.image]
-        details = await self.describe(
-            entry.source.with_tag(action.tag), action.new_digest, action.old_digest
-        )
-        change, created = self.store.add_pending(
-            PendingChange(
-                source_repo=entry.source.name,
-                tag=action.tag,
-                target_repo=entry.target.name,
-                old_digest=action.old_digest,
-                new_digest=action.new_digest,
-                details=dict(details),
-            )
-        )
-        if created:
-            self.outcome.pending.append(change)
-
-    async def _prune(self, action: PruneTag) -> None:
-        entry = self.entries[action.image]
-        repo = entry.target.name
-        shared = [
-            r.tag
-            for r in self.store.tags(repo)
-            if r.tag != action.tag and r.target_digest == action.digest
-        ]
-        if not shared:
-            await self.client.manifest_delete(
-                action.target.with_tag(None).with_digest(action.digest)
-            )
-        with self.store.transaction():
-            self.store.forget_tag(repo, action.tag)
-            self.store.append_event(
-                Event(
-                    EventKind.PRUNED,
-                    run_id=self.run_id,
-                    image=repo,
-                    tag=action.tag,
-                    digest=action.digest,
-                    actor=self.actor,
-                    reason="fell out of the selection (prune: true)",
-                    detail={"kept_for": shared} if shared else {},
-                )
-            )
-        self.outcome.pruned.append((repo, action.tag))
-
-    def _vanished(self, action: ReportVanished) -> None:
-        """Record once that a tag is gone upstream (the mirror keeps it)."""
-        seen = self.store.events(
-            image=action.image, tag=action.tag, kind=EventKind.VANISHED, limit=1
-        )
-        if not seen:
-            self.store.append_event(
-                Event(
-                    EventKind.VANISHED,
-                    run_id=self.run_id,
-                    image=action.image,
-                    tag=action.tag,
-                    digest=action.digest,
-                    reason="tag no longer exists upstream; the mirror keeps it",
-                )
-            )
