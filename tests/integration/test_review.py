@@ -2,18 +2,17 @@
 approval of a digest (not a tag), rejections that stick, and what `pending` shows."""
 
 import json
-import textwrap
 from types import SimpleNamespace
 
 import pytest
 
-from imagegate.cli.main import main
 from imagegate.domain.digest import Digest
 from imagegate.errors import UsageError
 from imagegate.review import Selector, parse_selector
 from imagegate.state import EventKind, open_state
 from tests.support.images import oci_labels
 from tests.support.pusher import Pusher
+from tests.support.world import cli, push_tags, write_allowlist
 
 REPOS = {"auto": "up/auto", "review": "up/rev", "pin": "up/pin"}
 
@@ -22,47 +21,34 @@ REPOS = {"auto": "up/auto", "review": "up/rev", "pin": "up/pin"}
 def world(source_registry, target_registry, tmp_path, image_factory):
     """Three upstream repos with tag 1.0, one allowlist entry per policy, an empty target."""
     up = Pusher(source_registry.url)
-    first = {}
-    for policy, repo in REPOS.items():
-        img = image_factory.multiarch(labels=oci_labels("1.0.0"), platforms=("linux/amd64",))
-        up.push_image(repo, "1.0", img)
-        first[policy] = img
-    cfg = tmp_path / "imagegate.yaml"
-    cfg.write_text(
-        textwrap.dedent(
-            f"""\
-            version: 1
-            target:
-              registry: {target_registry.host}
-              namespace: acme
-            state: {tmp_path / "state.db"}
-            images:
-              - source: {source_registry.host}/up/auto
-                tags: {{include: ['^1\\.']}}
-              - source: {source_registry.host}/up/rev
-                tags: {{include: ['^1\\.']}}
-                policy: review
-              - source: {source_registry.host}/up/pin
-                tags: {{include: ['^1\\.']}}
-                policy: pin
-            """
-        )
+    pushed = push_tags(
+        up,
+        {repo: ["1.0"] for repo in REPOS.values()},
+        lambda: image_factory.multiarch(labels=oci_labels("1.0.0"), platforms=("linux/amd64",)),
+    )
+    cfg = write_allowlist(
+        tmp_path / "imagegate.yaml",
+        target=target_registry.host,
+        images=f"""
+            - source: {source_registry.host}/up/auto
+              tags: {{include: ['^1\\.']}}
+            - source: {source_registry.host}/up/rev
+              tags: {{include: ['^1\\.']}}
+              policy: review
+            - source: {source_registry.host}/up/pin
+              tags: {{include: ['^1\\.']}}
+              policy: pin
+        """,
     )
     return SimpleNamespace(
         up=up,
         target=Pusher(target_registry.url),
         src=source_registry.host,
         tgt=target_registry.host,
-        first=first,
+        first={policy: pushed[(repo, "1.0")] for policy, repo in REPOS.items()},
         cfg=str(cfg),
         state=tmp_path / "state.db",
     )
-
-
-def cli(capsys, *args):
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def sync(capsys, w):

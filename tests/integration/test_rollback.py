@@ -1,7 +1,5 @@
 """``imagegate rollback`` end to end through the CLI against real registries."""
 
-import json
-import textwrap
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -9,32 +7,28 @@ import pytest
 
 from imagegate.cli.main import main
 from tests.support.pusher import Pusher
+from tests.support.world import cli, cli_json, push_tags, write_allowlist
 
 
 @pytest.fixture
 def world(source_registry, target_registry, tmp_path, image_factory):
     """bitnami/redis 7.2 and 7.4 upstream, synced once; 7.4 then moved upstream and synced."""
     up = Pusher(source_registry.url)
-    first = {tag: image_factory.multiarch() for tag in ("7.2", "7.4")}
-    for tag, img in first.items():
-        up.push_image("bitnami/redis", tag, img)
-    cfg = tmp_path / "imagegate.yaml"
-    cfg.write_text(
-        textwrap.dedent(
-            f"""\
-            version: 1
-            target:
-              registry: {target_registry.host}
-              namespace: acme
-            state: {tmp_path / "state.db"}
-            images:
-              - source: {source_registry.host}/bitnami/redis
-                tags: ["7.2", "7.4"]
-            """
-        )
+    first = push_tags(up, {"bitnami/redis": ["7.2", "7.4"]}, image_factory.multiarch)
+    cfg = write_allowlist(
+        tmp_path / "imagegate.yaml",
+        target=target_registry.host,
+        images=f"""
+            - source: {source_registry.host}/bitnami/redis
+              tags: ["7.2", "7.4"]
+        """,
     )
     w = SimpleNamespace(
-        up=up, cfg=str(cfg), target=Pusher(target_registry.url), old=first["7.4"], new=None
+        up=up,
+        cfg=str(cfg),
+        target=Pusher(target_registry.url),
+        old=first[("bitnami/redis", "7.4")],
+        new=None,
     )
     assert main(["sync", "-c", w.cfg]) == 0
     w.new = image_factory.multiarch()
@@ -42,18 +36,6 @@ def world(source_registry, target_registry, tmp_path, image_factory):
     assert main(["sync", "-c", w.cfg]) == 0
     w.target.assert_image("acme/redis", "7.4", w.new)
     return w
-
-
-def cli(capsys, *args):
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def cli_json(capsys, *args):
-    code, out, err = cli(capsys, *args, "--output", "json")
-    assert "Traceback" not in err
-    return code, (json.loads(out) if out.strip() else None), err
 
 
 def test_rollback_restores_sticks_and_a_newer_upstream_is_mirrored_again(

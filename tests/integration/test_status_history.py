@@ -1,13 +1,12 @@
 """``imagegate status`` and ``imagegate history`` end to end against real registries."""
 
 import json
-import textwrap
 from types import SimpleNamespace
 
 import pytest
 
-from imagegate.cli.main import main
 from tests.support.pusher import Pusher
+from tests.support.world import cli, push_tags, write_allowlist
 
 
 @pytest.fixture
@@ -15,35 +14,23 @@ def world(source_registry, target_registry, make_proxy, tmp_path, image_factory)
     """bitnami/redis 7.2 and 7.4 upstream behind a counting proxy; an empty target."""
     proxy = make_proxy(source_registry.url)
     up = Pusher(source_registry.url)
-    images = {tag: image_factory.multiarch() for tag in ("7.2", "7.4")}
-    for tag, img in images.items():
-        up.push_image("bitnami/redis", tag, img)
-    cfg = tmp_path / "imagegate.yaml"
-    state = tmp_path / "state.db"
-    cfg.write_text(
-        textwrap.dedent(
-            f"""\
-            version: 1
-            target:
-              registry: {target_registry.host}
-              namespace: acme
-            state: {state}
-            images:
-              - source: {proxy.host}/bitnami/redis
-                tags: ["7.2", "7.4"]
-            """
-        )
+    pushed = push_tags(up, {"bitnami/redis": ["7.2", "7.4"]}, image_factory.multiarch)
+    cfg = write_allowlist(
+        tmp_path / "imagegate.yaml",
+        target=target_registry.host,
+        images=f"""
+            - source: {proxy.host}/bitnami/redis
+              tags: ["7.2", "7.4"]
+        """,
     )
     return SimpleNamespace(
-        proxy=proxy, up=up, images=images, cfg=str(cfg), state=state, source=proxy.host
+        proxy=proxy,
+        up=up,
+        images={tag: img for (_, tag), img in pushed.items()},
+        cfg=str(cfg),
+        state=tmp_path / "state.db",
+        source=proxy.host,
     )
-
-
-def cli(capsys, *args):
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    assert "Traceback" not in err
-    return code, out, err
 
 
 def status(capsys, world):

@@ -1,14 +1,13 @@
 """End to end through the CLI against real registries: plan, sync, no-op, moved tags, failures."""
 
 import json
-import textwrap
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-from imagegate.cli.main import main
 from tests.support.pusher import Pusher
+from tests.support.world import cli, push_tags, write_allowlist
 
 
 @pytest.fixture
@@ -16,34 +15,22 @@ def world(source_registry, target_registry, make_proxy, tmp_path, image_factory)
     """Upstream (behind a counting proxy) with two community-style images; an empty target."""
     proxy = make_proxy(source_registry.url)
     up = Pusher(source_registry.url)
-    images = {}
-    for repo, tags in {
+    repos = {
         "bitnami/redis": ["7.2", "7.4", "7.4-rc1"],
         "grafana/loki": ["3.0.0", "3.1.0", "2.9.0"],
-    }.items():
-        for tag in tags:
-            img = image_factory.multiarch()
-            up.push_image(repo, tag, img)
-            images[(repo, tag)] = img
-    cfg = tmp_path / "imagegate.yaml"
-    cfg.write_text(
-        textwrap.dedent(
-            f"""\
-            version: 1
-            target:
-              registry: {target_registry.host}
-              namespace: acme
-            state: {tmp_path / "state.db"}
-            images:
-              - source: {proxy.host}/bitnami/redis
-                tags: ["7.2", "7.4"]
-              - source: {proxy.host}/grafana/loki
-                target: loki
-                tags: {{semver: ">=3.0", exclude: ["-rc"]}}
-            """
-        )
+    }
+    images = push_tags(up, repos, image_factory.multiarch)
+    cfg = write_allowlist(
+        tmp_path / "imagegate.yaml",
+        target=target_registry.host,
+        images=f"""
+            - source: {proxy.host}/bitnami/redis
+              tags: ["7.2", "7.4"]
+            - source: {proxy.host}/grafana/loki
+              target: loki
+              tags: {{semver: ">=3.0", exclude: ["-rc"]}}
+        """,
     )
-
     return SimpleNamespace(
         proxy=proxy,
         up=up,
@@ -53,12 +40,6 @@ def world(source_registry, target_registry, make_proxy, tmp_path, image_factory)
         source_registry=source_registry,
         target_registry=target_registry,
     )
-
-
-def cli(capsys, *args):
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_plan_sync_then_noop(world, capsys):

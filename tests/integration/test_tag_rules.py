@@ -1,10 +1,9 @@
 """Tag rules end to end through the CLI: explicit, regex include/exclude, semver, newest N, pins."""
 
 import json
-import textwrap
 
-from imagegate.cli.main import main
 from tests.support.pusher import Pusher
+from tests.support.world import cli, write_allowlist
 
 UPSTREAM_TAGS = ("1.0", "1.9.0", "1.10.0", "2.0.0", "2.1.0", "2.1.0-rc1", "3.0.0", "latest")
 
@@ -20,33 +19,14 @@ RULES = {
 }
 
 
-def cli(capsys, *args):
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    assert "Traceback" not in err
-    return code, out, err
-
-
 def write_config(path, source_host, target_host, pin, extra=""):
+    """One allowlist entry per rule in RULES, one pinned digest, then ``extra`` entries."""
     images = "".join(
-        f"  - source: {source_host}/team/app\n    target: {name}\n    tags: {rule}\n"
+        f"- source: {source_host}/team/app\n  target: {name}\n  tags: {rule}\n"
         for name, (rule, _) in RULES.items()
     )
-    images += f'  - source: {source_host}/team/app\n    target: pinned\n    tags: ["2.1.0@{pin}"]\n'
-    path.write_text(
-        textwrap.dedent(
-            f"""\
-            version: 1
-            target:
-              registry: {target_host}
-              namespace: acme
-            state: {path.parent / "state.db"}
-            images:
-            """
-        )
-        + images
-        + extra
-    )
+    images += f'- source: {source_host}/team/app\n  target: pinned\n  tags: ["2.1.0@{pin}"]\n'
+    write_allowlist(path, target=target_host, images=images + extra)
 
 
 def test_tag_rules_pins_and_plan_exit_codes(
@@ -100,7 +80,7 @@ def test_tag_rules_pins_and_plan_exit_codes(
     assert (tag["upstream_digest"], tag["mirrored_digest"]) == (moved.digest, pinned)
 
     # A failing image makes `plan --detailed-exitcode` exit 1, and names it.
-    missing = f"  - source: {source_registry.host}/team/gone\n    tags: ['1']\n"
+    missing = f"- source: {source_registry.host}/team/gone\n  tags: ['1']\n"
     write_config(cfg, source_registry.host, target_registry.host, pinned, extra=missing)
     code, out, _ = cli(capsys, "plan", "-c", str(cfg), "--detailed-exitcode")
     assert code == 1
