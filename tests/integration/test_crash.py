@@ -14,7 +14,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import textwrap
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -28,6 +27,7 @@ from tests.support.images import BuiltIndex, ImageFactory
 from tests.support.proxy import Fault, ProxyRequest, RegistryProxy
 from tests.support.pusher import Pusher
 from tests.support.registry_server import RegistryServer
+from tests.support.world import push_tags, write_allowlist
 
 REPOS = ("crash/app0", "crash/app1")
 TAGS = ("1.0", "2.0")
@@ -74,31 +74,17 @@ def crash_world(
     src_proxy = make_proxy(source_registry.url, fault=_slow_blobs)
     dst_proxy = make_proxy(target_registry.url)
     up = Pusher(source_registry.url)
-    images = {}
-    for repo in REPOS:
-        for tag in TAGS:
-            img = image_factory.multiarch(
-                platforms=("linux/amd64", "linux/arm64"), layer_size=LAYER
-            )
-            up.push_image(repo, tag, img)
-            images[(repo, tag)] = img
-    entries = "".join(
-        f"  - source: {src_proxy.host}/{r}\n    tags: {json.dumps(list(TAGS))}\n" for r in REPOS
+    images = push_tags(
+        up,
+        dict.fromkeys(REPOS, TAGS),
+        lambda: image_factory.multiarch(platforms=("linux/amd64", "linux/arm64"), layer_size=LAYER),
     )
-    cfg = tmp_path / "imagegate.yaml"
+    entries = "".join(
+        f"- source: {src_proxy.host}/{r}\n  tags: {json.dumps(list(TAGS))}\n" for r in REPOS
+    )
     db = tmp_path / "state.db"
-    cfg.write_text(
-        textwrap.dedent(
-            f"""\
-            version: 1
-            target:
-              registry: {dst_proxy.host}
-              namespace: mirror
-            state: {db}
-            images:
-            """
-        )
-        + entries
+    cfg = write_allowlist(
+        tmp_path / "imagegate.yaml", target=dst_proxy.host, namespace="mirror", images=entries
     )
     return CrashWorld(Pusher(target_registry.url), dst_proxy, cfg, db, images, source_registry.url)
 

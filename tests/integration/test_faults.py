@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import textwrap
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ from tests.support.images import BuiltIndex, ImageFactory, sha256_digest
 from tests.support.proxy import Fault, ProxyRequest, RegistryProxy
 from tests.support.pusher import Pusher
 from tests.support.registry_server import RegistryServer
+from tests.support.world import push_tags, write_allowlist
 
 REPOS = ("team/app0", "team/app1", "team/app2")
 TAGS = ("1.0", "2.0")
@@ -69,30 +69,17 @@ def build_world(
     src_proxy = make_proxy(source_registry.url)
     dst_proxy = make_proxy(target_registry.url) if proxy_target else None
     up = Pusher(source_registry.url)
-    images: dict[tuple[str, str], BuiltIndex] = {}
-    for repo in REPOS:
-        for tag in TAGS:
-            img = factory.multiarch(platforms=("linux/amd64", "linux/arm64"), layer_size=LAYER)
-            up.push_image(repo, tag, img)
-            images[(repo, tag)] = img
+    images = push_tags(
+        up,
+        dict.fromkeys(REPOS, TAGS),
+        lambda: factory.multiarch(platforms=("linux/amd64", "linux/arm64"), layer_size=LAYER),
+    )
     target_host = dst_proxy.host if dst_proxy else target_registry.host
     entries = "".join(
-        f"  - source: {src_proxy.host}/{repo}\n    tags: {json.dumps(list(TAGS))}\n"
-        for repo in REPOS
+        f"- source: {src_proxy.host}/{repo}\n  tags: {json.dumps(list(TAGS))}\n" for repo in REPOS
     )
-    cfg = tmp_path / "imagegate.yaml"
-    cfg.write_text(
-        textwrap.dedent(
-            f"""\
-            version: 1
-            target:
-              registry: {target_host}
-              namespace: mirror
-            state: {tmp_path / "state.db"}
-            images:
-            """
-        )
-        + entries
+    cfg = write_allowlist(
+        tmp_path / "imagegate.yaml", target=target_host, namespace="mirror", images=entries
     )
     return World(up, Pusher(target_registry.url), src_proxy, dst_proxy, cfg, images)
 

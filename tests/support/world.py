@@ -17,7 +17,7 @@ import json
 import textwrap
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -25,12 +25,14 @@ from imagegate.cli.main import main
 from tests.support.images import BuiltImage
 from tests.support.pusher import Pusher
 
+ImageT = TypeVar("ImageT", bound=BuiltImage)
+
 
 def push_tags(
-    pusher: Pusher, repos: Mapping[str, Iterable[str]], make: Callable[[], BuiltImage]
-) -> dict[tuple[str, str], BuiltImage]:
+    pusher: Pusher, repos: Mapping[str, Iterable[str]], make: Callable[[], ImageT]
+) -> dict[tuple[str, str], ImageT]:
     """Push a new image from ``make()`` to every tag of every repository, in order."""
-    images: dict[tuple[str, str], BuiltImage] = {}
+    images: dict[tuple[str, str], ImageT] = {}
     for repo, tags in repos.items():
         for tag in tags:
             images[(repo, tag)] = image = make()
