@@ -10,26 +10,19 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from imagegate.cli.main import main
 from tests.support.images import ImageFactory
 from tests.support.proxy import Fault, ProxyRequest, RegistryProxy
 from tests.support.pusher import Pusher
 from tests.support.registry_server import RegistryServer
+from tests.support.world import cli, write_allowlist
 
 HEAD = "version: 1\ntarget:\n  registry: 127.0.0.1:1\n  namespace: acme\n"
 ONE_IMAGE = "images:\n  - source: a/b\n    tags: ['1']\n"
-
-
-def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def one_line(err: str) -> str:
@@ -204,7 +197,7 @@ def test_broken_allowlist(tmp_path, capsys, monkeypatch, text, line, key, words)
     path = tmp_path / "imagegate.yaml"
     path.write_text(text)
     for command in ("plan", "sync"):
-        code, out, err = run_cli(capsys, command, "-c", str(path))
+        code, out, err = cli(capsys, command, "-c", str(path))
         assert code == 3, err
         assert out == ""
         msg = one_line(err)
@@ -228,7 +221,7 @@ def test_unreadable_allowlist(tmp_path, capsys):
         locked.chmod(0)
         cases[locked] = "cannot read the file"
     for path, words in cases.items():
-        code, _out, err = run_cli(capsys, "plan", "-c", str(path))
+        code, _out, err = cli(capsys, "plan", "-c", str(path))
         assert code == 3
         msg = one_line(err)
         assert msg.startswith(f"imagegate: error: {path}: ") and words in msg, msg
@@ -248,7 +241,7 @@ ARG_CASES = [
 
 @pytest.mark.parametrize(("argv", "words"), ARG_CASES, ids=[" ".join(a) for a, _ in ARG_CASES])
 def test_bad_arguments(capsys, argv, words):
-    code, _out, err = run_cli(capsys, *argv)
+    code, _out, err = cli(capsys, *argv)
     assert code == 3
     msg = one_line(err)
     assert msg.startswith("imagegate: error: ") and words in msg, msg
@@ -257,7 +250,7 @@ def test_bad_arguments(capsys, argv, words):
 def test_an_image_not_in_the_allowlist(tmp_path, capsys):
     path = tmp_path / "imagegate.yaml"
     path.write_text(HEAD + f"state: {tmp_path / 'state.db'}\n" + ONE_IMAGE)
-    code, _out, err = run_cli(capsys, "sync", "-c", str(path), "nothere/image")
+    code, _out, err = cli(capsys, "sync", "-c", str(path), "nothere/image")
     assert code == 3
     msg = one_line(err)
     assert "'nothere/image' is not in" in msg and str(path) in msg
@@ -265,20 +258,8 @@ def test_an_image_not_in_the_allowlist(tmp_path, capsys):
 
 # -- credentials and registry answers ------------------------------------------------------
 def allowlist(tmp_path: Path, target: str, source: str, extra: str = "") -> str:
-    path = tmp_path / "imagegate.yaml"
-    path.write_text(
-        textwrap.dedent(
-            f"""\
-            version: 1
-            target:
-              registry: {target}
-              namespace: acme
-            state: {tmp_path / "state.db"}
-            """
-        )
-        + extra
-        + f"images:\n  - source: {source}\n    tags: ['1']\n"
-    )
+    images = f"- source: {source}\n  tags: ['1']\n"
+    path = write_allowlist(tmp_path / "imagegate.yaml", target=target, images=images, extra=extra)
     return str(path)
 
 
@@ -290,7 +271,7 @@ def upstream(registry: RegistryServer, image_factory: ImageFactory) -> RegistryS
 
 def sync_failure(capsys: pytest.CaptureFixture[str], cfg: str) -> tuple[dict[str, str], str]:
     """Run sync; it must fail its one image with exit 1, one log line, one JSON failure."""
-    code, out, err = run_cli(capsys, "sync", "-c", cfg, "--output", "json")
+    code, out, err = cli(capsys, "sync", "-c", cfg, "--output", "json")
     assert code == 1, err
     log_line = json.loads(one_line(err))  # the one "image failed" record (JSON off a TTY)
     failures = json.loads(out)["failures"]
@@ -307,7 +288,7 @@ def test_target_needs_credentials_none_configured(upstream, basic_registry, tmp_
     assert "no credentials are configured" in failure["error"]
     assert f"docker login {basic_registry.host}" in failure["error"]
     # plan says the same, in its table, exit 1
-    code, out, err = run_cli(capsys, "plan", "-c", cfg)
+    code, out, err = cli(capsys, "plan", "-c", cfg)
     assert code == 1 and err == ""
     assert "no credentials are configured" in out
 
@@ -324,9 +305,7 @@ def test_source_with_wrong_password(
     assert "authentication failed as user 'mirror-bot'" in failure["error"]
     assert "wrong-password" not in failure["error"]
     # a one-off copy has nothing else to do: the auth problem is its exit code
-    code, _out, err = run_cli(
-        capsys, "copy", f"{basic_registry.host}/a/b:1", f"{upstream.host}/x/y:1"
-    )
+    code, _out, err = cli(capsys, "copy", f"{basic_registry.host}/a/b:1", f"{upstream.host}/x/y:1")
     assert code == 4
     assert "authentication failed" in one_line(err)
 
@@ -337,9 +316,7 @@ def test_credential_helper_missing(upstream, basic_registry, tmp_path, capsys, d
     failure, _ = sync_failure(capsys, cfg)
     assert "docker-credential-imagegate-test-nonexistent" in failure["error"]
     assert "not on PATH" in failure["error"]
-    code, _out, err = run_cli(
-        capsys, "copy", f"{basic_registry.host}/a/b:1", f"{upstream.host}/x/y:1"
-    )
+    code, _out, err = cli(capsys, "copy", f"{basic_registry.host}/a/b:1", f"{upstream.host}/x/y:1")
     assert code == 4
     assert "not on PATH" in one_line(err)
 
@@ -347,9 +324,7 @@ def test_credential_helper_missing(upstream, basic_registry, tmp_path, capsys, d
 def test_unparseable_docker_config(upstream, basic_registry, tmp_path, capsys, docker_config):
     cfg_dir = docker_config({}).directory
     (cfg_dir / "config.json").write_text("{not json")
-    code, _out, err = run_cli(
-        capsys, "copy", f"{basic_registry.host}/a/b:1", f"{upstream.host}/x/y:1"
-    )
+    code, _out, err = cli(capsys, "copy", f"{basic_registry.host}/a/b:1", f"{upstream.host}/x/y:1")
     assert code == 4
     msg = one_line(err)
     assert "config.json" in msg
@@ -368,7 +343,7 @@ def test_forbidden_target(
     cfg = allowlist(tmp_path, proxy.host, f"{upstream.host}/a/b")
     failure, _ = sync_failure(capsys, cfg)
     assert "403" in failure["error"] or "denied" in failure["error"].lower()
-    code, _out, err = run_cli(capsys, "copy", f"{upstream.host}/a/b:1", f"{proxy.host}/x/y:1")
+    code, _out, err = cli(capsys, "copy", f"{upstream.host}/a/b:1", f"{proxy.host}/x/y:1")
     assert code == 4
     assert "denied" in one_line(err).lower()
 
@@ -378,7 +353,7 @@ def test_missing_repository_and_tag(upstream, target_registry, tmp_path, capsys)
     failure, image = sync_failure(capsys, cfg)
     assert image.endswith("acme/such")
     assert "not found upstream" in failure["error"]
-    code, _out, err = run_cli(
+    code, _out, err = cli(
         capsys, "copy", f"{upstream.host}/no/such:1", f"{target_registry.host}/x/y:1"
     )
     assert code == 1

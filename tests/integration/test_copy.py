@@ -5,13 +5,11 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 from imagegate.cli.copy import progress_handler, registry_settings, resolve_target
-from imagegate.cli.main import main
 from imagegate.cli.render import ProgressBar
 from imagegate.domain.digest import Digest
 from imagegate.domain.manifest import Platform, parse_manifest
@@ -34,6 +32,7 @@ from tests.support.images import ImageFactory, build_multiarch, random_layer
 from tests.support.proxy import Fault, ProxyRequest, RegistryProxy
 from tests.support.pusher import Pusher
 from tests.support.registry_server import RegistryServer
+from tests.support.world import cli
 
 
 def ref(server: RegistryServer | RegistryProxy, name: str) -> Reference:
@@ -275,12 +274,6 @@ def test_auth_failures_are_clear(
     )
 
 
-def cli(argv: Sequence[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def test_cli_text_and_json_output(
     source_registry: RegistryServer,
     target_registry: RegistryServer,
@@ -292,7 +285,7 @@ def test_cli_text_and_json_output(
     Pusher(source_registry.url).push_image("x/cli", "3.1", idx)
     src = f"{source_registry.host}/x/cli:3.1"
 
-    code, out, err = cli(["copy", src, f"{target_registry.host}/m/cli"], capsys)
+    code, out, err = cli(capsys, "copy", src, f"{target_registry.host}/m/cli")
     assert code == 0, err
     assert f"-> {target_registry.host}/m/cli:3.1" in out  # bare repository keeps the tag
     assert idx.digest in out
@@ -300,9 +293,7 @@ def test_cli_text_and_json_output(
     assert "\r" not in err  # no progress bar when stderr is not a terminal
     Pusher(target_registry.url).assert_image("m/cli", "3.1", idx)
 
-    code, out, _ = cli(
-        ["copy", src, f"{target_registry.host}/m/cli:3.1", "--output", "json"], capsys
-    )
+    code, out, _ = cli(capsys, "copy", src, f"{target_registry.host}/m/cli:3.1", "--output", "json")
     assert code == 0
     doc = json.loads(out)
     assert doc["digest"] == doc["source_digest"] == idx.digest
@@ -310,16 +301,14 @@ def test_cli_text_and_json_output(
     assert doc["blobs"]["copied"] == 0 and doc["bytes_copied"] == 0 and not doc["tagged"]
 
     code, out, _ = cli(
-        [
-            "copy",
-            src,
-            f"{target_registry.host}/m/one",
-            "--platform",
-            "linux/amd64",
-            "--output",
-            "json",
-        ],
         capsys,
+        "copy",
+        src,
+        f"{target_registry.host}/m/one",
+        "--platform",
+        "linux/amd64",
+        "--output",
+        "json",
     )
     doc = json.loads(out)
     assert code == 0 and doc["rewritten"] and doc["platforms"] == ["linux/amd64"]
@@ -330,11 +319,11 @@ def test_cli_errors_are_one_line(
     source_registry: RegistryServer, capsys: pytest.CaptureFixture[str], docker_config
 ) -> None:
     docker_config()
-    code, _, err = cli(["copy", "Bad/Name", "x/y"], capsys)
+    code, _, err = cli(capsys, "copy", "Bad/Name", "x/y")
     assert code == 3 and err.count("\n") == 1 and "lowercase" in err
-    code, _, err = cli(["copy", f"{source_registry.host}/no/such:1", "127.0.0.1:1/x/y"], capsys)
+    code, _, err = cli(capsys, "copy", f"{source_registry.host}/no/such:1", "127.0.0.1:1/x/y")
     assert code == 1 and err.count("\n") == 1 and "Traceback" not in err
-    code, _, err = cli(["copy", "a/b", "c/d", "--platform", "linux"], capsys)
+    code, _, err = cli(capsys, "copy", "a/b", "c/d", "--platform", "linux")
     assert code == 3 and "os/arch" in err
 
 

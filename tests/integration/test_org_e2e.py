@@ -18,12 +18,12 @@ from types import SimpleNamespace
 
 import pytest
 
-from imagegate.cli.main import main
 from imagegate.state import EventKind, PendingStatus, SqliteStateStore
 from tests.support.fake_hub import FakeHub, OatResource
 from tests.support.images import BuiltImage, ImageFactory
 from tests.support.proxy import Fault
 from tests.support.pusher import Pusher, PushError
+from tests.support.world import cli
 
 ORG = "acme"
 UPSTREAM = {"bitnami/redis": ("7.2", "7.4"), "grafana/loki": ("3.0.0",)}
@@ -96,12 +96,6 @@ def write_config(w: SimpleNamespace, *, hub_auth: str = "", loki_extra: str = ""
     )
     cfg.write_text(text.replace("#HUB", hub_auth).replace("#LOKI", loki_extra))
     return str(cfg)
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _push_tokens(w: SimpleNamespace) -> list[int]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import socket
-import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from imagegate.registry.settings import is_loopback
 from tests.support.images import ImageFactory
 from tests.support.pusher import Pusher
 from tests.support.registry_server import RegistryServer, TlsFiles
+from tests.support.world import write_allowlist
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,20 +72,8 @@ def named_tls_registry(registry_pool, tmp_path: Path) -> Iterator[NamedTlsRegist
 
 def allowlist(tmp_path: Path, source: str, target: str, registries: str = "") -> str:
     path = tmp_path / "imagegate.yaml"
-    path.write_text(
-        textwrap.dedent(
-            f"""\
-            version: 1
-            target:
-              registry: {target}
-              namespace: acme
-            state: {tmp_path / "state.db"}
-            """
-        )
-        + registries
-        + f"images:\n  - source: {source}/team/app\n    tags: ['1']\n"
-    )
-    return str(path)
+    images = f"- source: {source}/team/app\n  tags: ['1']\n"
+    return str(write_allowlist(path, target=target, images=images, extra=registries))
 
 
 def test_private_ca_refused_by_default_accepted_with_ca_file(

@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 import urllib.error
 import urllib.request
@@ -24,6 +23,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from imagegate.state import RunResult, open_state
 from tests.support.proxy import Fault
 from tests.support.pusher import Pusher
+from tests.support.world import write_allowlist
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -128,21 +128,9 @@ def watch_process(tmp_path):
 
 def write_config(path: Path, source_host: str, target_host: str, images: str, extra: str = ""):
     """An allowlist with a 500 ms schedule (runs are sequential, so it never overlaps)."""
-    path.write_text(
-        textwrap.dedent(
-            f"""\
-            version: 1
-            target:
-              registry: {target_host}
-              namespace: acme
-            state: {path.parent / "state.db"}
-            schedule:
-              every: 500ms
-            """
-        )
-        + extra
-        + "images:\n"
-        + textwrap.indent(images.format(src=source_host), "  ")
+    schedule = "schedule:\n  every: 500ms\n"
+    write_allowlist(
+        path, target=target_host, images=images.format(src=source_host), extra=schedule + extra
     )
 
 
