@@ -4,7 +4,6 @@ from datetime import UTC, datetime
 import pytest
 
 from imagegate.errors import ConfigError
-from imagegate.notify.delivery import retry_after_seconds
 from imagegate.notify.message import Message, NotifyItem, WebhookTarget, url_origin
 from imagegate.notify.payloads import (
     MAX_JSON_ITEMS,
@@ -168,21 +167,6 @@ def test_webhook_target_validation_never_echoes_the_url(kwargs, needle):
     with pytest.raises(ConfigError, match=needle) as info:
         WebhookTarget.create(**kwargs)
     assert "SECRET" not in str(info.value)
-
-
-@pytest.mark.parametrize(
-    ("value", "seconds"),
-    [
-        (None, None),
-        ("", None),
-        ("7", 7.0),
-        ("soon", None),
-        ("Sun, 10 Mar 2024 10:00:30 GMT", 30.0),
-        ("Sun, 10 Mar 2024 09:00:00 GMT", 0.0),  # in the past
-    ],
-)
-def test_retry_after(value, seconds):
-    assert retry_after_seconds(value, now=T) == seconds
 
 
 def test_counts_default_in_titles_use_spaces():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+from datetime import UTC, datetime
 
 import pytest
 from multidict import CIMultiDict
@@ -49,6 +50,24 @@ def test_exhausted() -> None:
     rl = RateLimit.from_headers({"ratelimit-limit": "100;w=21600", "ratelimit-remaining": "0"})
     assert rl is not None
     assert rl.exhausted
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        (None, None),
+        ("", None),
+        ("7", 7.0),
+        (" 7 ", 7.0),
+        ("soon", None),
+        ("Sun, 10 Mar 2024 10:00:30 GMT", 30.0),
+        ("Sun, 10 Mar 2024 10:00:30 -0000", 30.0),  # no zone given: UTC, not local time
+        ("Sun, 10 Mar 2024 09:00:00 GMT", 0.0),  # in the past
+    ],
+)
+def test_retry_after_table(value: str | None, seconds: float | None) -> None:
+    now = datetime(2024, 3, 10, 10, 0, tzinfo=UTC).timestamp()
+    assert parse_retry_after(value, now) == seconds
 
 
 def test_retry_after_seconds_and_http_date() -> None:

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
 
 from imagegate.errors import RETRYABLE_STATUSES
 from imagegate.notify.message import WebhookTarget
+from imagegate.registry.retry import parse_retry_after
 
 log = logging.getLogger("imagegate.notify")
 
@@ -42,22 +42,6 @@ class DeliveryResult:
     error: str = ""  # safe to log: no URL
 
 
-def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
-    """``Retry-After`` as seconds: delta-seconds or an HTTP date; None if absent or unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
-
-
 def _describe(exc: BaseException, timeout: float) -> str:
     """A one-line reason that cannot contain the URL (aiohttp messages may)."""
     if isinstance(exc, TimeoutError):
@@ -78,7 +62,7 @@ async def _attempt(
         headers={"User-Agent": "imagegate-notify"},
     ) as resp:
         await resp.read()
-        return resp.status, retry_after_seconds(resp.headers.get("Retry-After"))
+        return resp.status, parse_retry_after(resp.headers.get("Retry-After"), time.time())
 
 
 async def deliver(

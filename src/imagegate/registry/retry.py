@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC
 from email.utils import parsedate_to_datetime
 
 DEFAULT_MAX_ATTEMPTS = 4  # one try + three retries: rides out a registry restart
@@ -44,7 +45,8 @@ NO_RETRY = RetryPolicy(max_attempts=1)
 
 
 def parse_retry_after(value: str | None, now: float) -> float | None:
-    """``Retry-After`` as seconds from ``now`` (epoch seconds): delta-seconds or an HTTP date."""
+    """``Retry-After`` as seconds from ``now`` (epoch seconds): delta-seconds or an HTTP date;
+    None if absent or unreadable. Used for registries and webhooks alike."""
     if not value:
         return None
     value = value.strip()
@@ -56,4 +58,6 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
         return None
     if when is None:
         return None
+    if when.tzinfo is None:  # "-0000": UTC, not the local time zone
+        when = when.replace(tzinfo=UTC)
     return max(0.0, when.timestamp() - now)
