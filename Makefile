@@ -42,9 +42,11 @@ test: deps lint typecheck
 demo: deps
 	$(BIN)/python -m demo
 
+# `make bench` (a few minutes), `make bench BENCH_ARGS=--quick` (about a minute); see
+# docs/benchmarks.md. Results: bench/out/*.json and *.md.
 bench: deps
 	@if [ ! -x /usr/bin/skopeo ]; then $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq skopeo >/dev/null; fi
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .demo bench/out
