@@ -1,4 +1,4 @@
-"""One run: observe -> plan -> (execute). Used by `plan`, `sync` and `watch`."""
+"""One run: observe -> plan -> hub -> execute. Used by `plan`, `sync` and `watch`."""
 
 from __future__ import annotations
 
