@@ -7,11 +7,12 @@ import time
 from pathlib import Path
 
 from bench import tools
-from bench.corpus import Corpus, push_big_image, push_scale, scale_tags
+from bench.corpus import Corpus
 from bench.phases import measured, ratio
 from bench.procs import run_timed
 from bench.rawread import read_every_blob
 from bench.registries import LoggedRegistry
+from bench.special import push_big_image, push_scale, scale_tags
 
 
 def raw_limit(corpus: Corpus, source: LoggedRegistry) -> dict[str, object]:
