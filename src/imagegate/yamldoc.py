@@ -212,7 +212,9 @@ class Node:
         raw = str(self.node.value) if self.is_string else ""
         value = self.string()
         if "${" not in raw:
-            self.warn("this value is written in clear in the file; use a ${VARIABLE} reference instead")
+            self.warn(
+                "this value is written in clear in the file; use a ${VARIABLE} reference instead"
+            )
         return Secret(value)
 
     def strings(self) -> list[str]:
