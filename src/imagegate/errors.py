@@ -32,7 +32,7 @@ with :func:`redact_url` before they are put into a message.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 EXIT_OK = 0
@@ -49,6 +49,15 @@ _SECRET_QUERY = re.compile(
     r"x-goog-[a-z-]+|key)=)[^&#\s]*"
 )
 _USERINFO = re.compile(r"(?i)(https?://)[^/@\s]+@")
+
+
+def failure_exit_code(codes: Iterable[int]) -> int:
+    """The exit code of a run whose items failed with ``codes``: EXIT_AUTH when every failure
+    was a credentials or permission problem (so CI can tell "fix the login" apart), else 1."""
+    found = set(codes)
+    if not found:
+        return EXIT_OK
+    return EXIT_AUTH if found == {EXIT_AUTH} else EXIT_FAILURE
 
 
 def redact_url(url: str) -> str:

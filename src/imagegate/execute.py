@@ -23,7 +23,7 @@ from imagegate.domain.reference import Reference
 from imagegate.engine.copy import CopyResult, copy_image
 from imagegate.engine.events import EventCallback
 from imagegate.engine.locations import BlobLocations
-from imagegate.errors import ImagegateError
+from imagegate.errors import EXIT_FAILURE, ImagegateError
 from imagegate.housekeeping import (
     DescribeChange,
     hold_for_review,
@@ -68,6 +68,7 @@ class Failure:
     image: str  # the target repository
     tag: str | None
     message: str
+    exit_code: int = EXIT_FAILURE  # EXIT_AUTH when credentials or permissions were the cause
 
 
 @dataclass(slots=True)
@@ -154,11 +155,13 @@ class Executor:
                 try:
                     await self._one(action)
                 except ImagegateError as exc:
-                    self._fail(key, tag, str(exc))
+                    self._fail(key, tag, str(exc), exc.exit_code)
 
-    def _fail(self, image: str, tag: str | None, message: str) -> None:
+    def _fail(
+        self, image: str, tag: str | None, message: str, exit_code: int = EXIT_FAILURE
+    ) -> None:
         log.error("image failed", extra={"image": image, "tag": tag or "", "error": message})
-        self.outcome.failures.append(Failure(image, tag, message))
+        self.outcome.failures.append(Failure(image, tag, message, exit_code))
         self.store.append_event(
             Event(EventKind.FAILED, run_id=self.run_id, image=image, tag=tag, reason=message)
         )
@@ -181,7 +184,7 @@ class Executor:
             case ReportVanished():
                 report_vanished(self.store, action, run_id=self.run_id)
             case ObserveFailed():
-                self._fail(action.image, action.tag, action.message)
+                self._fail(action.image, action.tag, action.message, action.exit_code)
             case SkipTag():
                 self.outcome.skipped += 1
                 self._adopt(action)

@@ -127,7 +127,7 @@ class _Observation:
                 self.head(entry.source.with_tag(tag)), self.head(entry.target.with_tag(tag))
             )
         except ImagegateError as exc:
-            return TagObservation(None, None, error=str(exc))
+            return TagObservation(None, None, error=str(exc), error_code=exc.exit_code)
         return TagObservation(source, target)
 
     async def image(self, entry: ImageEntry) -> tuple[ImageDesired, ImageObservation]:
@@ -141,7 +141,9 @@ class _Observation:
                 tags = tuple(entry.tags.explicit)
         except ImagegateError as exc:
             desired = desired_for(entry, ())
-            return desired, ImageObservation(tags={}, error=f"listing tags failed: {exc}")
+            return desired, ImageObservation(
+                tags={}, error=f"listing tags failed: {exc}", error_code=exc.exit_code
+            )
         results = await asyncio.gather(*(self.tag(entry, t) for t in tags))
         return desired_for(entry, tags), ImageObservation(
             tags=dict(zip(tags, results, strict=True)), upstream_tags=listed

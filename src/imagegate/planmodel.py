@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from imagegate.domain.allowlist import Policy
 from imagegate.domain.digest import Digest
 from imagegate.domain.reference import Reference
+from imagegate.errors import EXIT_FAILURE
 
 # ---------------------------------------------------------------- inputs
 
@@ -36,6 +37,7 @@ class TagObservation:
     source_digest: Digest | None  # None: the tag does not exist upstream
     target_digest: Digest | None  # None: the tag does not exist on the target
     error: str | None = None  # the observation itself failed
+    error_code: int = EXIT_FAILURE  # its exit code (EXIT_AUTH for 401/403)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +45,7 @@ class ImageObservation:
     tags: Mapping[str, TagObservation]
     upstream_tags: frozenset[str] | None = None  # the listing, when one was made
     error: str | None = None  # the whole image could not be observed
+    error_code: int = EXIT_FAILURE
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +141,7 @@ class ObserveFailed:
     image: str
     tag: str | None
     message: str
+    exit_code: int = EXIT_FAILURE
 
 
 Action = (

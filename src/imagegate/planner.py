@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from imagegate.domain.allowlist import Policy
 from imagegate.domain.digest import Digest
+from imagegate.errors import EXIT_FAILURE
 from imagegate.planmodel import (
     BACKUP_MARK,
     Action,
@@ -82,7 +83,8 @@ def plan(
         st = state.get(image.key, ImageState())
         if obs is None or obs.error is not None:
             msg = obs.error if obs is not None and obs.error else "not observed"
-            actions.append(ObserveFailed(image.key, None, msg))
+            code = obs.error_code if obs is not None else EXIT_FAILURE
+            actions.append(ObserveFailed(image.key, None, msg, code))
             continue
         actions.extend(_plan_image(image, obs, st))
     return Plan(tuple(actions))
@@ -96,7 +98,7 @@ def _plan_image(image: ImageDesired, obs: ImageObservation, st: ImageState) -> I
             yield ObserveFailed(image.key, tag, "tag was not observed")
             continue
         if tobs.error is not None:
-            yield ObserveFailed(image.key, tag, tobs.error)
+            yield ObserveFailed(image.key, tag, tobs.error, tobs.error_code)
             continue
         yield from _plan_tag(image, tag, tobs, st)
     # Tags we mirrored earlier that are no longer wanted.

@@ -269,10 +269,13 @@ def upstream(registry: RegistryServer, image_factory: ImageFactory) -> RegistryS
     return registry
 
 
-def sync_failure(capsys: pytest.CaptureFixture[str], cfg: str) -> tuple[dict[str, str], str]:
-    """Run sync; it must fail its one image with exit 1, one log line, one JSON failure."""
+def sync_failure(
+    capsys: pytest.CaptureFixture[str], cfg: str, expect: int = 4
+) -> tuple[dict[str, str], str]:
+    """Run sync; it must fail its one image, one log line, one JSON failure. Exit 4 when (as
+    here) every failure is a credentials problem, 1 otherwise."""
     code, out, err = cli(capsys, "sync", "-c", cfg, "--output", "json")
-    assert code == 1, err
+    assert code == expect, err
     log_line = json.loads(one_line(err))  # the one "image failed" record (JSON off a TTY)
     failures = json.loads(out)["failures"]
     assert len(failures) == 1
@@ -287,9 +290,9 @@ def test_target_needs_credentials_none_configured(upstream, basic_registry, tmp_
     assert image.endswith("acme/b")
     assert "no credentials are configured" in failure["error"]
     assert f"docker login {basic_registry.host}" in failure["error"]
-    # plan says the same, in its table, exit 1
+    # plan says the same, in its table, exit 4
     code, out, err = cli(capsys, "plan", "-c", cfg)
-    assert code == 1 and err == ""
+    assert code == 4 and err == ""
     assert "no credentials are configured" in out
 
 
@@ -350,7 +353,7 @@ def test_forbidden_target(
 
 def test_missing_repository_and_tag(upstream, target_registry, tmp_path, capsys):
     cfg = allowlist(tmp_path, target_registry.host, f"{upstream.host}/no/such")
-    failure, image = sync_failure(capsys, cfg)
+    failure, image = sync_failure(capsys, cfg, expect=1)
     assert image.endswith("acme/such")
     assert "not found upstream" in failure["error"]
     code, _out, err = cli(

@@ -6,6 +6,7 @@ import pytest
 
 from imagegate.domain.digest import Digest
 from imagegate.domain.reference import parse_repository
+from imagegate.errors import failure_exit_code
 from imagegate.planner import (
     CopyTag,
     HoldForReview,
@@ -185,3 +186,21 @@ def test_observation_errors_are_isolated_per_image():
 def test_backup_tag_is_a_valid_length():
     assert len(backup_tag_for("x" * 128, A)) == 128
     assert backup_tag_for("7", A).startswith("7--prev-")
+
+
+def test_observation_exit_codes_travel_with_the_failure():
+    img = image()
+    obs = ImageObservation(tags={"7": TagObservation(None, None, error="denied", error_code=4)})
+    (failed,) = plan([img], {img.key: obs}, {}).actions
+    assert isinstance(failed, ObserveFailed)
+    assert failed.exit_code == 4
+    whole = ImageObservation(tags={}, error="listing tags failed: denied", error_code=4)
+    (failed,) = plan([img], {img.key: whole}, {}).actions
+    assert isinstance(failed, ObserveFailed) and failed.exit_code == 4
+
+
+def test_failure_exit_code():
+    assert failure_exit_code([]) == 0
+    assert failure_exit_code([4, 4]) == 4
+    assert failure_exit_code([4, 1]) == 1
+    assert failure_exit_code([1]) == 1

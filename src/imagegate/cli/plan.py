@@ -9,7 +9,7 @@ from typing import Any
 from imagegate.cli.common import add_config_options, add_image_filter, session
 from imagegate.cli.planview import plan_json, render_plan
 from imagegate.cli.render import print_json
-from imagegate.errors import EXIT_CHANGES, EXIT_FAILURE, EXIT_OK
+from imagegate.errors import EXIT_CHANGES, EXIT_OK, failure_exit_code
 from imagegate.hubsync import connect
 from imagegate.planner import ObserveFailed
 from imagegate.sync import PlanReport, make_plan
@@ -49,8 +49,9 @@ def run(args: argparse.Namespace) -> int:
         print_json(plan_json(report.plan, report.entries, hub=report.hub))
     else:
         print(render_plan(report.plan, report.entries, all_rows=args.all, hub=report.hub))
-    if any(isinstance(a, ObserveFailed) for a in report.plan.actions):
-        return EXIT_FAILURE
+    failed = [a.exit_code for a in report.plan.actions if isinstance(a, ObserveFailed)]
+    if failed:
+        return failure_exit_code(failed)
     if args.detailed_exitcode and report.has_changes:
         return EXIT_CHANGES
     return EXIT_OK

@@ -10,7 +10,7 @@ from typing import Any
 from imagegate.cli.common import add_config_options, add_image_filter, session
 from imagegate.cli.copy import progress_handler
 from imagegate.cli.render import ProgressBar, human_bytes, print_json, table
-from imagegate.errors import EXIT_FAILURE, EXIT_OK
+from imagegate.errors import failure_exit_code
 from imagegate.inspect import describer_for
 from imagegate.sync import RunReport, run_sync
 from imagegate.watchrun import notify_report
@@ -108,4 +108,4 @@ def run(args: argparse.Namespace) -> int:
         print_json(summary_json(report))
     else:
         print(render_summary(report))
-    return EXIT_FAILURE if report.outcome.failures else EXIT_OK
+    return failure_exit_code(f.exit_code for f in report.outcome.failures)
