@@ -14,7 +14,7 @@ import os
 import select
 import sys
 from collections.abc import Callable, Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from imagegate import __version__
 from imagegate.errors import (
@@ -60,19 +60,41 @@ def build_parser() -> argparse.ArgumentParser:
         "organization (or any OCI registry), exactly and safely.",
     )
     parser.add_argument("--version", action="version", version=f"imagegate {__version__}")
-    parser.add_argument(
-        "--debug", action="store_true", help="verbose logs and tracebacks (secrets stay redacted)"
+    _add_global_options(parser, default=True)
+    sub = _GlobalOptionsEverywhere(
+        parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     )
-    parser.add_argument(
-        "--log-format",
-        choices=("auto", "text", "json"),
-        default="auto",
-        help="log format on stderr (auto: text on a terminal, JSON lines otherwise)",
-    )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
     return parser
+
+
+def _add_global_options(p: argparse.ArgumentParser, *, default: bool) -> None:
+    """--debug and --log-format, before the command or after it (`imagegate sync --debug`)."""
+    p.add_argument(
+        "--debug",
+        action="store_true",
+        default=False if default else argparse.SUPPRESS,
+        help="verbose logs and tracebacks (secrets stay redacted)",
+    )
+    p.add_argument(
+        "--log-format",
+        choices=("auto", "text", "json"),
+        default="auto" if default else argparse.SUPPRESS,
+        help="log format on stderr (auto: text on a terminal, JSON lines otherwise)",
+    )
+
+
+class _GlobalOptionsEverywhere:
+    """Wraps the subparsers action so every command also accepts the global options."""
+
+    def __init__(self, action: Any) -> None:
+        self._action = action
+
+    def add_parser(self, name: str, **kw: Any) -> argparse.ArgumentParser:
+        p: argparse.ArgumentParser = self._action.add_parser(name, **kw)
+        _add_global_options(p, default=False)
+        return p
 
 
 def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
