@@ -1,6 +1,8 @@
 """The CLI boundary: global options in either position, usage errors, exit codes."""
 
-from imagegate.cli.main import build_parser, main
+import argparse
+
+from imagegate.cli.main import build_parser, command_module, main
 
 
 def test_global_options_work_before_and_after_the_command():
@@ -23,3 +25,14 @@ def test_unknown_option_is_a_usage_error_naming_the_command(capsys):
 def test_no_command_prints_help_and_exits_3(capsys):
     assert main([]) == 3
     assert "COMMAND" in capsys.readouterr().err
+
+
+def test_only_the_named_command_is_loaded():
+    parser = build_parser(["--log-format", "text", "schema", "--debug"])
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    assert set(sub.choices) == {"schema"}
+    full = build_parser(["bogus"])
+    sub = next(a for a in full._actions if isinstance(a, argparse._SubParsersAction))
+    assert {"plan", "sync", "approve", "reject", "schema"} <= set(sub.choices)
+    assert command_module("reject") == "imagegate.cli.approve"
+    assert command_module("nope") is None

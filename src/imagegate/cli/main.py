@@ -46,6 +46,29 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
+# Commands a module registers besides the one it is named after.
+EXTRA_COMMANDS: dict[str, str] = {"reject": "imagegate.cli.approve"}
+
+
+def command_module(name: str) -> str | None:
+    """The module that registers command ``name`` (None if there is no such command)."""
+    module = f"imagegate.cli.{name}"
+    return module if module in COMMAND_MODULES else EXTRA_COMMANDS.get(name)
+
+
+def _command_in(argv: Sequence[str]) -> str | None:
+    """The command word of ``argv`` (global options may come first)."""
+    skip = False
+    for word in argv:
+        if skip:
+            skip = False
+        elif word == "--log-format":
+            skip = True
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that raises UsageError (exit 3, one line) instead of exiting with 2."""
 
@@ -53,7 +76,9 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message} (see '{self.prog} --help')")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser. Given ``argv`` naming a command, only that command's module is imported
+    (start-up time: each module pulls in what its command needs); otherwise all of them."""
     parser = _Parser(
         prog="imagegate",
         description="Mirror a vetted allowlist of community images into a Docker Hub "
@@ -64,7 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = _GlobalOptionsEverywhere(
         parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     )
-    for name in COMMAND_MODULES:
+    only = command_module(_command_in(argv) or "") if argv is not None else None
+    for name in (only,) if only else COMMAND_MODULES:
         importlib.import_module(name).register(sub)
     return parser
 
@@ -110,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args_list
     try:
-        parser = build_parser()
+        parser = build_parser(args_list)
         args = _parse(parser, args_list)
         setup_logging(debug=args.debug, fmt=args.log_format)
         func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
