@@ -15,6 +15,7 @@ import pytest
 from aiohttp import web
 
 from imagegate.cli.main import main
+from imagegate.errors import EXIT_AUTH
 from tests.support.bgserver import BackgroundServer
 from tests.support.fake_hub import FakeHub
 from tests.support.images import ImageFactory
@@ -159,8 +160,9 @@ def test_no_secret_anywhere_with_debug(
     Pusher(
         token_registry.url, username=token_registry.username, password=token_registry.password
     ).push_image("team/app", "1", image_factory.multiarch(platforms=("linux/amd64",)))
-    run("sync", "-c", c, expect=1)
-    run("sync", "-c", c, expect=1, fmt="text")
+    # every failed image failed on credentials: exit 4 (EXIT_AUTH), not the generic 1
+    run("sync", "-c", c, expect=EXIT_AUTH)
+    run("sync", "-c", c, expect=EXIT_AUTH, fmt="text")
     run("plan", "-c", c, "--output", "json", expect=None)
     # a one-off copy with Docker config credentials on both sides
     docker_config(
