@@ -59,7 +59,9 @@ def _approval(
         if decided:
             last = max(decided, key=lambda c: c.decided_at or datetime.min.replace(tzinfo=UTC))
             return _date(last.decided_at), last.decided_by or "a reviewer"
-    return _date(latest), f"allowlist {path} {entry.location}, policy {entry.policy}"
+    # No file line or list index here: an edit elsewhere in the file must not rewrite (and
+    # PATCH) the description of every repository.
+    return _date(latest), f"allowlist {path}, policy {entry.policy}"
 
 
 def provenance(

@@ -1,0 +1,93 @@
+"""What a Docker Hub org admin does after the first sync, through the CLI as documented.
+
+The Hub double plays Docker Hub's API and token service; one real docker-registry trusts its
+tokens and holds both the community images and the org's mirrors. Each test pins down a
+problem found by walking docs/docker-hub.md, docs/review.md and docs/watch.md by hand.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from tests.support.fake_hub import FakeHub
+from tests.support.images import ImageFactory
+from tests.support.pusher import Pusher
+from tests.support.world import cli, cli_json
+
+ORG = "acme"
+
+
+@pytest.fixture
+def world(
+    registry_pool, tmp_path: Path, image_factory: ImageFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[SimpleNamespace]:
+    with FakeHub() as hub:
+        m = hub.model
+        for user in ("olivia", "eddie", "molly", "bitnami", "grafana"):
+            m.add_user(user, f"{user}-pw")
+        m.add_org(ORG, owners=("olivia",))
+        m.add_member(ORG, "eddie", "editor")
+        m.add_member(ORG, "molly", "member")
+        for team in ("developers", "platform", "data"):
+            m.add_team(ORG, team)
+        reg = registry_pool.start(auth=hub.token_auth(), name="hub-registry")
+        try:
+            for repo, tag in (("bitnami/redis", "7.2"), ("grafana/loki", "3.0.0")):
+                ns = repo.split("/")[0]
+                Pusher(reg.url, username=ns, password=f"{ns}-pw").push_image(
+                    repo, tag, image_factory.image(layers=1, layer_size=256)
+                )
+            docker = tmp_path / "docker"
+            docker.mkdir()
+            auth = base64.b64encode(b"olivia:olivia-pw").decode()
+            (docker / "config.json").write_text(json.dumps({"auths": {reg.host: {"auth": auth}}}))
+            monkeypatch.setenv("DOCKER_CONFIG", str(docker))
+            yield SimpleNamespace(hub=hub, reg=reg, tmp=tmp_path, factory=image_factory)
+        finally:
+            registry_pool.stop(reg)
+
+
+def allowlist(w: SimpleNamespace, *, top: str = "", hub_auth: str = "", extra: str = "") -> str:
+    """The allowlist of these journeys; ``top`` goes first in the file (comments, ...)."""
+    cfg = w.tmp / "imagegate.yaml"
+    cfg.write_text(
+        f"{top}version: 1\n"
+        "target:\n"
+        f"  registry: {w.reg.host}\n"
+        f"  namespace: {ORG}\n"
+        f"  hub:\n    url: {w.hub.base_url}\n{hub_auth}"
+        "  access_management: {enabled: true}\n"
+        "defaults:\n  teams: {developers: read}\n"
+        f"state: {w.tmp / 'state.db'}\n"
+        f"{extra}"
+        "images:\n"
+        f"  - source: {w.reg.host}/bitnami/redis\n"
+        '    tags: ["7.2"]\n'
+        "    visibility: public\n"
+        f"  - source: {w.reg.host}/grafana/loki\n"
+        '    tags: ["3.0.0"]\n'
+    )
+    return str(cfg)
+
+
+def test_editing_the_allowlist_elsewhere_does_not_rewrite_every_description(world, capsys):
+    """The provenance named the entry's line: one comment added on top PATCHed every repo."""
+    w = world
+    code, _, err = cli(capsys, "sync", "-c", allowlist(w))
+    assert code == 0, err
+    assert "policy auto" in w.hub.model.repos[f"{ORG}/redis"].full_description
+
+    cfg = allowlist(w, top="# owned by the platform team\n# reviewed 2024-05\n")
+    code, plan, err = cli_json(capsys, "plan", "-c", cfg, "--detailed-exitcode")
+    assert code == 0, (plan, err)
+    assert plan["hub"]["actions"] == []
+    w.hub.clear_logs()
+    code, _, err = cli(capsys, "sync", "-c", cfg)
+    assert code == 0, err
+    assert w.hub.writes == []
