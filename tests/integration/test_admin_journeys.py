@@ -15,7 +15,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.support.fake_hub import FakeHub
+from tests.support.fake_hub import FakeHub, OatResource
 from tests.support.images import ImageFactory
 from tests.support.pusher import Pusher
 from tests.support.world import cli, cli_json
@@ -91,3 +91,22 @@ def test_editing_the_allowlist_elsewhere_does_not_rewrite_every_description(worl
     code, _, err = cli(capsys, "sync", "-c", cfg)
     assert code == 0, err
     assert w.hub.writes == []
+
+
+def test_doctor_speaks_plain_english_for_each_wrong_credential(world, capsys):
+    """'with a organization access token', 'a member-owner', a vague OAT teams hint."""
+    w, m = world, world.hub.model
+    oat = m.add_oat(ORG, (OatResource("TYPE_ORG", ORG, ("scope-repository-create",)),))
+    cases = {
+        ORG: (oat, ["with an organization access token", "needs the org scope scope-group-read"]),
+        "molly": ("molly-pw", ["so a member (not an owner) cannot pull"]),
+        "eddie": ("eddie-pw", ["so an editor (not an owner) cannot pull"]),
+    }
+    for who, (secret, expected) in cases.items():
+        auth = f"    username: {who}\n    token: {secret}\n"
+        code, out, err = cli(capsys, "doctor", "-c", allowlist(w, hub_auth=auth))
+        assert code == 4, (who, out, err)
+        for text in expected:
+            assert text in out, (who, out)
+        assert "-owner" not in out and " a organization" not in out
+        assert secret not in out + err

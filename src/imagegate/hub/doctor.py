@@ -57,8 +57,13 @@ async def run_doctor(
         checks.append(Check("login", False, str(exc)))
         return tuple(checks)
     kind = client.credential_kind
+    article = "an" if str(kind)[:1] in "aeiou" else "a"
     checks.append(
-        Check("login", True, f"logged in to {client.url} as {client.identifier!r} with a {kind}")
+        Check(
+            "login",
+            True,
+            f"logged in to {client.url} as {client.identifier!r} with {article} {kind}",
+        )
     )
     settings, settings_check = await _check_settings(client, org, kind, manage_settings)
     checks.append(settings_check)
@@ -168,9 +173,11 @@ def _check_community_pulls(
     name = "community-pulls"
     if kind is not CredentialKind.OAT and role == "owner":
         return Check(name, True, "an owner is not bound by Image Access Management: can pull")
-    who = (
-        "an organization access token" if kind is CredentialKind.OAT else f"a {role or 'non'}-owner"
-    )
+    if kind is CredentialKind.OAT:
+        who = "an organization access token"
+    else:
+        who = {"editor": "an editor", "member": "a member"}.get(role or "", "an account")
+        who += " (not an owner)"
     if settings is not None and not settings.enabled:
         return Check(
             name,
@@ -201,6 +208,9 @@ async def _check_teams(
             "a personal access token cannot list org teams; use a password or an org access "
             "token with scope-group-read"
             if kind is CredentialKind.PAT
+            else "an organization access token needs the org scope scope-group-read to list "
+            "teams; add it to the token or use an owner's password"
+            if kind is CredentialKind.OAT
             else "use a credential that may list the org's teams"
         )
         return Check(name, False, f"cannot list the teams of {org}: {hint}")
