@@ -12,9 +12,12 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
+from aiohttp import web
 
+from tests.support.bgserver import BackgroundServer
 from tests.support.fake_hub import FakeHub, OatResource
 from tests.support.images import ImageFactory
 from tests.support.pusher import Pusher
@@ -53,8 +56,11 @@ def world(
             registry_pool.stop(reg)
 
 
-def allowlist(w: SimpleNamespace, *, top: str = "", hub_auth: str = "", extra: str = "") -> str:
-    """The allowlist of these journeys; ``top`` goes first in the file (comments, ...)."""
+def allowlist(
+    w: SimpleNamespace, *, top: str = "", hub_auth: str = "", extra: str = "", loki: str = ""
+) -> str:
+    """The allowlist of these journeys: ``top`` goes first in the file (comments, ...),
+    ``extra`` is top-level YAML before ``images:``, ``loki`` more keys of the loki entry."""
     cfg = w.tmp / "imagegate.yaml"
     cfg.write_text(
         f"{top}version: 1\n"
@@ -72,6 +78,7 @@ def allowlist(w: SimpleNamespace, *, top: str = "", hub_auth: str = "", extra: s
         "    visibility: public\n"
         f"  - source: {w.reg.host}/grafana/loki\n"
         '    tags: ["3.0.0"]\n'
+        f"{loki}"
     )
     return str(cfg)
 
@@ -110,3 +117,34 @@ def test_doctor_speaks_plain_english_for_each_wrong_credential(world, capsys):
             assert text in out, (who, out)
         assert "-owner" not in out and " a organization" not in out
         assert secret not in out + err
+
+
+@pytest.fixture
+def receiver() -> Iterator[tuple[str, list[tuple[str, dict[str, Any]]]]]:
+    """A webhook receiver: (base URL, the (path, JSON body) of every POST)."""
+    calls: list[tuple[str, dict[str, Any]]] = []
+
+    async def handle(request: web.Request) -> web.Response:
+        calls.append((request.path, await request.json()))
+        return web.json_response({"ok": True})
+
+    app = web.Application()
+    app.router.add_post("/{tail:.*}", handle)
+    server = BackgroundServer(app).start()
+    try:
+        yield server.url, calls
+    finally:
+        server.stop()
+
+
+def test_slack_pending_message_says_new_tag_instead_of_a_question_mark(world, capsys, receiver):
+    """A newly listed tag under review has no old digest: the Slack line showed `?` => new."""
+    url, calls = receiver
+    hooks = f"notify:\n  webhooks:\n    - {{url: {url}/slack, format: slack}}\n"
+    cfg = allowlist(world, extra=hooks, loki="    policy: review\n")
+    code, _, err = cli(capsys, "sync", "-c", cfg)
+    assert code == 0, err
+    (pending,) = [body for _, body in calls if "waiting for review" in body["text"]]
+    (line,) = pending["blocks"][1]["text"]["text"].splitlines()
+    assert "grafana/loki:3.0.0" in line and f"{ORG}/loki" in line
+    assert "new tag `sha256:" in line and "?" not in line

@@ -86,8 +86,10 @@ def _slack_line(item: NotifyItem) -> str:
     line = f"• *{item.kind}* `{name}`"
     if item.target:
         line += f" → `{_escape(item.target)}`"
-    if item.kind == "pending":
+    if item.kind == "pending" and item.old_digest:
         line += f" `{_short(item.old_digest)}` ⇒ `{_short(item.new_digest)}`"
+    elif item.kind == "pending":  # nothing mirrored yet: say so rather than show a `?`
+        line += f" new tag `{_short(item.new_digest)}`"
     elif item.kind == "published" and item.new_digest:
         line += f" `{_short(item.new_digest)}`"
     if item.message:
