@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from imagegate.domain.allowlist import Config, ImageEntry
 from imagegate.domain.reference import Reference
 from imagegate.engine.events import EventCallback
-from imagegate.errors import UsageError
+from imagegate.errors import ImagegateError, UsageError
 from imagegate.execute import BeforePull, DescribeChange, Executor, Outcome, no_details
 from imagegate.hub.apply import HubOutcome
 from imagegate.hub.client import HubClient
@@ -177,6 +177,7 @@ async def run_sync(
     outcome = Outcome()
     report: PlanReport | None = None
     hub_outcomes: tuple[HubOutcome, ...] = ()
+    error = ""
     try:
         async with connect(config) as hub:
             if hub is not None:  # preflight before anything is read or copied
@@ -236,6 +237,12 @@ async def run_sync(
     except asyncio.CancelledError:
         result = RunResult.INTERRUPTED
         raise
+    except ImagegateError as exc:  # kept with the run: `history --runs` says why it failed
+        error = str(exc)
+        raise
     finally:
         hub_writes = sum(1 for o in hub_outcomes if o.status == "done")
-        store.finish_run(run.id, result, {**outcome.summary(), "hub_changes": hub_writes})
+        summary: dict[str, object] = {**outcome.summary(), "hub_changes": hub_writes}
+        if error:
+            summary["error"] = error
+        store.finish_run(run.id, result, summary)

@@ -148,3 +148,16 @@ def test_slack_pending_message_says_new_tag_instead_of_a_question_mark(world, ca
     (line,) = pending["blocks"][1]["text"]["text"].splitlines()
     assert "grafana/loki:3.0.0" in line and f"{ORG}/loki" in line
     assert "new tag `sha256:" in line and "?" not in line
+
+
+def test_a_run_that_failed_as_a_whole_says_why_in_history(world, capsys):
+    """A preflight failure was recorded as 'failed' with an empty summary: no way to see why."""
+    cfg = allowlist(world, loki="    teams: {dataa: read}\n")  # a typo of the team 'data'
+    code, _, err = cli(capsys, "sync", "-c", cfg)
+    assert code == 4 and "teams not found in acme: dataa" in err, err
+    code, out, err = cli(capsys, "history", "--runs", "-c", cfg)
+    assert code == 0, err
+    (row,) = out.splitlines()[1:]
+    assert "failed" in row and "teams not found in acme: dataa" in row
+    code, doc, _ = cli_json(capsys, "history", "--runs", "-c", cfg)
+    assert "teams not found" in doc[0]["summary"]["error"]

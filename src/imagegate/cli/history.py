@@ -119,7 +119,9 @@ def _summary_text(summary: object) -> str:
     if not isinstance(summary, dict):
         return ""
     keys = ("copied", "updated", "skipped", "pending", "pruned", "failed", "rolled_back")
-    return ", ".join(f"{summary[k]} {k}" for k in keys if summary.get(k))
+    counts = ", ".join(f"{summary[k]} {k}" for k in keys if summary.get(k))
+    error = summary.get("error")  # a run that failed as a whole (preflight, outage, ...)
+    return f"{counts}; {error}" if counts and error else counts or str(error or "")
 
 
 def render_runs(runs: Sequence[RunRecord]) -> str:
