@@ -132,6 +132,21 @@ def desired_hub(
     )
 
 
+def retired_warnings(config: Config, store: StateStore) -> tuple[str, ...]:
+    """A warning per repository of the org that holds mirrored tags but is no longer listed
+    in the allowlist: nothing touches it any more, and its description still vouches for it."""
+    listed = {e.target.name for e in config.images}
+    orgs = {name.rsplit("/", 1)[0] for name in listed}
+    retired = sorted({r.target_repo for r in store.tags()} - listed)
+    return tuple(
+        f"{config.target.namespace}/{repo.rsplit('/', 1)[-1]} was mirrored but is no longer "
+        "in the allowlist: its repository, tags and team grants are left as they are; delete "
+        "it on Docker Hub to retire it"
+        for repo in retired
+        if repo.rsplit("/", 1)[0] in orgs
+    )
+
+
 def projected_tags(actions: Iterable[object]) -> dict[str, dict[str, Digest]]:
     """The tags a plan's copies would mirror, per image key."""
     out: dict[str, dict[str, Digest]] = {}

@@ -33,7 +33,13 @@ from imagegate.hub.models import (
 )
 from imagegate.hub.observe import observe_hub
 from imagegate.hub.plan import describe, plan_hub, writes
-from imagegate.hubdesired import Projected, description_updates, desired_hub, repository_name
+from imagegate.hubdesired import (
+    Projected,
+    description_updates,
+    desired_hub,
+    repository_name,
+    retired_warnings,
+)
 from imagegate.planner import Plan
 from imagegate.registry.credentials import CredentialStore
 from imagegate.state import Event, EventKind, StateStore
@@ -43,7 +49,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class HubPlan:
-    """What the Hub side of a run would do; ``warnings`` are classification notes."""
+    """What the Hub side of a run would do; ``warnings``: classification, retired repos."""
 
     desired: DesiredHub
     observed: ObservedHub
@@ -175,6 +181,7 @@ async def plan_org(
     observed = await observe_hub(client, desired)
     settings = desired.access_management or observed.access_management
     warnings = await classify_warnings(config, entries, client, settings)
+    warnings += retired_warnings(config, store)
     return HubPlan(desired, observed, plan_hub(desired, observed), warnings)
 
 

@@ -161,3 +161,22 @@ def test_a_run_that_failed_as_a_whole_says_why_in_history(world, capsys):
     assert "failed" in row and "teams not found in acme: dataa" in row
     code, doc, _ = cli_json(capsys, "history", "--runs", "-c", cfg)
     assert "teams not found" in doc[0]["summary"]["error"]
+
+
+def test_plan_says_a_removed_image_is_left_on_the_hub(world, capsys):
+    """An image taken out of the file vanished from plan and status while its Hub repository
+    stayed, pullable by its teams, with a description that still vouches for it."""
+    w = world
+    cfg = allowlist(w)
+    code, _, err = cli(capsys, "sync", "-c", cfg)
+    assert code == 0, err
+    text = Path(cfg).read_text()
+    Path(cfg).write_text(text[: text.index(f"  - source: {w.reg.host}/grafana/loki")])
+    code, plan, err = cli_json(capsys, "plan", "-c", cfg, "--detailed-exitcode")
+    assert code == 0, err  # a report, not a change
+    (warning,) = plan["hub"]["warnings"]
+    assert warning.startswith(f"{ORG}/loki was mirrored but is no longer in the allowlist")
+    assert "delete it on Docker Hub" in warning
+    code, out, _ = cli(capsys, "plan", "-c", cfg)
+    assert f"warning: {ORG}/loki was mirrored" in out
+    assert f"{ORG}/loki" in w.hub.model.repos  # left alone: deleting is the admin's call
