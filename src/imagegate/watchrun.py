@@ -186,10 +186,12 @@ async def notify_report(
         record_notifications(note, report)
 
 
-async def notify_failure(config: Config, message: str, on_delivery: OnDelivery | None) -> None:
+async def notify_failure(
+    config: Config, message: str, on_delivery: OnDelivery | None, run_id: int | None = None
+) -> None:
     targets = webhook_targets(config)
     if targets:
-        note = Notifier(targets, on_delivery=on_delivery).run()
+        note = Notifier(targets, on_delivery=on_delivery).run(str(run_id) if run_id else None)
         note.failed(f"the run failed: {message}")
         await note.finish(success=False)
 
@@ -202,6 +204,7 @@ class Watcher:
         self.config = config  # the last valid allowlist
         self.list_ttl = list_ttl_for(schedule)
         self.metrics = WatchMetrics()
+        self.failed_run: int | None = None  # the state's id of a run that raised
 
     def _delivered(self, result: DeliveryResult) -> None:
         if not result.delivered:
@@ -214,16 +217,18 @@ class Watcher:
             await notify_failure(self.config, str(exc), self._delivered)
             raise
         self.config = config
+        self.failed_run = None
         try:
             report = await self._sync(config)
         except ImagegateError as exc:
-            await notify_failure(config, str(exc), self._delivered)
+            await notify_failure(config, str(exc), self._delivered, self.failed_run)
             raise
         await notify_report(config, report, on_delivery=self._delivered)
         return RunOutcome(success=report.result is RunResult.SUCCESS, message=run_message(report))
 
     async def _sync(self, config: Config) -> RunReport:
         with state_for(config, self.options.state) as store, store.lock():
+            before = store.last_run()
             async with registry_client(config) as client:
                 try:
                     report = await run_sync(
@@ -234,6 +239,11 @@ class Watcher:
                         list_ttl=self.list_ttl,
                         describe=describer_for(client, config),
                     )
+                except ImagegateError:  # the notification names the run `history` shows
+                    last = store.last_run("watch")
+                    if last is not None and (before is None or last.id > before.id):
+                        self.failed_run = last.id
+                    raise
                 finally:
                     self._rate_limits(config, client)
             pending = len(store.pending(PendingStatus.PENDING))

@@ -7,9 +7,11 @@ problem found by walking docs/docker-hub.md, docs/review.md and docs/watch.md by
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -17,6 +19,9 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from imagegate.config import load_config
+from imagegate.errors import ImagegateError
+from imagegate.watchrun import Watcher, WatchOptions, watch_schedule
 from tests.support.bgserver import BackgroundServer
 from tests.support.fake_hub import FakeHub, OatResource
 from tests.support.images import ImageFactory
@@ -180,3 +185,19 @@ def test_plan_says_a_removed_image_is_left_on_the_hub(world, capsys):
     code, out, _ = cli(capsys, "plan", "-c", cfg)
     assert f"warning: {ORG}/loki was mirrored" in out
     assert f"{ORG}/loki" in w.hub.model.repos  # left alone: deleting is the admin's call
+
+
+def test_a_failed_watch_run_is_notified_under_its_history_run_id(world, capsys, receiver):
+    """A watch run that failed as a whole was notified as 'run 0299f8c26215', an id that
+    `imagegate history --runs` never shows."""
+    url, calls = receiver
+    hooks = f"notify:\n  webhooks:\n    - {{url: {url}/json}}\n"
+    cfg = allowlist(world, extra=hooks, loki="    teams: {dataa: read}\n")
+    config = load_config(Path(cfg))
+    watcher = Watcher(WatchOptions(Path(cfg)), config, watch_schedule(config, timedelta(hours=1)))
+    with pytest.raises(ImagegateError, match="teams not found"):
+        asyncio.run(watcher.job())
+    code, runs, _ = cli_json(capsys, "history", "--runs", "-c", cfg)
+    assert code == 0 and runs[0]["kind"] == "watch" and runs[0]["result"] == "failed"
+    assert {body["event"] for _, body in calls} == {"failed", "summary"}
+    assert {body["run_id"] for _, body in calls} == {str(runs[0]["id"])}
