@@ -13,7 +13,10 @@ from imagegate.notify.delivery import DeliveryPolicy, DeliveryResult
 from imagegate.notify.message import WebhookTarget
 from imagegate.notify.notifier import Notifier
 
-FAST = DeliveryPolicy(tries=3, timeout=0.3, backoff=0.01, max_retry_after=5)
+# timeout: generous, so that a loaded machine never turns a slow "ok" into a retry; the one
+# test that needs an attempt to time out uses SHORT and an answer that never comes
+FAST = DeliveryPolicy(tries=3, timeout=10, backoff=0.01, max_retry_after=5)
+SHORT = DeliveryPolicy(tries=3, timeout=2.0, backoff=0.01, max_retry_after=5)
 SECRET = "T000/B000/XXXXsecretXXXX"
 OLD = "sha256:" + "a" * 64
 NEW = "sha256:" + "b" * 64
@@ -27,6 +30,7 @@ class Receiver:
         self.calls = []  # (path, monotonic time, json or None)
         self.runner: web.AppRunner | None = None
         self.base = ""
+        self.closing: asyncio.Event | None = None
 
     async def handle(self, request):
         path = request.path
@@ -36,8 +40,9 @@ class Receiver:
         answer = answers.pop(0) if answers else "ok"
         if answer == "ok":
             return web.json_response({"ok": True})
-        if answer == "timeout":
-            await asyncio.sleep(1)
+        if answer == "timeout":  # no answer until the receiver closes
+            assert self.closing is not None
+            await self.closing.wait()
             return web.json_response({"ok": True})
         if answer.startswith("429"):
             _, _, retry = answer.partition(":")
@@ -45,6 +50,7 @@ class Receiver:
         return web.Response(status=int(answer), text="nope")
 
     async def __aenter__(self):
+        self.closing = asyncio.Event()
         app = web.Application()
         app.router.add_post("/{tail:.*}", self.handle)
         self.runner = web.AppRunner(app, access_log=None)
@@ -56,7 +62,8 @@ class Receiver:
         return self
 
     async def __aexit__(self, *exc):
-        assert self.runner is not None
+        assert self.runner is not None and self.closing is not None
+        self.closing.set()
         await self.runner.cleanup()
 
     def url(self, name):
@@ -131,7 +138,7 @@ def test_retries_through_500_and_timeout_then_delivers():
         async with Receiver() as rx:
             rx.script[f"/flaky/{SECRET}"] = ["500", "timeout"]
             notifier = Notifier([WebhookTarget(rx.url("flaky"), events=frozenset({"published"}))],
-                                policy=FAST)  # fmt: skip
+                                policy=SHORT)  # fmt: skip
             async with notifier.run() as note:
                 note.published("redis", tag="7.2", new_digest=NEW)
             return rx, note
