@@ -248,8 +248,13 @@ def _schedule(n: Node) -> Schedule:
 def _listen(n: Node) -> Listen:
     text = n.string()
     m = _LISTEN.match(text)
-    if not m or not 0 < int(m.group(3)) < 65536:
+    if not m:
         raise n.error(f"invalid address {text!r}: expected host:port, e.g. 127.0.0.1:9108")
+    if not 0 < int(m.group(3)) < 65536:
+        raise n.error(
+            f"invalid address {text!r}: port {int(m.group(3))} is out of range; use "
+            "1-65535 (0, any free port, only with `imagegate watch --listen`)"
+        )
     return Listen(m.group(1) or m.group(2), int(m.group(3)))
 
 

@@ -201,3 +201,20 @@ def test_a_failed_watch_run_is_notified_under_its_history_run_id(world, capsys, 
     assert code == 0 and runs[0]["kind"] == "watch" and runs[0]["result"] == "failed"
     assert {body["event"] for _, body in calls} == {"failed", "summary"}
     assert {body["run_id"] for _, body in calls} == {str(runs[0]["id"])}
+
+
+@pytest.mark.parametrize(
+    ("listen", "expected"),
+    [
+        ("127.0.0.1:0", "port 0 is out of range; use 1-65535"),
+        ("127.0.0.1:70000", "port 70000 is out of range"),
+        ("localhost", "expected host:port"),
+    ],
+)
+def test_listen_in_the_file_says_what_is_wrong_with_it(world, capsys, listen, expected):
+    """`listen: 127.0.0.1:0` (as `--listen` allows) was 'expected host:port', which it is."""
+    cfg = allowlist(world, extra=f"schedule: {{every: 1h}}\nlisten: {listen}\n")
+    code, _, err = cli(capsys, "watch", "-c", cfg)
+    assert code == 3, err
+    (line,) = [x for x in err.splitlines() if x.startswith("imagegate: error:")]
+    assert "listen" in line and expected in line
