@@ -11,7 +11,8 @@ Bodies stream through in chunks (large blobs are never buffered). The client's `
 header is kept, so the registry writes ``Location`` URLs that point back at the proxy.
 The hook ``fault(request) -> Fault | None`` runs for every request before it is forwarded:
 answer with a status (and headers, e.g. ``Retry-After``), reset the connection, stall, or
-forward and then truncate the body or flip one of its bytes.
+forward and then truncate the body or flip one of its bytes; ``Fault.held(event)`` stalls a
+request until the test sets the event.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ class Fault:
     body: bytes = b""
     reset: bool = False  # close the connection without answering
     stall: float = 0.0  # wait this many seconds first (then apply the rest / forward)
+    hold: threading.Event | None = None  # wait until the test sets this event, then go on
     truncate_at: int | None = None  # forward, but close after this many body bytes
     flip_at: int | None = None  # forward, with the body byte at this offset inverted
 
@@ -100,6 +102,11 @@ class Fault:
     @classmethod
     def delay(cls, seconds: float) -> Fault:
         return cls(stall=seconds)
+
+    @classmethod
+    def held(cls, gate: threading.Event) -> Fault:
+        """Stall until ``gate`` is set (a request in flight for as long as the test needs)."""
+        return cls(hold=gate)
 
     @classmethod
     def truncate(cls, after_bytes: int) -> Fault:
@@ -230,6 +237,8 @@ class RegistryProxy:
         fault = hook(req) if hook else None
         if fault and fault.stall:
             await asyncio.sleep(fault.stall)
+        while fault and fault.hold is not None and not fault.hold.is_set():
+            await asyncio.sleep(0.01)
         if fault and fault.reset:
             self._finish(req, 0, fault)
             if request.transport is not None:
