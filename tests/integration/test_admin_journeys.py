@@ -218,3 +218,20 @@ def test_listen_in_the_file_says_what_is_wrong_with_it(world, capsys, listen, ex
     assert code == 3, err
     (line,) = [x for x in err.splitlines() if x.startswith("imagegate: error:")]
     assert "listen" in line and expected in line
+
+
+def test_owner_pat_with_teams_is_told_the_one_credential_that_works(world, capsys):
+    """An owner's PAT cannot list teams; the hint offered an OAT, which cannot manage the IAM
+    settings this allowlist also asks for, so following it failed again."""
+    w = world
+    pat = w.hub.model.add_pat("olivia", "repo:admin")
+    auth = f"    username: olivia\n    token: {pat}\n"
+    code, _, err = cli(capsys, "sync", "-c", allowlist(w, hub_auth=auth))
+    assert code == 4, err
+    assert "a personal access token cannot list org teams; use the password of an owner" in err
+    assert "org access token" not in err and pat not in err
+    no_iam = Path(allowlist(w, hub_auth=auth))  # IAM settings not managed
+    no_iam.write_text(no_iam.read_text().replace("  access_management: {enabled: true}\n", ""))
+    code, out, _ = cli(capsys, "doctor", "-c", str(no_iam))
+    assert code == 4
+    assert "use the password of an owner or an org access token with scope-group-read" in out

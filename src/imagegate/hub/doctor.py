@@ -74,7 +74,7 @@ async def run_doctor(
     checks.append(_check_community_pulls(kind, role, org, settings))
     wanted = sorted(set(teams))
     if wanted:
-        checks.append(await _check_teams(client, org, wanted, kind))
+        checks.append(await _check_teams(client, org, wanted, kind, manage_settings))
     return tuple(checks)
 
 
@@ -198,15 +198,20 @@ def _check_community_pulls(
 
 
 async def _check_teams(
-    client: HubClient, org: str, wanted: list[str], kind: CredentialKind | None
+    client: HubClient,
+    org: str,
+    wanted: list[str],
+    kind: CredentialKind | None,
+    manage_settings: bool = False,
 ) -> Check:
     name = "teams"
     try:
         have = {t.name for t in await client.groups_list(org)}
     except HubAuthError:
         hint = (
-            "a personal access token cannot list org teams; use a password or an org access "
-            "token with scope-group-read"
+            "a personal access token cannot list org teams; use the password of an owner"
+            # an OAT can list teams but never touches IAM settings: no way out when managed
+            + ("" if manage_settings else " or an org access token with scope-group-read")
             if kind is CredentialKind.PAT
             else "an organization access token needs the org scope scope-group-read to list "
             "teams; add it to the token or use an owner's password"
