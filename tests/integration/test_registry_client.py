@@ -672,6 +672,11 @@ def test_max_concurrency_per_host():
     async def slow(request: web.Request) -> web.Response:
         state["now"] += 1
         state["max"] = max(state["max"], state["now"])
+        # hold the first request until a second one is in flight (however slow the machine
+        # is), then keep each one a moment, so that a third would be seen if it were let in
+        deadline = asyncio.get_running_loop().time() + 10
+        while state["max"] < 2 and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.005)
         await asyncio.sleep(0.05)
         state["now"] -= 1
         return web.json_response({"errors": [{"code": "MANIFEST_UNKNOWN"}]}, status=404)
