@@ -235,3 +235,27 @@ def test_owner_pat_with_teams_is_told_the_one_credential_that_works(world, capsy
     code, out, _ = cli(capsys, "doctor", "-c", str(no_iam))
     assert code == 4
     assert "use the password of an owner or an org access token with scope-group-read" in out
+
+
+def test_pending_says_which_of_several_digests_of_a_tag_is_upstreams_latest(world, capsys):
+    """`approve` refuses a tag with two pending digests; `pending` did not say which is the
+    one upstream holds now, so the reviewer had to compare `seen` times."""
+    w = world
+    cfg = allowlist(w, loki="    policy: review\n")
+    publisher = Pusher(w.reg.url, username="grafana", password="grafana-pw")
+    digests = []
+    for _ in range(2):
+        code, _, err = cli(capsys, "sync", "-c", cfg)
+        assert code == 0, err
+        image = w.factory.image(layers=1, layer_size=256)
+        publisher.push_image("grafana/loki", "3.0.0", image)
+        digests.append(image.digest)
+    code, _, err = cli(capsys, "sync", "-c", cfg)
+    assert code == 0, err
+    code, out, _ = cli(capsys, "pending", "-c", cfg)
+    assert code == 0
+    first, second, third = out.split("\n\n")[:3]
+    assert "the newest of 3 pending digests of this tag (upstream's latest)" in third
+    assert digests[1] in third and "layers     1 layer (linux/amd64)" in third
+    for older in (first, second):
+        assert f"upstream has moved on since: {digests[1]} is newer" in older

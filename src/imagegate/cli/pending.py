@@ -64,15 +64,15 @@ def _layers(details: Mapping[str, object]) -> str:
     layers, changed = details.get("layers"), details.get("layers_changed")
     if not isinstance(layers, int) or not layers:
         return "-"
-    text = f"{layers} layers"
+    text = f"{layers} layer{'s' if layers != 1 else ''}"
     if isinstance(changed, int):
         text += f", {changed} changed"
     platform = details.get("platform")
     return f"{text} ({platform})" if platform else text
 
 
-def render_change(change: PendingChange) -> str:
-    """One change as an indented block (pure)."""
+def render_change(change: PendingChange, note: str = "") -> str:
+    """One change as an indented block (pure); ``note`` is an extra line about it."""
     d = change.details
     platforms = d.get("platforms")
     labels = d.get("labels")
@@ -88,6 +88,8 @@ def render_change(change: PendingChange) -> str:
     ]
     if isinstance(labels, Mapping):
         rows += [("label", f"{k}={v}") for k, v in labels.items()]
+    if note:
+        rows.append(("note", note))
     if d.get("inspect_error"):
         rows.append(("note", f"details incomplete: {d['inspect_error']}"))
     if change.created_at:
@@ -100,10 +102,29 @@ def render_change(change: PendingChange) -> str:
     return f"{head}\n{body}"
 
 
+def _several_notes(changes: Sequence[PendingChange]) -> dict[int | None, str]:
+    """When upstream moved a tag again while it waited, say which pending digest is newest."""
+    groups: dict[tuple[str, str], list[PendingChange]] = {}
+    for c in changes:
+        if c.status is PendingStatus.PENDING:
+            groups.setdefault((c.target_repo, c.tag), []).append(c)
+    notes: dict[int | None, str] = {}
+    for group in (g for g in groups.values() if len(g) > 1):
+        newest = max(group, key=lambda c: c.id or 0)
+        for c in group:
+            notes[c.id] = (
+                f"the newest of {len(group)} pending digests of this tag (upstream's latest)"
+                if c is newest
+                else f"upstream has moved on since: {newest.new_digest} is newer"
+            )
+    return notes
+
+
 def render_changes(changes: Sequence[PendingChange], status: str) -> str:
     if not changes:
         return "Nothing pending." if status == "pending" else f"No {status} changes."
-    blocks = [render_change(c) for c in changes]
+    notes = _several_notes(changes)
+    blocks = [render_change(c, notes.get(c.id, "")) for c in changes]
     if status == "pending":
         blocks.append(
             "Approve with: imagegate approve IMAGE:TAG[@DIGEST] --reason TEXT "
