@@ -179,9 +179,12 @@ def test_watch_notifies_each_run_and_a_failed_run(
         ),
     )
     assert w.proc.poll() is None
-    m = w.metrics()
-    assert sample(m, "imagegate_errors_total", kind="notify") >= 1  # the broken hook
-    assert sample(m, "imagegate_runs_total", result="failure") >= 1
+    # the notice goes out during the run; the run is counted once it has ended
+    w.wait(
+        "the failed run in the metrics",
+        lambda: sample(w.metrics(), "imagegate_runs_total", result="failure") >= 1,
+    )
+    assert sample(w.metrics(), "imagegate_errors_total", kind="notify") >= 1  # the broken hook
     assert w.stop() == 0
     log = w.output()
     assert SECRET not in log
