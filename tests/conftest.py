@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import os
 import shutil
 import ssl
@@ -36,6 +37,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if _INTEGRATION_DIR in Path(str(item.fspath)).resolve().parents:
             item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_imagegate_logging() -> Iterator[None]:
+    """``main()`` points the ``imagegate`` logger at the sys.stderr of the moment (a test's
+    capture, closed when that test ends) and sets its level; put it back after each test, so
+    no test logs into a closed stream or inherits another's --debug."""
+    logger = logging.getLogger("imagegate")
+    saved = (list(logger.handlers), logger.level, logger.propagate)
+    yield
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+    handlers, level, propagate = saved
+    for handler in handlers:
+        logger.addHandler(handler)
+    logger.setLevel(level)
+    logger.propagate = propagate
 
 
 class RegistryPool:
