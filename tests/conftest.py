@@ -39,6 +39,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.integration)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The developer's or CI machine's own settings never reach a test: no IMAGEGATE_*
+    variables, an empty Docker config (no credentials, no credsStore helper) and a private
+    default state directory. Subprocesses the tests start inherit the same."""
+    home = tmp_path_factory.mktemp("isolated-env")
+    (home / "docker").mkdir()
+    with pytest.MonkeyPatch.context() as mp:
+        for name in [n for n in os.environ if n.startswith("IMAGEGATE_")]:
+            mp.delenv(name)
+        mp.setenv("DOCKER_CONFIG", str(home / "docker"))
+        mp.setenv("XDG_STATE_HOME", str(home / "state"))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _isolated_imagegate_logging() -> Iterator[None]:
     """``main()`` points the ``imagegate`` logger at the sys.stderr of the moment (a test's
