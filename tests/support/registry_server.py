@@ -31,6 +31,7 @@ from types import TracebackType
 import yaml
 
 REGISTRY_BINARY = "/usr/bin/docker-registry"
+_INSTANCE_HEADER = "X-Imagegate-Test-Instance"
 _PR_SET_PDEATHSIG = 1
 
 
@@ -98,7 +99,7 @@ class RegistryServer:
         auth: HtpasswdAuth | TokenAuth | None = None,
         tls: TlsFiles | None = None,
         die_with_parent: bool = False,
-        startup_timeout: float = 15.0,
+        startup_timeout: float = 60.0,
     ) -> None:
         self.base_dir = Path(base_dir)
         self.auth = auth
@@ -111,6 +112,9 @@ class RegistryServer:
         self._die_with_parent = die_with_parent
         self._timeout = startup_timeout
         self._proc: subprocess.Popen[bytes] | None = None
+        # sent back in a header on every answer: GET /v2/ proves it is THIS process listening,
+        # not another one that took the port between free_port() and our bind
+        self._instance = secrets.token_hex(8)
 
     # -- addresses ---------------------------------------------------------------------------
     @property
@@ -196,7 +200,10 @@ class RegistryServer:
         http_cfg: dict[str, object] = {
             "addr": self.host,
             "secret": secrets.token_hex(16),
-            "headers": {"X-Content-Type-Options": ["nosniff"]},
+            "headers": {
+                "X-Content-Type-Options": ["nosniff"],
+                _INSTANCE_HEADER: [self._instance],
+            },
         }
         if self.tls:
             http_cfg["tls"] = {
@@ -269,10 +276,11 @@ class RegistryServer:
             conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=1)
         try:
             conn.request("GET", "/v2/")
-            status = conn.getresponse().status
+            resp = conn.getresponse()
+            status, instance = resp.status, resp.getheader(_INSTANCE_HEADER)
         except (OSError, http.client.HTTPException):
             return False
         finally:
             with contextlib.suppress(OSError):
                 conn.close()
-        return status in (200, 401)
+        return status in (200, 401) and instance == self._instance
