@@ -478,7 +478,7 @@ def test_lock_is_exclusive_between_processes(db_path: Path) -> None:
             # reads and writes still work while another process holds the run lock
             store.append_event(Event(EventKind.SKIPPED))
             holder.stdin.close()
-            assert holder.wait(timeout=10) == 0
+            assert holder.wait(timeout=60) == 0
             with store.lock():
                 assert store.events()[-1].kind is EventKind.SKIPPED
 
