@@ -15,6 +15,7 @@ import asyncio
 import socket
 import threading
 from types import TracebackType
+from typing import Self
 
 from aiohttp import web
 
@@ -90,6 +91,31 @@ class BackgroundServer:
             self._loop = self._thread = None
 
     def __enter__(self) -> BackgroundServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class ServesInBackground:
+    """For test servers built on a :class:`BackgroundServer` in ``self._server``: start/stop
+    and ``with server as s:``. A subclass overrides start/stop to do more."""
+
+    _server: BackgroundServer
+
+    def start(self) -> Self:
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(

@@ -23,12 +23,12 @@ import json
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType, TracebackType
+from types import MappingProxyType
 
 import aiohttp
 from aiohttp import web
 
-from tests.support.bgserver import BackgroundServer
+from tests.support.bgserver import BackgroundServer, ServesInBackground
 
 _HOP_BY_HOP = frozenset(
     {
@@ -140,7 +140,7 @@ def _safe_headers(headers: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
-class RegistryProxy:
+class RegistryProxy(ServesInBackground):
     def __init__(self, upstream_url: str, *, fault: FaultHook | None = None) -> None:
         self.upstream_url = upstream_url.rstrip("/")
         self.fault = fault
@@ -186,24 +186,6 @@ class RegistryProxy:
         with self._lock:
             self._requests.clear()
             self._records.clear()
-
-    def start(self) -> RegistryProxy:
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    def __enter__(self) -> RegistryProxy:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- internals -------------------------------------------------------------------------
     async def _close_session(self, _app: web.Application) -> None:

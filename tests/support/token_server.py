@@ -24,11 +24,10 @@ import datetime as dt
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from types import TracebackType
 
 from aiohttp import web
 
-from tests.support.bgserver import BackgroundServer
+from tests.support.bgserver import BackgroundServer, ServesInBackground
 from tests.support.tokens import Access, TokenAuthority, parse_scope
 
 Authorize = Callable[[str | None, str, tuple[str, ...]], Iterable[str]]
@@ -48,7 +47,7 @@ class TokenRequest:
     status: int
 
 
-class TokenServer:
+class TokenServer(ServesInBackground):
     def __init__(
         self,
         authority: TokenAuthority,
@@ -79,24 +78,6 @@ class TokenServer:
     def request_count(self) -> int:
         with self._lock:
             return len(self.requests)
-
-    def start(self) -> TokenServer:
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    def __enter__(self) -> TokenServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def _record(self, user: str | None, request: web.Request, status: int) -> None:
         entry = TokenRequest(

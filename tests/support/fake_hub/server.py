@@ -17,12 +17,11 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from types import TracebackType
 from typing import Literal
 
 from aiohttp import web
 
-from tests.support.bgserver import BackgroundServer
+from tests.support.bgserver import BackgroundServer, ServesInBackground
 from tests.support.fake_hub import routes_auth as ra
 from tests.support.fake_hub import routes_orgs as ro
 from tests.support.fake_hub import routes_repo_groups as rg
@@ -132,7 +131,7 @@ def build_app(state: HubState) -> web.Application:
     return app
 
 
-class FakeHub:
+class FakeHub(ServesInBackground):
     """The Docker Hub API + registry token service double, on 127.0.0.1 in its own thread.
 
     Registry tokens are signed by ``authority`` (a ``tests.support.tokens.TokenAuthority``;
@@ -194,17 +193,6 @@ class FakeHub:
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
-
-    def __enter__(self) -> FakeHub:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def serve_tags_from(self, registry_url: str, service: str = "registry.docker.io") -> None:
         """Answer the §3 tag routes from this registry (it must trust ``token_auth(service)``)."""
