@@ -23,6 +23,7 @@ from imagegate.domain.allowlist import Config
 from imagegate.errors import ImagegateError, UsageError
 from imagegate.inspect import describer_for
 from imagegate.notify.delivery import DeliveryResult
+from imagegate.notify.details import ReviewDetails
 from imagegate.notify.message import WebhookTarget
 from imagegate.notify.notifier import Notifier, RunNotifications
 from imagegate.observe import DEFAULT_LIST_TTL
@@ -154,6 +155,7 @@ def record_notifications(note: RunNotifications, report: RunReport) -> None:
             target=change.target_repo,
             old_digest=str(change.old_digest) if change.old_digest else None,
             new_digest=str(change.new_digest),
+            details=ReviewDetails.from_mapping(change.details) if change.details else None,
         )
     published = [(i, t, d, None) for i, t, d in out.copied] + list(out.updated)
     for image, tag, digest, old in published:

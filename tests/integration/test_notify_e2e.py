@@ -13,6 +13,7 @@ from aiohttp import web
 from imagegate.cli.main import main
 from tests.integration.test_watch import WatchProcess, sample, wait_for, write_config
 from tests.support.bgserver import BackgroundServer
+from tests.support.images import DEFAULT_CREATED, DEFAULT_PLATFORMS, oci_labels
 from tests.support.pusher import Pusher
 
 SECRET = "T0000/B0000/notify-e2e-secret-token"
@@ -95,7 +96,7 @@ def test_sync_notifies_once_per_kind_and_survives_failing_webhooks(
     up, target = Pusher(source_registry.url), Pusher(target_registry.url)
     for tag in ("1.0", "1.1"):
         up.push_image("up/app", tag, image_factory.image())
-    rev = image_factory.image()
+    rev = image_factory.multiarch(labels=oci_labels("7.4.1", "abc123def4567890"))
     up.push_image("up/rev", "1.0", rev)
     cfg = tmp_path / "imagegate.yaml"
     images = (
@@ -118,6 +119,15 @@ def test_sync_notifies_once_per_kind_and_survives_failing_webhooks(
     assert {i["tag"] for i in by_event["published"]["items"]} == {"1.0", "1.1"}
     [pending] = by_event["pending"]["items"]
     assert pending["image"].endswith("/up/rev") and pending["new_digest"] == rev.digest
+    # what a reviewer needs, as `imagegate pending` shows it (a new tag: nothing to compare)
+    details = pending["details"]
+    assert details["platforms"] == list(DEFAULT_PLATFORMS)
+    assert details["created"] == DEFAULT_CREATED and details["size"] == sum(
+        map(len, rev.blobs.values())
+    )
+    assert details["layers"] == 2 and details["layers_changed"] is None
+    assert details["labels"]["version"] == "7.4.1"
+    assert details["labels"]["revision"] == "abc123def4567890"
     [failed] = by_event["failed"]["items"]
     assert failed["image"].endswith("/nobody/missing") and failed["message"]
     summary = by_event["summary"]
@@ -127,6 +137,12 @@ def test_sync_notifies_once_per_kind_and_survives_failing_webhooks(
     # the flaky Slack hook got everything after one retry; the broken one was tried once
     slack = receiver.bodies("flaky")
     assert len(slack) == 5 and all("text" in b and "blocks" in b for b in slack)
+    slack_pending = next(b for b in slack if "waiting for review" in b["text"])
+    line = slack_pending["blocks"][1]["text"]["text"].splitlines()[1]
+    assert line.startswith(
+        f"    _built {DEFAULT_CREATED[:10]}, {len(DEFAULT_PLATFORMS)} platforms, "
+    )
+    assert line.endswith(", 2 layers, version 7.4.1, revision abc123def456_")
     assert len(receiver.bodies("broken")) == 1
 
     # the webhook URL is a secret: not in the output, the logs or the state file

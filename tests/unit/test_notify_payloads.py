@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 import pytest
 
 from imagegate.errors import ConfigError
+from imagegate.notify.details import ReviewDetails, human_bytes
 from imagegate.notify.message import Message, NotifyItem, WebhookTarget, url_origin
 from imagegate.notify.payloads import (
     MAX_JSON_ITEMS,
@@ -54,6 +55,7 @@ def test_json_payload_schema():
                 "old_digest": OLD,
                 "new_digest": NEW,
                 "message": None,
+                "details": None,
             }
         ],
         "items_truncated": 0,
@@ -172,3 +174,102 @@ def test_webhook_target_validation_never_echoes_the_url(kwargs, needle):
 def test_counts_default_in_titles_use_spaces():
     m = message("summary", [], result="success", counts={"bytes_copied": 5})
     assert title(m).endswith(": 5 bytes copied")
+
+
+# What `imagegate pending` stores for a change (imagegate.inspect.ImageDetails.as_details).
+STORED = {
+    "platforms": ["linux/amd64", "linux/arm64", "linux/s390x"],
+    "platform": "linux/amd64",
+    "created": "2026-11-20T08:15:00Z",
+    "size": 43_200_000,
+    "size_complete": True,
+    "layers": 5,
+    "layers_changed": 2,
+    "labels": {
+        "org.opencontainers.image.version": "7.4.1",
+        "org.opencontainers.image.revision": "abc123def4567890",
+        "org.opencontainers.image.source": "https://github.com/x/y",
+        "org.opencontainers.image.title": "not shown in a notification",
+    },
+}
+DETAILED = NotifyItem(
+    "pending",
+    image="nginx",
+    tag="1.27",
+    target="acme/nginx",
+    old_digest=OLD,
+    new_digest=NEW,
+    details=ReviewDetails.from_mapping(STORED),
+)
+
+
+def test_json_pending_item_carries_compact_details():
+    [item] = json_payload(message("pending", [DETAILED]))["items"]
+    assert item["details"] == {
+        "created": "2026-11-20T08:15:00Z",
+        "platforms": ["linux/amd64", "linux/arm64", "linux/s390x"],
+        "size": 43_200_000,
+        "size_complete": True,
+        "layers": 5,
+        "layers_changed": 2,
+        "labels": {
+            "version": "7.4.1",
+            "revision": "abc123def4567890",
+            "source": "https://github.com/x/y",
+        },
+    }
+    json.dumps(item)
+
+
+def test_slack_pending_item_has_one_short_details_line():
+    section = slack_payload(message("pending", [DETAILED]))["blocks"][1]
+    head, details = section["text"]["text"].splitlines()
+    assert head.startswith("• *pending* `nginx:1.27`")
+    assert details == (
+        "    _built 2026-11-20, 3 platforms, 41.2 MiB, 2 of 5 layers changed, "
+        "version 7.4.1, revision abc123def456_"
+    )
+
+
+@pytest.mark.parametrize(
+    ("stored", "line"),
+    [
+        # a new tag: no old digest, so no "changed" count; one platform is named
+        (
+            {"platforms": ["linux/amd64"], "size": 1536, "layers": 1, "layers_changed": None},
+            "linux/amd64, 1.5 KiB, 1 layer",
+        ),
+        # more than MAX_PLATFORMS platforms: the size is a lower bound
+        (
+            {"size": 2048, "size_complete": False, "layers": 3, "layers_changed": 0},
+            "2.0 KiB+, 0 of 3 layers changed",
+        ),
+        # inspection failed half way: say so; odd JSON values are left out, not guessed
+        (
+            {"size": "big", "layers": True, "labels": ["x"], "inspect_error": "HTTP 500"},
+            "details incomplete",
+        ),
+        ({}, ""),
+    ],
+)
+def test_details_summary(stored, line):
+    assert ReviewDetails.from_mapping(stored).summary() == line
+
+
+def test_slack_details_are_escaped_and_skipped_when_empty():
+    odd = ReviewDetails.from_mapping({"labels": {"org.opencontainers.image.version": "<1&2>"}})
+    item = NotifyItem("pending", image="a", tag="1", new_digest=NEW, details=odd)
+    text = slack_payload(message("pending", [item]))["blocks"][1]["text"]["text"]
+    assert text.splitlines()[1] == "    _version &lt;1&amp;2&gt;_"
+    bare = NotifyItem("pending", image="a", tag="1", new_digest=NEW, details=ReviewDetails())
+    text = slack_payload(message("pending", [bare]))["blocks"][1]["text"]["text"]
+    assert text == "• *pending* `a:1` new tag `sha256:bbbbbbbbbbbb`"
+
+
+def test_human_bytes():
+    assert [human_bytes(n) for n in (0, 1023, 1024, 5 * 1024**3)] == [
+        "0 B",
+        "1023 B",
+        "1.0 KiB",
+        "5.0 GiB",
+    ]

@@ -13,6 +13,7 @@ from typing import Literal, cast
 from urllib.parse import urlsplit
 
 from imagegate.errors import ConfigError
+from imagegate.notify.details import ReviewDetails
 
 Event = Literal["pending", "published", "failed", "summary"]
 ItemKind = Literal["pending", "published", "failed"]
@@ -93,6 +94,7 @@ class NotifyItem:
     old_digest: str | None = None
     new_digest: str | None = None
     message: str | None = None  # why it failed, or a note for reviewers
+    details: ReviewDetails | None = None  # pending only: what a reviewer needs to know
 
 
 @dataclass(frozen=True, slots=True)

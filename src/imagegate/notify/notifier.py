@@ -27,6 +27,7 @@ import aiohttp
 
 from imagegate.errors import ImagegateError
 from imagegate.notify.delivery import DeliveryPolicy, DeliveryResult, Sleep, deliver
+from imagegate.notify.details import ReviewDetails
 from imagegate.notify.message import Event, ItemKind, Message, NotifyItem, WebhookTarget
 from imagegate.notify.payloads import build_payload
 
@@ -106,8 +107,11 @@ class RunNotifications:
         self._sent = 0  # items[:_sent] went out in per-event batches
         self._finished = False
 
-    def _add(self, kind: ItemKind, image: str | None, **fields: str | None) -> NotifyItem:
-        item = NotifyItem(kind=kind, image=image, **fields)
+    def _add(
+        self, kind: ItemKind, image: str | None, details: ReviewDetails | None = None,
+        **fields: str | None,
+    ) -> NotifyItem:  # fmt: skip
+        item = NotifyItem(kind=kind, image=image, details=details, **fields)
         self.items.append(item)
         return item
 
@@ -120,10 +124,12 @@ class RunNotifications:
         old_digest: str | None = None,
         new_digest: str | None = None,
         message: str | None = None,
+        details: ReviewDetails | None = None,
     ) -> NotifyItem:
-        """A new change waiting for review (``review`` policy)."""
+        """A new change waiting for review (``review`` policy); ``details`` say what a
+        reviewer needs to know (build time, platforms, size, layers changed, labels)."""
         return self._add(
-            "pending", image, tag=tag, target=target, old_digest=old_digest,
+            "pending", image, details, tag=tag, target=target, old_digest=old_digest,
             new_digest=new_digest, message=message,
         )  # fmt: skip
 

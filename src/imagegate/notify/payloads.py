@@ -49,6 +49,7 @@ def _item_json(item: NotifyItem) -> dict[str, Any]:
         "old_digest": item.old_digest,
         "new_digest": item.new_digest,
         "message": item.message,
+        "details": item.details.as_json() if item.details is not None else None,
     }
 
 
@@ -94,6 +95,9 @@ def _slack_line(item: NotifyItem) -> str:
         line += f" `{_short(item.new_digest)}`"
     if item.message:
         line += f": {_escape(item.message)}"
+    summary = item.details.summary() if item.details is not None else ""
+    if summary:  # a second, indented line: what a reviewer needs to know
+        line += f"\n    _{_escape(summary)}_"
     return line
 
 
