@@ -273,3 +273,16 @@ def test_human_bytes():
         "1.0 KiB",
         "5.0 GiB",
     ]
+
+
+def test_slack_published_update_shows_old_and_new_digest():
+    updated = NotifyItem(
+        "published", image="redis", tag="7.2", target="acme/redis", old_digest=OLD, new_digest=NEW
+    )
+    text = slack_payload(message("published", [updated, PUBLISHED]))["blocks"][1]["text"]["text"]
+    assert text.splitlines() == [
+        "• *published* `redis:7.2` → `acme/redis` `sha256:aaaaaaaaaaaa` ⇒ `sha256:bbbbbbbbbbbb`",
+        "• *published* `redis:7.2` → `acme/redis` `sha256:bbbbbbbbbbbb`",  # a new tag
+    ]
+    [json_item, _] = json_payload(message("published", [updated, PUBLISHED]))["items"]
+    assert (json_item["old_digest"], json_item["new_digest"]) == (OLD, NEW)

@@ -91,6 +91,8 @@ def _slack_line(item: NotifyItem) -> str:
         line += f" `{_short(item.old_digest)}` ⇒ `{_short(item.new_digest)}`"
     elif item.kind == "pending":  # nothing mirrored yet: say so rather than show a `?`
         line += f" new tag `{_short(item.new_digest)}`"
+    elif item.kind == "published" and item.old_digest and item.new_digest:  # an updated tag
+        line += f" `{_short(item.old_digest)}` ⇒ `{_short(item.new_digest)}`"
     elif item.kind == "published" and item.new_digest:
         line += f" `{_short(item.new_digest)}`"
     if item.message:
