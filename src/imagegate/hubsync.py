@@ -152,7 +152,8 @@ async def classify_warnings(
     client: HubClient,
     settings: AccessManagement | None,
 ) -> tuple[str, ...]:
-    """A warning per entry that Image Access Management would not block (no mirror needed)."""
+    """A warning per entry that Image Access Management would not block (no mirror needed),
+    or that Docker Hub search does not know (so it cannot be classified)."""
     classifier = Classifier(client, org=config.target.namespace, settings=settings)
     out = []
     for entry in entries:
@@ -160,6 +161,9 @@ async def classify_warnings(
         if repo is None or entry.reason:
             continue
         c = await classifier.classify(parse_reference(f"docker.io/{repo}", default_tag=None))
+        if c.category is ImageCategory.UNKNOWN:
+            out.append(f"{entry.source_text} ({entry.location}) is {c.label}")
+            continue
         if c.needs_mirror or c.category is ImageCategory.OTHER_REGISTRY:
             continue
         out.append(

@@ -28,6 +28,7 @@ ON = AccessManagement(True, True, False)
         ("none", ImageCategory.COMMUNITY),
         (None, ImageCategory.COMMUNITY),
         ("something_new", ImageCategory.COMMUNITY),
+        ("unlisted", ImageCategory.UNKNOWN),
     ],
 )
 def test_category_from_badge(badge, category):
@@ -47,6 +48,8 @@ def test_category_from_badge(badge, category):
         (ImageCategory.OFFICIAL, AccessManagement(True, False, True), True),
         (ImageCategory.COMMUNITY, None, None),
         (ImageCategory.OWN_ORG, None, False),
+        (ImageCategory.UNKNOWN, ON, None),
+        (ImageCategory.UNKNOWN, AccessManagement(False, False, False), None),
     ],
 )
 def test_iam_blocks(category, settings, blocked):
@@ -56,13 +59,16 @@ def test_iam_blocks(category, settings, blocked):
 class SearchStub:
     """Stands in for HubClient.search_badge only (the Hub API is tested in integration)."""
 
-    def __init__(self, badges):
+    def __init__(self, badges, listed=()):
         self.badges = badges
+        self.listed = set(listed)  # unbadged repositories search knows (Community)
         self.calls = []
 
-    async def search_badge(self, repository):
-        self.calls.append(repository)
-        return self.badges.get(repository)
+    async def search_badge(self, repository, *, badged_only=True):
+        self.calls.append(repository if badged_only else f"{repository} (any)")
+        if not badged_only and repository in self.listed | set(self.badges):
+            return self.badges.get(repository, "none")
+        return self.badges.get(repository) if badged_only else None
 
 
 def classify(classifier, text):
@@ -70,7 +76,10 @@ def classify(classifier, text):
 
 
 def test_classifier_categories_and_messages():
-    stub = SearchStub({"bitnami/redis": "verified_publisher", "grafana/loki": "open_source"})
+    stub = SearchStub(
+        {"bitnami/redis": "verified_publisher", "grafana/loki": "open_source"},
+        listed={"someone/tool"},
+    )
     c = Classifier(stub, org="acme", settings=ON)  # type: ignore[arg-type]
     nginx = classify(c, "nginx")
     assert (nginx.image, nginx.category, nginx.blocked_by_iam) == (
@@ -86,7 +95,7 @@ def test_classifier_categories_and_messages():
     assert classify(c, "acme/tool").category is ImageCategory.OWN_ORG
     assert classify(c, "ghcr.io/x/y").category is ImageCategory.OTHER_REGISTRY
     # no search for library/, own org or other registries
-    assert stub.calls == ["bitnami/redis", "grafana/loki", "someone/tool"]
+    assert stub.calls == ["bitnami/redis", "grafana/loki", "someone/tool", "someone/tool (any)"]
 
 
 def test_cache_hits_within_ttl_and_refreshes_after():
@@ -102,3 +111,22 @@ def test_cache_hits_within_ttl_and_refreshes_after():
     stub.badges["bitnami/redis"] = "none"  # the publisher left the program
     assert classify(c, "bitnami/redis").category is ImageCategory.COMMUNITY
     assert c.lookups == 2
+
+
+def test_a_repository_search_does_not_know_is_unknown_not_community():
+    stub = SearchStub({}, listed={"someone/tool"})
+    cache: dict[str, CachedBadge] = {}
+    c = Classifier(stub, settings=ON, cache=cache, clock=lambda: 5.0)  # type: ignore[arg-type]
+    typo = classify(c, "someone/tol")
+    assert (typo.category, typo.blocked_by_iam, typo.needs_mirror) == (
+        ImageCategory.UNKNOWN,
+        None,
+        None,
+    )
+    assert typo.message == (
+        "someone/tol: unknown: not found on Docker Hub search (check the name; a private "
+        "repository cannot be classified); IAM verdict unknown"
+    )
+    assert cache["someone/tol"] == CachedBadge("unlisted", 5.0)
+    classify(c, "someone/tol")  # cached: no second pair of searches
+    assert stub.calls == ["someone/tol", "someone/tol (any)"]

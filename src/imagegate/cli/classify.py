@@ -57,6 +57,10 @@ def iam_settings(args: argparse.Namespace) -> AccessManagement:
     )
 
 
+def _verdict(blocked: bool | None) -> str:
+    return "unknown" if blocked is None else "blocked" if blocked else "allowed"
+
+
 def run(args: argparse.Namespace) -> int:
     refs = [parse_reference(text, default_tag=None) for text in args.images]
     settings = iam_settings(args)
@@ -81,6 +85,6 @@ def run(args: argparse.Namespace) -> int:
             ]
         )
     else:
-        rows = [(c.image, c.label, "blocked" if c.blocked_by_iam else "allowed") for c in results]
+        rows = [(c.image, c.label, _verdict(c.blocked_by_iam)) for c in results]
         print(table(rows, headers=("IMAGE", "CATEGORY", "IAM FOR MEMBERS")))
     return EXIT_OK

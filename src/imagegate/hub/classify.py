@@ -1,7 +1,9 @@
 """Classify Docker Hub images: Official, Verified Publisher, Sponsored OSS, Community, own org.
 
 §6 of ``reference/docker-hub-api.md``: ``library/`` is Official; otherwise search v4
-``badge`` by exact ``namespace/name`` match decides, and no match means Community.
+``badge`` by exact ``namespace/name`` match decides. No badged match means Community when
+an unfiltered search lists the repository, and unknown when it does not (a typo, a private
+or a missing repository: search cannot tell which, so the IAM verdict is unknown too).
 Results are cached in an injected mapping with a TTL (publishers join and leave DVP/DSOS).
 """
 
@@ -26,6 +28,7 @@ class ImageCategory(StrEnum):
     COMMUNITY = "community"
     OWN_ORG = "own_org"
     OTHER_REGISTRY = "other_registry"  # not on Docker Hub: IAM does not apply
+    UNKNOWN = "unknown"  # search does not list it: a typo, private or missing
 
 
 _LABELS = {
@@ -35,12 +38,15 @@ _LABELS = {
     ImageCategory.COMMUNITY: "Community",
     ImageCategory.OWN_ORG: "own organization",
     ImageCategory.OTHER_REGISTRY: "not on Docker Hub",
+    ImageCategory.UNKNOWN: "unknown: not found on Docker Hub search (check the name; "
+    "a private repository cannot be classified)",
 }
+UNLISTED = "unlisted"  # the cached badge of a repository search does not list
 
 
 @dataclass(frozen=True, slots=True)
 class CachedBadge:
-    badge: str  # "official" | "verified_publisher" | "open_source" | "none"
+    badge: str  # "official" | "verified_publisher" | "open_source" | "none" | UNLISTED
     fetched_at: float
 
 
@@ -56,17 +62,22 @@ class Classification:
         return _LABELS[self.category]
 
     @property
-    def needs_mirror(self) -> bool:
-        """Only images IAM would block (or might block) are worth mirroring."""
+    def needs_mirror(self) -> bool | None:
+        """Only images IAM would block (or might block) are worth mirroring; None for a
+        repository search does not know (nothing can be said about it)."""
+        if self.category is ImageCategory.UNKNOWN:
+            return None
         return self.blocked_by_iam is not False
 
 
 def category_from_badge(badge: str | None) -> ImageCategory:
-    """Search v4 badge -> category; ``none``/``null``/no match is Community (§6)."""
+    """Search v4 badge -> category; ``none``/``null`` is Community (§6), :data:`UNLISTED`
+    (search does not list the repository at all) is unknown."""
     return {
         "official": ImageCategory.OFFICIAL,
         "verified_publisher": ImageCategory.VERIFIED_PUBLISHER,
         "open_source": ImageCategory.SPONSORED_OSS,
+        UNLISTED: ImageCategory.UNKNOWN,
     }.get(badge or "none", ImageCategory.COMMUNITY)
 
 
@@ -79,7 +90,7 @@ def iam_blocks(category: ImageCategory, settings: AccessManagement | None) -> bo
     """
     if category in (ImageCategory.OWN_ORG, ImageCategory.OTHER_REGISTRY):
         return False
-    if settings is None:
+    if settings is None or category is ImageCategory.UNKNOWN:
         return None
     if not settings.enabled:
         return False
@@ -92,6 +103,8 @@ def iam_blocks(category: ImageCategory, settings: AccessManagement | None) -> bo
 
 def describe_classification(image: str, category: ImageCategory, blocked: bool | None) -> str:
     label = _LABELS[category]
+    if category is ImageCategory.UNKNOWN:
+        return f"{image}: {label}; IAM verdict unknown"
     if blocked is None:
         verdict = "IAM settings unknown"
     elif blocked:
@@ -149,6 +162,9 @@ class Classifier:
         if hit is not None and now - hit.fetched_at < self.ttl:
             return hit.badge
         self.lookups += 1
-        badge = await self.client.search_badge(repository) or "none"
+        badge = await self.client.search_badge(repository)
+        if badge is None:  # no badge: Community if search lists it at all (§6)
+            listed = await self.client.search_badge(repository, badged_only=False)
+            badge = "none" if listed is not None else UNLISTED
         self.cache[repository] = CachedBadge(badge, now)
         return badge

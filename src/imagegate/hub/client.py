@@ -264,23 +264,22 @@ class HubClient:
 
     # -- search (§6) ---------------------------------------------------------------------
 
-    async def search_badge(self, repository: str) -> str | None:
+    async def search_badge(self, repository: str, *, badged_only: bool = True) -> str | None:
         """The search v4 badge of ``namespace/name`` by exact name match, or None if unlisted.
 
-        The badge filter returns only badged repositories, so a miss means Community.
+        With ``badged_only`` (the default) only badged repositories are searched, so a miss
+        means Community or unknown; without it, every public repository is searched (by its
+        full name, to keep the exact match on the first page), so a miss means search does
+        not know the repository (a typo, private or missing).
         """
         _, _, short = repository.partition("/")
-        resp = await self.transport.request(
-            "GET",
-            "/api/search/v4",
-            params={
-                "query": short or repository,
-                "badges": SEARCH_BADGES,
-                "type": "image",
-                "from": "0",
-                "size": str(SEARCH_SIZE),
-            },
-        )
+        params = {"query": short or repository, "type": "image", "from": "0"}
+        params["size"] = str(SEARCH_SIZE)
+        if badged_only:
+            params["badges"] = SEARCH_BADGES
+        else:
+            params["query"] = repository
+        resp = await self.transport.request("GET", "/api/search/v4", params=params)
         body = resp.body if isinstance(resp.body, Mapping) else {}
         results = body.get("results")
         for item in results if isinstance(results, list) else []:

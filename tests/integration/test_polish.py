@@ -1,0 +1,52 @@
+"""Small user-facing fixes, end to end against the Hub double and a real docker-registry:
+`classify` and `plan` on a repository Docker Hub search does not know, and `sync` showing
+the warnings `plan` gives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.integration.test_admin_journeys import ORG, allowlist, world  # noqa: F401
+from tests.support.world import cli, cli_json
+
+UNKNOWN = (
+    "unknown: not found on Docker Hub search (check the name; a private repository cannot "
+    "be classified)"
+)
+
+
+def test_classify_says_unknown_for_a_typo_or_a_private_repository(world, capsys):  # noqa: F811
+    """A repository search does not list was called 'Community, blocked': a typo looked like a
+    real image that needs a mirror."""
+    m = world.hub.model
+    m.add_repository("someone/private-tool", is_private=True)
+    hub = ["--hub-url", world.hub.base_url]
+    images = ["bitnami/redis", "bitnami/redsi", "someone/private-tool"]
+    code, doc, err = cli_json(capsys, "classify", *images, *hub)
+    assert code == 0, err
+    assert [(c["image"], c["category"], c["blocked_by_iam"], c["needs_mirror"]) for c in doc] == [
+        ("bitnami/redis", "community", True, True),  # pushed, public: search lists it
+        ("bitnami/redsi", "unknown", None, None),
+        ("someone/private-tool", "unknown", None, None),
+    ]
+    assert doc[1]["label"] == UNKNOWN
+    code, out, _ = cli(capsys, "classify", "bitnami/redsi", *hub)
+    assert code == 0
+    (row,) = out.splitlines()[1:]
+    assert row.split()[0] == "bitnami/redsi" and UNKNOWN in row
+    assert row.rstrip().endswith("unknown") and "blocked" not in row
+
+
+def test_plan_warns_that_an_unknown_repository_cannot_be_classified(world, capsys):  # noqa: F811
+    """plan assumed a repository missing from search was Community: no word about the typo."""
+    w = world
+    cfg = allowlist(w)
+    Path(cfg).write_text(
+        Path(cfg).read_text() + f"  - source: {w.reg.host}/bitnami/redsi\n    tags: ['7.2']\n"
+    )
+    code, plan, err = cli_json(capsys, "plan", "-c", cfg)
+    assert code == 1 and plan is not None, err  # bitnami/redsi cannot be observed either
+    warnings = plan["hub"]["warnings"]
+    assert f"{w.reg.host}/bitnami/redsi (" in warnings[0] and warnings[0].endswith(UNKNOWN)
+    assert "Community" not in " ".join(warnings)
+    assert not any("bitnami/redis" in x for x in warnings)  # known Community: mirror, no word
