@@ -57,6 +57,7 @@ class RunReport:
     entries: dict[str, ImageEntry]
     seconds: float
     hub: tuple[HubOutcome, ...] = ()  # Docker Hub writes and reports, in order
+    warnings: tuple[str, ...] = ()  # the Hub plan's warnings, as `plan` shows them
 
 
 def select_entries(config: Config, names: Sequence[str]) -> tuple[ImageEntry, ...]:
@@ -233,6 +234,7 @@ async def run_sync(
             entries=report.entries,
             seconds=time.monotonic() - started,
             hub=hub_outcomes,
+            warnings=report.hub.warnings if report.hub is not None else (),
         )
     except asyncio.CancelledError:
         result = RunResult.INTERRUPTED

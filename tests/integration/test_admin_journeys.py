@@ -150,9 +150,10 @@ def test_slack_pending_message_says_new_tag_instead_of_a_question_mark(world, ca
     code, _, err = cli(capsys, "sync", "-c", cfg)
     assert code == 0, err
     (pending,) = [body for _, body in calls if "waiting for review" in body["text"]]
-    (line,) = pending["blocks"][1]["text"]["text"].splitlines()
+    line, details = pending["blocks"][1]["text"]["text"].splitlines()  # 2nd: details
     assert "grafana/loki:3.0.0" in line and f"{ORG}/loki" in line
     assert "new tag `sha256:" in line and "?" not in line
+    assert "1 layer" in details and "changed" not in details  # nothing to compare a new tag with
 
 
 def test_a_run_that_failed_as_a_whole_says_why_in_history(world, capsys):

@@ -50,3 +50,27 @@ def test_plan_warns_that_an_unknown_repository_cannot_be_classified(world, capsy
     assert f"{w.reg.host}/bitnami/redsi (" in warnings[0] and warnings[0].endswith(UNKNOWN)
     assert "Community" not in " ".join(warnings)
     assert not any("bitnami/redis" in x for x in warnings)  # known Community: mirror, no word
+
+
+def test_sync_shows_the_warning_plan_gives_for_a_retired_repository(world, capsys):  # noqa: F811
+    """Only `plan` said a repository was left behind; a team that only runs `sync` (or
+    `watch`) never heard of it."""
+    w = world
+    cfg = allowlist(w)
+    code, summary, err = cli_json(capsys, "sync", "-c", cfg)
+    assert code == 0, err
+    assert summary["warnings"] == []
+    text = Path(cfg).read_text()
+    Path(cfg).write_text(text[: text.index(f"  - source: {w.reg.host}/grafana/loki")])
+
+    code, out, err = cli(capsys, "sync", "-c", cfg)
+    assert code == 0, err
+    (line,) = [x for x in err.splitlines() if x.startswith("imagegate: warning: ")]
+    assert line.startswith(f"imagegate: warning: {ORG}/loki was mirrored but is no longer")
+    assert "delete it on Docker Hub" in line and "warning" not in out
+    code, summary, err = cli_json(capsys, "sync", "-c", cfg)
+    assert code == 0, err
+    (warning,) = summary["warnings"]
+    assert warning == line.removeprefix("imagegate: warning: ")
+    assert "imagegate: warning:" not in err  # JSON: in the document only
+    assert f"{ORG}/loki" in w.hub.model.repos  # still left alone

@@ -67,6 +67,7 @@ def summary_json(report: RunReport) -> dict[str, object]:
             {"action": type(o.action).__name__, "status": o.status, "message": o.message}
             for o in report.hub
         ],
+        "warnings": list(report.warnings),
     }
 
 
@@ -107,5 +108,7 @@ def run(args: argparse.Namespace) -> int:
     if args.output == "json":
         print_json(summary_json(report))
     else:
+        for warning in report.warnings:  # what `plan` warns about, e.g. a retired repository
+            print(f"imagegate: warning: {warning}", file=sys.stderr)
         print(render_summary(report))
     return failure_exit_code(f.exit_code for f in report.outcome.failures)
