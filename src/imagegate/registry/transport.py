@@ -37,7 +37,7 @@ from imagegate.registry.ratelimit import RateLimit
 from imagegate.registry.settings import RegistrySettings
 from imagegate.registry.stats import RequestStats
 from imagegate.registry.tokens import exchange_token
-from imagegate.registry.wire import Body, Request, Response, origin
+from imagegate.registry.wire import Body, Request, Response, may_carry_credentials, origin
 
 log = logging.getLogger(__name__)
 
@@ -232,7 +232,9 @@ class Transport:
         redirects = 0
         while True:
             headers = dict(req.headers)
-            same_origin = origin(url)[1:] == registry_origin[1:]
+            same_origin = may_carry_credentials(
+                url, registry_origin, plain_http_allowed=self.settings.tls_optional(req.host)
+            )
             if authorization and same_origin:
                 headers["Authorization"] = authorization
             resp = await self._exchange(req, url, headers, req.body)

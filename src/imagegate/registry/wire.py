@@ -59,3 +59,15 @@ def repo_request(
         repository=ref.repository,
         **kw,  # type: ignore[arg-type]
     )
+
+
+def may_carry_credentials(
+    url: URL, registry: tuple[str, str, int | None], *, plain_http_allowed: bool
+) -> bool:
+    """Whether a request to ``url`` may carry the registry's ``Authorization``: only to the
+    registry's own host and port (never to a CDN a blob GET was redirected to), and never from
+    HTTPS down to plain HTTP unless plain HTTP is allowed for that registry anyway."""
+    here = origin(url)
+    if here[1:] != registry[1:]:
+        return False
+    return here[0] == registry[0] or plain_http_allowed
