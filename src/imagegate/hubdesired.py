@@ -16,16 +16,12 @@ from imagegate.domain.allowlist import Config, ImageEntry, Policy
 from imagegate.domain.digest import Digest
 from imagegate.hub.apply import HubOutcome
 from imagegate.hub.models import (
-    AccessManagement,
     CreateRepository,
     DesiredHub,
     DesiredRepository,
     ObservedHub,
-    Permission,
     TeamAccess,
-    TeamsMode,
     UpdateDescription,
-    Visibility,
 )
 from imagegate.hub.provenance import MirroredTag, Provenance, full_description, short_description
 from imagegate.planner import CopyTag, is_backup_tag
@@ -113,22 +109,17 @@ def desired_hub(
         repos.append(
             DesiredRepository(
                 name=repository_name(entry),
-                visibility=Visibility(str(entry.visibility)),
+                visibility=entry.visibility,
                 description=entry.description or short_description(p),
                 full_description=full_description(p),
-                teams=tuple(TeamAccess(t, Permission(str(p))) for t, p in entry.teams.items()),
+                teams=tuple(TeamAccess(t, p) for t, p in entry.teams.items()),
             )
         )
-    iam = config.target.access_management
     return DesiredHub(
         org=config.target.namespace,
-        access_management=AccessManagement(
-            iam.enabled, iam.allow_official_images, iam.allow_verified_publishers
-        )
-        if iam is not None
-        else None,
+        access_management=config.target.access_management,
         repositories=tuple(repos),
-        manage_teams=TeamsMode(str(config.target.manage_teams)),
+        manage_teams=config.target.manage_teams,
     )
 
 

@@ -11,12 +11,12 @@ import asyncio
 from typing import Any
 
 from imagegate.cli.render import print_json, table
+from imagegate.domain.allowlist import DEFAULT_HUB_URL
 from imagegate.domain.reference import parse_reference
 from imagegate.errors import EXIT_OK
 from imagegate.hub.classify import Classification, Classifier
 from imagegate.hub.client import HubClient
 from imagegate.hub.models import AccessManagement
-from imagegate.hub.transport import DEFAULT_HUB_URL
 
 
 def register(sub: Any) -> None:

@@ -15,10 +15,10 @@ from typing import Any
 
 from imagegate.cli.render import print_json
 from imagegate.config import load_config
+from imagegate.domain.allowlist import DEFAULT_HUB_URL
 from imagegate.errors import EXIT_AUTH, EXIT_OK, CredentialsError, UsageError
 from imagegate.hub.client import HubClient
 from imagegate.hub.doctor import Check, run_doctor
-from imagegate.hub.transport import DEFAULT_HUB_URL
 from imagegate.hubsync import connect, preflight
 from imagegate.registry.credentials import CredentialStore
 

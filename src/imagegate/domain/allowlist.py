@@ -58,6 +58,14 @@ class Visibility(StrEnum):
     PRIVATE = "private"
     PUBLIC = "public"
 
+    @property
+    def is_private(self) -> bool:
+        return self is Visibility.PRIVATE
+
+    @classmethod
+    def of(cls, is_private: bool) -> Visibility:
+        return cls.PRIVATE if is_private else cls.PUBLIC
+
 
 class Permission(StrEnum):
     """A team's permission on a repository (Docker Hub: read < write < admin)."""

@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import quote
 
+from imagegate.domain.allowlist import DEFAULT_HUB_URL
 from imagegate.errors import HubApiError
 from imagegate.hub.decode import (
     HubOrg,
@@ -32,8 +33,9 @@ from imagegate.hub.models import (
     Permission,
     Team,
     TeamGrant,
+    access_management_wire,
 )
-from imagegate.hub.transport import DEFAULT_HUB_URL, HubTransport
+from imagegate.hub.transport import HubTransport
 from imagegate.hub.wire import HubRateLimit
 
 # §6: search v4 with the badge filter; results carry `badge`.
@@ -173,7 +175,7 @@ class HubClient:
 
     async def org_settings_put(self, org: str, settings: AccessManagement) -> AccessManagement:
         resp = await self.transport.request(
-            "PUT", f"/v2/orgs/{_seg(org)}/settings", json_body=settings.to_wire()
+            "PUT", f"/v2/orgs/{_seg(org)}/settings", json_body=access_management_wire(settings)
         )
         try:
             return decode_access_management(resp.body)

@@ -10,40 +10,22 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from imagegate.domain.allowlist import (
+    HUB_DESCRIPTION_MAX,
+    AccessManagement,
+    Permission,
+    TeamsMode,
+    Visibility,
+)
 from imagegate.errors import ConfigError
 
-MAX_DESCRIPTION = 100  # §2: `description` is at most 100 characters
+# The allowlist's values are the hub's values too (one definition each, in the domain).
+__all__ = ["AccessManagement", "Permission", "TeamsMode", "Visibility"]
+
+MAX_DESCRIPTION = HUB_DESCRIPTION_MAX  # §2: `description` is at most 100 characters
 MAX_FULL_DESCRIPTION = 25000  # §2: `full_description` at most 25000
 # §2: repository name rule on create: 2-255 characters, lowercase, separators between runs.
 _REPO_NAME = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
-
-
-class Visibility(StrEnum):
-    PUBLIC = "public"
-    PRIVATE = "private"
-
-    @property
-    def is_private(self) -> bool:
-        return self is Visibility.PRIVATE
-
-    @classmethod
-    def of(cls, is_private: bool) -> Visibility:
-        return cls.PRIVATE if is_private else cls.PUBLIC
-
-
-class Permission(StrEnum):
-    """Repository team permission (§4): read < write < admin."""
-
-    READ = "read"
-    WRITE = "write"
-    ADMIN = "admin"
-
-
-class TeamsMode(StrEnum):
-    """``additive``: extra grants are reported; ``exclusive``: extra grants are revoked."""
-
-    ADDITIVE = "additive"
-    EXCLUSIVE = "exclusive"
 
 
 class CredentialKind(StrEnum):
@@ -73,23 +55,15 @@ def repository_name_problem(name: str) -> str | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
-class AccessManagement:
-    """Image Access Management settings of an org (§5 ``restricted_images``)."""
-
-    enabled: bool
-    allow_official_images: bool
-    allow_verified_publishers: bool
-
-    def to_wire(self) -> dict[str, object]:
-        # §5: all three fields are required on PUT.
-        return {
-            "restricted_images": {
-                "enabled": self.enabled,
-                "allow_official_images": self.allow_official_images,
-                "allow_verified_publishers": self.allow_verified_publishers,
-            }
+def access_management_wire(settings: AccessManagement) -> dict[str, object]:
+    """The body of ``PUT /v2/orgs/{org}/settings``; §5: all three fields are required."""
+    return {
+        "restricted_images": {
+            "enabled": settings.enabled,
+            "allow_official_images": settings.allow_official_images,
+            "allow_verified_publishers": settings.allow_verified_publishers,
         }
+    }
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from urllib.parse import urlencode, urljoin, urlsplit
 
 import aiohttp
 
+from imagegate.domain.allowlist import DEFAULT_HUB_URL
 from imagegate.errors import HubApiError, HubAuthError, HubRateLimitedError
 from imagegate.hub.models import CredentialKind
 from imagegate.hub.wire import (
@@ -30,7 +31,6 @@ from imagegate.hub.wire import (
 
 log = logging.getLogger(__name__)
 
-DEFAULT_HUB_URL = "https://hub.docker.com"
 DEFAULT_TIMEOUT = 30.0  # seconds per request
 DEFAULT_MAX_RETRIES = 3  # 429 retries per request
 DEFAULT_MAX_WAIT = 60.0  # longest single 429 wait; longer waits raise HubRateLimitedError
