@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from imagegate.config import load_config
+from imagegate.config.load import load_config
 from imagegate.errors import ImagegateError
-from imagegate.watchrun import Watcher, WatchOptions, watch_schedule
+from imagegate.watch.service import Watcher, WatchOptions, watch_schedule
 from tests.support.bgserver import BackgroundServer
 from tests.support.fake_hub import FakeHub, OatResource
 from tests.support.images import ImageFactory

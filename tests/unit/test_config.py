@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from imagegate.cli.main import main
-from imagegate.config import (
+from imagegate.config.images import DEFAULT_KEYS, IMAGE_KEYS, TAG_RULE_KEYS
+from imagegate.config.load import (
     HUB_KEYS,
     IAM_KEYS,
     REGISTRY_KEYS,
@@ -21,12 +22,11 @@ from imagegate.config import (
     default_state_path,
     load_config,
 )
-from imagegate.config_images import DEFAULT_KEYS, IMAGE_KEYS, TAG_RULE_KEYS
+from imagegate.config.schema import SCHEMA, TAG_RULES
 from imagegate.domain.allowlist import Permission, Policy, Secret, TeamsMode, Visibility
 from imagegate.domain.manifest import Platform
 from imagegate.domain.reference import parse_repository
 from imagegate.errors import EXIT_CONFIG, ConfigError
-from imagegate.schema import SCHEMA, TAG_RULES
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "imagegate.yaml"
 LOCAL = """\

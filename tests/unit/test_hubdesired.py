@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from imagegate.config import load_config
+from imagegate.config.load import load_config
 from imagegate.errors import CredentialsError
 from imagegate.hub.apply import HubOutcome
 from imagegate.hub.models import (
@@ -20,9 +20,9 @@ from imagegate.hub.models import (
     UpdateDescription,
     Visibility,
 )
-from imagegate.hubdesired import description_updates
-from imagegate.hubsync import hub_credentials
+from imagegate.plan.org import description_updates
 from imagegate.registry.credentials import CredentialStore
+from imagegate.run.org import hub_credentials
 
 
 def config(tmp_path: Path, hub: str, registries: str = "") -> Path:

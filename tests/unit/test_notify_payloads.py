@@ -176,7 +176,7 @@ def test_counts_default_in_titles_use_spaces():
     assert title(m).endswith(": 5 bytes copied")
 
 
-# What `imagegate pending` stores for a change (imagegate.inspect.ImageDetails.as_details).
+# What `imagegate pending` stores for a change (imagegate.run.details.ImageDetails.as_details).
 STORED = {
     "platforms": ["linux/amd64", "linux/arm64", "linux/s390x"],
     "platform": "linux/amd64",

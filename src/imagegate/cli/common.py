@@ -10,11 +10,11 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from imagegate.config import load_config
+from imagegate.config.load import load_config
 from imagegate.domain.allowlist import Config
 from imagegate.domain.digest import Digest
 from imagegate.registry.client import RegistryClient
-from imagegate.runtime import registry_client, state_for
+from imagegate.run.wiring import registry_client, state_for
 from imagegate.state import SqliteStateStore
 
 DEFAULT_CONFIG = "imagegate.yaml"

@@ -14,13 +14,13 @@ import os
 from typing import Any
 
 from imagegate.cli.render import print_json
-from imagegate.config import load_config
+from imagegate.config.load import load_config
 from imagegate.domain.allowlist import DEFAULT_HUB_URL
 from imagegate.errors import EXIT_AUTH, EXIT_OK, CredentialsError, UsageError
 from imagegate.hub.client import HubClient
 from imagegate.hub.doctor import Check, run_doctor
-from imagegate.hubsync import connect, preflight
 from imagegate.registry.credentials import CredentialStore
+from imagegate.run.org import connect, preflight
 
 TOKEN_ENV = "IMAGEGATE_HUB_TOKEN"  # noqa: S105 - the name of the variable
 

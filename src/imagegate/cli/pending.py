@@ -9,8 +9,8 @@ from typing import Any
 from imagegate.cli.common import add_config_options, add_image_filter, load
 from imagegate.cli.render import human_bytes, print_json
 from imagegate.errors import EXIT_OK
-from imagegate.review import target_repo_for
-from imagegate.runtime import state_for
+from imagegate.run.review import target_repo_for
+from imagegate.run.wiring import state_for
 from imagegate.state import PendingChange, PendingStatus
 
 STATUSES = ("pending", "approved", "rejected", "applied", "superseded", "all")

@@ -10,9 +10,9 @@ from imagegate.cli.common import add_config_options, add_image_filter, session
 from imagegate.cli.planview import plan_json, render_plan
 from imagegate.cli.render import print_json
 from imagegate.errors import EXIT_CHANGES, EXIT_OK, failure_exit_code
-from imagegate.hubsync import connect
-from imagegate.planner import ObserveFailed
-from imagegate.sync import PlanReport, make_plan
+from imagegate.plan.planner import ObserveFailed
+from imagegate.run.org import connect
+from imagegate.run.sync import PlanReport, make_plan
 
 
 def register(sub: Any) -> None:

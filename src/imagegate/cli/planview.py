@@ -9,8 +9,7 @@ from imagegate.cli.render import table
 from imagegate.domain.allowlist import ImageEntry
 from imagegate.hub.models import HubAction
 from imagegate.hub.plan import describe, is_write
-from imagegate.hubsync import HubPlan
-from imagegate.planner import (
+from imagegate.plan.planner import (
     Action,
     CopyTag,
     HoldForReview,
@@ -25,6 +24,7 @@ from imagegate.planner import (
     action_name,
     is_change,
 )
+from imagegate.run.org import HubPlan
 
 
 def _detail(action: Action) -> tuple[str, str]:

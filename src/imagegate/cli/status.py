@@ -10,9 +10,9 @@ from typing import Any
 from imagegate.cli.common import add_config_options, add_image_filter, session, short
 from imagegate.cli.render import print_json, table
 from imagegate.errors import EXIT_FAILURE, EXIT_OK
+from imagegate.plan.status import ERROR, TagStatus, status_json, tag_statuses
+from imagegate.run.sync import make_plan
 from imagegate.state import RunRecord
-from imagegate.status import ERROR, TagStatus, status_json, tag_statuses
-from imagegate.sync import make_plan
 
 UNKNOWN = "unknown"
 

@@ -11,9 +11,9 @@ from imagegate.cli.common import add_config_options, add_image_filter, session
 from imagegate.cli.copy import progress_handler
 from imagegate.cli.render import ProgressBar, human_bytes, print_json, table
 from imagegate.errors import failure_exit_code
-from imagegate.inspect import describer_for
-from imagegate.sync import RunReport, run_sync
-from imagegate.watchrun import notify_report
+from imagegate.run.details import describer_for
+from imagegate.run.sync import RunReport, run_sync
+from imagegate.watch.service import notify_report
 
 
 def register(sub: Any) -> None:

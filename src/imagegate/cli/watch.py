@@ -9,7 +9,7 @@ from typing import Any
 from imagegate.cli.common import add_config_options, config_path
 from imagegate.domain.schedule import parse_duration
 from imagegate.errors import UsageError
-from imagegate.watchrun import (
+from imagegate.watch.service import (
     DEFAULT_FAILURE_BACKOFF,
     DEFAULT_GRACE,
     DEFAULT_MAX_FAILURES,

@@ -1,4 +1,4 @@
-"""The validated allowlist: frozen values produced by ``imagegate.config.load_config``.
+"""The validated allowlist: frozen values produced by ``imagegate.config.load.load_config``.
 
 Everything here is fully resolved: defaults are merged into each ``ImageEntry``, ``${ENV}``
 references are expanded, paths are absolute and references are normalized. The file format
@@ -106,7 +106,7 @@ def _no_pins() -> Mapping[str, Digest]:
 
 @dataclass(frozen=True, slots=True)
 class TagRules:
-    """Which tags of a source to mirror; ``imagegate.tags.select_tags`` applies them.
+    """Which tags of a source to mirror; ``imagegate.plan.tags.select_tags`` applies them.
 
     ``explicit`` tags are always selected (pinned tags are among them). ``include`` and
     ``exclude`` are regular expressions (``re.search``), ``semver`` an npm-style range.

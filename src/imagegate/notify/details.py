@@ -1,7 +1,7 @@
 """PURE: the compact reviewer details a pending-change notification carries.
 
 Built from the ``details`` mapping the executor stores with a pending change (see
-:meth:`imagegate.inspect.ImageDetails.as_details`), which is untyped JSON: every field is
+:meth:`imagegate.run.details.ImageDetails.as_details`), which is untyped JSON: every field is
 checked and a missing or odd one is left out rather than guessed.
 """
 

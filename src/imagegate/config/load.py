@@ -2,7 +2,7 @@
 
 Strict: unknown keys, wrong types and invalid values are ``ConfigError`` naming
 ``file:line: key.path``. The format is documented in ``docs/allowlist.md``; its JSON Schema
-is ``imagegate.schema.SCHEMA``. Relative paths are relative to the file's directory.
+is ``imagegate.config.schema.SCHEMA``. Relative paths are relative to the file's directory.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from datetime import timedelta
 from pathlib import Path
 from types import MappingProxyType
 
-from imagegate.config_images import parse_defaults, parse_images
+from imagegate.config.images import parse_defaults, parse_images
+from imagegate.config.yamldoc import Context, Node, compose_file
 from imagegate.domain.allowlist import (
     DEFAULT_HUB_URL,
     SUPPORTED_VERSIONS,
@@ -38,7 +39,6 @@ from imagegate.domain.reference import (
 )
 from imagegate.domain.schedule import parse_cron, parse_duration
 from imagegate.errors import ConfigError, InvalidReferenceError
-from imagegate.yamldoc import Context, Node, compose_file
 
 DEFAULT_CONFIG_FILE = "imagegate.yaml"
 STATE_FILE_NAME = "state.db"

@@ -14,12 +14,15 @@ from imagegate.domain.allowlist import Config, ImageEntry
 from imagegate.domain.reference import Reference
 from imagegate.engine.events import EventCallback
 from imagegate.errors import ImagegateError, UsageError
-from imagegate.execute import BeforePull, DescribeChange, Executor, Outcome, no_details
 from imagegate.hub.apply import HubOutcome
 from imagegate.hub.client import HubClient
-from imagegate.hub.ratefloor import pull_pause
-from imagegate.hubdesired import projected_tags
-from imagegate.hubsync import (
+from imagegate.plan.org import projected_tags
+from imagegate.plan.planner import Plan, plan
+from imagegate.registry.client import RegistryClient
+from imagegate.registry.ratefloor import pull_pause
+from imagegate.run.execute import BeforePull, DescribeChange, Executor, Outcome, no_details
+from imagegate.run.observe import DEFAULT_LIST_TTL, Observed, image_key, observe
+from imagegate.run.org import (
     HubPlan,
     after_copy,
     before_copy,
@@ -28,9 +31,6 @@ from imagegate.hubsync import (
     preflight,
     require,
 )
-from imagegate.observe import DEFAULT_LIST_TTL, Observed, image_key, observe
-from imagegate.planner import Plan, plan
-from imagegate.registry.client import RegistryClient
 from imagegate.state import Event, EventKind, RunResult, StateStore
 
 log = logging.getLogger(__name__)

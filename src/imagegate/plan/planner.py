@@ -2,7 +2,7 @@
 
 No I/O and no clock in here. ``observe`` gathers the inputs (HEAD requests, tag lists, the state
 store), ``execute`` carries the plan out; the input and action values are in
-:mod:`imagegate.planmodel` (re-exported here). Every decision about a tag is made in
+:mod:`imagegate.plan.model` (re-exported here). Every decision about a tag is made in
 :func:`_plan_tag`, one table of cases per update policy:
 
 auto    upstream digest is the wanted one; new tag -> copy, moved tag -> update (old one backed up)
@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from imagegate.domain.allowlist import Policy
 from imagegate.domain.digest import Digest
 from imagegate.errors import EXIT_FAILURE
-from imagegate.planmodel import (
+from imagegate.plan.model import (
     BACKUP_MARK,
     Action,
     CopyTag,

@@ -1,6 +1,6 @@
 """I/O: the plan actions that copy nothing: hold a change for review, prune, report vanished.
 
-Each writes the state store and its audit event; :class:`imagegate.execute.Executor` calls
+Each writes the state store and its audit event; :class:`imagegate.run.execute.Executor` calls
 them and counts what they did. Pending changes approved earlier are marked applied here too.
 """
 
@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from imagegate.domain.allowlist import ImageEntry
 from imagegate.domain.digest import Digest
 from imagegate.domain.reference import Reference
-from imagegate.planner import HoldForReview, PruneTag, ReportVanished
+from imagegate.plan.planner import HoldForReview, PruneTag, ReportVanished
 from imagegate.registry.client import RegistryClient
 from imagegate.state import Event, EventKind, PendingChange, PendingStatus, StateStore
 

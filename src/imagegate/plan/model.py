@@ -1,6 +1,6 @@
 """PURE values of the planner: its inputs (desired, observed, stored), its actions and the Plan.
 
-The decisions that turn inputs into actions are in :mod:`imagegate.planner`, which re-exports
+The decisions that turn inputs into actions are in :mod:`imagegate.plan.planner`, which re-exports
 every name here. Actions are consumed with ``match``.
 """
 

@@ -2,7 +2,7 @@
 
 Each run re-reads the allowlist (edits apply on the next run; ``schedule`` and ``listen`` are
 read once at start), opens the state store, takes the run lock and calls
-:func:`imagegate.sync.run_sync` with a fresh registry client. A failing run (invalid file,
+:func:`imagegate.run.sync.run_sync` with a fresh registry client. A failing run (invalid file,
 registry or Hub outage, another run holding the lock) is logged, counted, notified, and the
 loop goes on (:mod:`imagegate.watch.scheduler` backs off). SIGTERM/SIGINT stop the loop: the
 run in flight gets ``grace`` seconds, then it is cancelled; the copy engine writes a tag only
@@ -18,16 +18,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from imagegate.config import load_config
+from imagegate.config.load import load_config
 from imagegate.domain.allowlist import Config
 from imagegate.errors import ImagegateError, UsageError
-from imagegate.inspect import describer_for
 from imagegate.notify.delivery import DeliveryResult
 from imagegate.notify.details import ReviewDetails
 from imagegate.notify.message import WebhookTarget
 from imagegate.notify.notifier import Notifier, RunNotifications
-from imagegate.observe import DEFAULT_LIST_TTL
-from imagegate.planner import (
+from imagegate.plan.planner import (
     CopyTag,
     HoldForReview,
     ObserveFailed,
@@ -36,9 +34,11 @@ from imagegate.planner import (
     SkipTag,
 )
 from imagegate.registry.client import RegistryClient
-from imagegate.runtime import registry_client, state_for
+from imagegate.run.details import describer_for
+from imagegate.run.observe import DEFAULT_LIST_TTL
+from imagegate.run.sync import RunReport, run_sync
+from imagegate.run.wiring import registry_client, state_for
 from imagegate.state import PendingStatus, RunResult
-from imagegate.sync import RunReport, run_sync
 from imagegate.watch.metrics import WatchMetrics
 from imagegate.watch.runs import RunHistory, RunOutcome
 from imagegate.watch.schedule import Schedule

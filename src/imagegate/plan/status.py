@@ -14,7 +14,7 @@ from datetime import datetime
 
 from imagegate.domain.allowlist import ImageEntry
 from imagegate.domain.digest import Digest
-from imagegate.planner import (
+from imagegate.plan.planner import (
     Action,
     CopyTag,
     HoldForReview,

@@ -24,7 +24,7 @@ from imagegate.hub.models import (
     UpdateDescription,
 )
 from imagegate.hub.provenance import MirroredTag, Provenance, full_description, short_description
-from imagegate.planner import CopyTag, is_backup_tag
+from imagegate.plan.planner import CopyTag, is_backup_tag
 from imagegate.state import PendingStatus, StateStore
 from imagegate.state.records import PendingChange
 

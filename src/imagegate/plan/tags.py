@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 from imagegate.domain.allowlist import TagRules
-from imagegate.semver import Range, Version, parse_range, parse_version
+from imagegate.domain.semver import Range, Version, parse_range, parse_version
 
 _DIGITS = re.compile(r"(\d+)")
 

@@ -6,7 +6,7 @@ event are written in one transaction after the tag moved. A failure is confined 
 it is recorded, and the other images go on. Before a tag moves to a new digest the old one is
 kept referenced on the target under a backup tag, so ``imagegate rollback`` can restore it.
 Copies and their records are here; the actions that copy nothing (pending, prune, vanished)
-are in :mod:`imagegate.housekeeping`.
+are in :mod:`imagegate.run.housekeeping`.
 """
 
 from __future__ import annotations
@@ -24,14 +24,7 @@ from imagegate.engine.copy import CopyResult, copy_image
 from imagegate.engine.events import EventCallback
 from imagegate.engine.locations import BlobLocations
 from imagegate.errors import EXIT_FAILURE, ImagegateError
-from imagegate.housekeeping import (
-    DescribeChange,
-    hold_for_review,
-    mark_applied,
-    prune_tag,
-    report_vanished,
-)
-from imagegate.planner import (
+from imagegate.plan.planner import (
     Action,
     CopyTag,
     HoldForReview,
@@ -43,6 +36,13 @@ from imagegate.planner import (
     backup_tag_for,
 )
 from imagegate.registry.client import RegistryClient
+from imagegate.run.housekeeping import (
+    DescribeChange,
+    hold_for_review,
+    mark_applied,
+    prune_tag,
+    report_vanished,
+)
 from imagegate.state import Event, EventKind, PendingChange, StateStore, TagRecord
 
 __all__ = [

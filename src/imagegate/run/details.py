@@ -24,8 +24,8 @@ from imagegate.domain.digest import Digest
 from imagegate.domain.manifest import ImageIndex, ImageManifest, Manifest, parse_manifest
 from imagegate.domain.reference import Reference
 from imagegate.errors import ImagegateError, NotFoundError, UnsupportedManifestError
-from imagegate.execute import DescribeChange
 from imagegate.registry.client import RegistryClient
+from imagegate.run.execute import DescribeChange
 
 log = logging.getLogger(__name__)
 
@@ -238,7 +238,7 @@ async def _old_layers(
 def change_describer(
     client: RegistryClient, targets: Mapping[str, Reference] | None = None
 ) -> DescribeChange:
-    """The ``describe`` callback for :class:`imagegate.execute.Executor` / ``run_sync``.
+    """The ``describe`` callback for :class:`imagegate.run.execute.Executor` / ``run_sync``.
 
     ``targets`` maps a source repository name to its target repository, where the old
     digest is looked up first (for an image mirrored unchanged, it is there)."""

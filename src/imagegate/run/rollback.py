@@ -23,7 +23,7 @@ from imagegate.domain.digest import Digest
 from imagegate.domain.manifest import ImageIndex, parse_manifest
 from imagegate.domain.reference import Reference
 from imagegate.errors import ImagegateError, NotFoundError, UsageError
-from imagegate.planner import backup_tag_for
+from imagegate.plan.planner import backup_tag_for
 from imagegate.registry.client import RegistryClient
 from imagegate.state import (
     Event,

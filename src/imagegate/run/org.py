@@ -1,6 +1,6 @@
 """Docker Hub organization steps of ``plan`` and ``sync`` (issue 4), from the allowlist.
 
-config -> DesiredHub (pure, in :mod:`imagegate.hubdesired`: descriptions carry provenance
+config -> DesiredHub (pure, in :mod:`imagegate.plan.org`: descriptions carry provenance
 from the state store's mirrored tags); credentials (``target.hub.username/token``, else the
 target registry's entry in the file, else its Docker config entry); preflight; observe +
 plan; apply before the copies (repositories must exist with the right visibility before the
@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from imagegate.domain.allowlist import Config, ImageEntry
 from imagegate.domain.reference import parse_reference
 from imagegate.errors import CredentialsError, HubAuthError
-from imagegate.execute import Failure
 from imagegate.hub.apply import HubOutcome, apply_hub
 from imagegate.hub.classify import Classifier, ImageCategory
 from imagegate.hub.client import HubClient
@@ -33,15 +32,16 @@ from imagegate.hub.models import (
 )
 from imagegate.hub.observe import observe_hub
 from imagegate.hub.plan import describe, plan_hub, writes
-from imagegate.hubdesired import (
+from imagegate.plan.org import (
     Projected,
     description_updates,
     desired_hub,
     repository_name,
     retired_warnings,
 )
-from imagegate.planner import Plan
+from imagegate.plan.planner import Plan
 from imagegate.registry.credentials import CredentialStore
+from imagegate.run.execute import Failure
 from imagegate.state import Event, EventKind, StateStore
 
 log = logging.getLogger(__name__)
