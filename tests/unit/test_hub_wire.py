@@ -13,8 +13,8 @@ from imagegate.hub.wire import (
     error_text,
     jwt_expiry,
     page_results,
-    retry_after_seconds,
 )
+from imagegate.retry import retry_after
 
 NOW = 1_750_000_000.0
 
@@ -69,7 +69,7 @@ def test_error_text_is_clipped_to_one_line():
     ],
 )
 def test_retry_after_seconds(headers, expected):
-    assert retry_after_seconds(headers, NOW) == expected
+    assert retry_after(headers, NOW) == expected
 
 
 def _jwt(claims):

@@ -9,7 +9,7 @@ import pytest
 from multidict import CIMultiDict
 
 from imagegate.registry.ratelimit import RateLimit
-from imagegate.registry.retry import RetryPolicy, parse_retry_after
+from imagegate.retry import RetryPolicy, parse_retry_after
 
 
 def test_docker_hub_headers() -> None:

@@ -9,7 +9,7 @@ from types import MappingProxyType
 
 from imagegate import __version__
 from imagegate.domain.reference import DOCKER_HUB, DOCKER_HUB_ALIASES
-from imagegate.registry.retry import RetryPolicy
+from imagegate.retry import RetryPolicy
 
 DEFAULT_MAX_CONCURRENCY = 8  # requests in flight per registry host
 DEFAULT_CONNECT_TIMEOUT = 30.0  # seconds to establish a connection
