@@ -19,7 +19,6 @@ from imagegate.config.load import (
     TARGET_KEYS,
     TOP_KEYS,
     WEBHOOK_KEYS,
-    default_state_path,
     load_config,
 )
 from imagegate.config.schema import SCHEMA, TAG_RULES
@@ -27,6 +26,7 @@ from imagegate.domain.allowlist import Permission, Policy, Secret, TeamsMode, Vi
 from imagegate.domain.manifest import Platform
 from imagegate.domain.reference import parse_repository
 from imagegate.errors import EXIT_CONFIG, ConfigError
+from imagegate.state.paths import default_state_path
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "imagegate.yaml"
 LOCAL = """\

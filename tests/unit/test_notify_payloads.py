@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 import pytest
 
 from imagegate.errors import ConfigError
-from imagegate.notify.details import ReviewDetails, human_bytes
+from imagegate.notify.details import ReviewDetails
 from imagegate.notify.message import Message, NotifyItem, WebhookTarget, url_origin
 from imagegate.notify.payloads import (
     MAX_JSON_ITEMS,
@@ -264,15 +264,6 @@ def test_slack_details_are_escaped_and_skipped_when_empty():
     bare = NotifyItem("pending", image="a", tag="1", new_digest=NEW, details=ReviewDetails())
     text = slack_payload(message("pending", [bare]))["blocks"][1]["text"]["text"]
     assert text == "• *pending* `a:1` new tag `sha256:bbbbbbbbbbbb`"
-
-
-def test_human_bytes():
-    assert [human_bytes(n) for n in (0, 1023, 1024, 5 * 1024**3)] == [
-        "0 B",
-        "1023 B",
-        "1.0 KiB",
-        "5.0 GiB",
-    ]
 
 
 def test_slack_published_update_shows_old_and_new_digest():

@@ -12,10 +12,11 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from imagegate.cli.render import ProgressBar, human_bytes, print_json, table
+from imagegate.cli.render import ProgressBar, print_json, table
 from imagegate.domain.digest import Digest
 from imagegate.domain.manifest import Platform
 from imagegate.domain.reference import Reference, parse_reference
+from imagegate.domain.units import human_bytes
 from imagegate.engine.copy import DEFAULT_CONCURRENCY, CopyResult, copy_image
 from imagegate.engine.events import CopyEvent, EventCallback, EventKind
 from imagegate.errors import EXIT_OK, UsageError

@@ -7,7 +7,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from imagegate.cli.common import add_config_options, add_image_filter, load
-from imagegate.cli.render import human_bytes, print_json
+from imagegate.cli.render import print_json
+from imagegate.domain.units import human_bytes
 from imagegate.errors import EXIT_OK
 from imagegate.run.review import target_repo_for
 from imagegate.run.wiring import state_for

@@ -9,7 +9,8 @@ from typing import Any
 
 from imagegate.cli.common import add_config_options, add_image_filter, session
 from imagegate.cli.copy import progress_handler
-from imagegate.cli.render import ProgressBar, human_bytes, print_json, table
+from imagegate.cli.render import ProgressBar, print_json, table
+from imagegate.domain.units import human_bytes
 from imagegate.errors import failure_exit_code
 from imagegate.run.details import describer_for
 from imagegate.run.sync import RunReport, run_sync

@@ -39,9 +39,9 @@ from imagegate.domain.reference import (
 )
 from imagegate.domain.schedule import parse_cron, parse_duration
 from imagegate.errors import ConfigError, InvalidReferenceError
+from imagegate.state.paths import default_state_path
 
 DEFAULT_CONFIG_FILE = "imagegate.yaml"
-STATE_FILE_NAME = "state.db"
 TOP_KEYS = frozenset(
     {"version", "target", "registries", "defaults", "images", "state", "schedule", "listen",
      "notify"}
@@ -57,12 +57,6 @@ WEBHOOK_KEYS = frozenset({"url", "format", "events"})
 _URL = re.compile(r"^https?://[^\s/]+(?:/\S*)?$")
 _LISTEN = re.compile(r"^(?:\[([0-9A-Fa-f:.]+)\]|([^:\[\]\s]+)):([0-9]{1,5})$")
 _NAMESPACE = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
-
-
-def default_state_path(env: Mapping[str, str]) -> Path:
-    """``$XDG_STATE_HOME/imagegate/state.db`` (``~/.local/state`` when unset)."""
-    base = env.get("XDG_STATE_HOME") or str(Path(env.get("HOME") or Path.home()) / ".local/state")
-    return Path(base) / "imagegate" / STATE_FILE_NAME
 
 
 def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> Config:

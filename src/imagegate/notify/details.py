@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from imagegate.domain.units import human_bytes
+
 LABEL_PREFIX = "org.opencontainers.image."
 LABELS = ("version", "revision", "source")  # the labels a notification shows, in this order
 MAX_VALUE = 80  # characters of a label value in a notification
 SHORT_REVISION = 12  # characters of a revision in the one-line summary
-_UNITS = ("KiB", "MiB", "GiB", "TiB")
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,15 +99,3 @@ def _count(value: object, *, zero: bool = False) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         return None
     return value if value or zero else None
-
-
-def human_bytes(n: int) -> str:
-    """``1536`` -> ``1.5 KiB`` (binary units, as ``imagegate pending`` shows sizes)."""
-    if n < 1024:
-        return f"{n} B"
-    value = float(n)
-    for unit in _UNITS:
-        value /= 1024
-        if value < 1024 or unit == _UNITS[-1]:
-            break
-    return f"{value:.1f} {unit}"
