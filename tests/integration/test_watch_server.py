@@ -6,10 +6,10 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from imagegate.domain.schedule import Schedule, parse_duration
 from imagegate.errors import ConfigError, RegistryTransportError
 from imagegate.watch.metrics import WatchMetrics
 from imagegate.watch.runs import RunHistory, RunOutcome
-from imagegate.watch.schedule import parse_schedule
 from imagegate.watch.scheduler import run_schedule
 from imagegate.watch.server import ListenAddress, WatchServer, parse_listen_address
 
@@ -68,7 +68,7 @@ def test_metrics_and_healthz_follow_the_watch_loop():
             loop_task = asyncio.create_task(
                 run_schedule(
                     job,
-                    parse_schedule(every="0.01s"),
+                    Schedule(every=parse_duration("0.01s")),
                     stop=stop,
                     history=history,
                     on_record=on_record,

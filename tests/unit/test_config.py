@@ -359,6 +359,10 @@ def test_invalid_duration_and_cron(tmp_path):
     assert cron is not None and cron.text == "@daily" and cron.hours == frozenset({0})
     where, _ = error(tmp_path, LOCAL + "schedule: {every: 1h, cron: '@daily'}\n")
     assert where.startswith("6: schedule: set exactly one of 'every'")
+    where, _ = error(tmp_path, LOCAL + "schedule: {every: 1h, jitter: 1h}\n")
+    assert where.startswith(
+        "6: schedule.jitter: jitter 1h must be shorter than the interval 1h; lower the jitter"
+    )
 
 
 def test_invalid_listen_address(tmp_path):

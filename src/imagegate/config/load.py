@@ -25,7 +25,6 @@ from imagegate.domain.allowlist import (
     Listen,
     NotifyEvent,
     RegistrySettingsEntry,
-    Schedule,
     Target,
     TeamsMode,
     WebhookConfig,
@@ -37,7 +36,7 @@ from imagegate.domain.reference import (
     parse_reference,
     parse_repository,
 )
-from imagegate.domain.schedule import parse_cron, parse_duration
+from imagegate.domain.schedule import Schedule, parse_cron, parse_duration
 from imagegate.errors import ConfigError, InvalidReferenceError
 from imagegate.state.paths import default_state_path
 
@@ -236,6 +235,11 @@ def _schedule(n: Node) -> Schedule:
             raise m["cron"].error(exc.detail) from None
     every = _duration(m["every"], allow_zero=False) if "every" in m else None
     jitter = _duration(m["jitter"], allow_zero=True) if "jitter" in m else timedelta(0)
+    if every is not None and jitter >= every:
+        raise m["jitter"].error(
+            f"jitter {m['jitter'].string()} must be shorter than the interval "
+            f"{m['every'].string()}; lower the jitter"
+        )
     return Schedule(every=every, cron=cron, jitter=jitter)
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
@@ -17,7 +16,7 @@ from types import MappingProxyType
 from imagegate.domain.digest import Digest
 from imagegate.domain.manifest import Platform
 from imagegate.domain.reference import Reference, parse_reference
-from imagegate.domain.schedule import CronExpr
+from imagegate.domain.schedule import Schedule
 from imagegate.errors import InvalidReferenceError, UsageError
 
 SUPPORTED_VERSIONS = (1,)
@@ -207,15 +206,6 @@ class ImageEntry:
         except InvalidReferenceError:
             return False
         return ref.repo_only() in (self.source, self.target)
-
-
-@dataclass(frozen=True, slots=True)
-class Schedule:
-    """When ``imagegate watch`` runs: every ``every``, or at ``cron`` times; plus random jitter."""
-
-    every: timedelta | None = None
-    cron: CronExpr | None = None
-    jitter: timedelta = timedelta(0)
 
 
 @dataclass(frozen=True, slots=True)

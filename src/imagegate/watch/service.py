@@ -20,6 +20,7 @@ from pathlib import Path
 
 from imagegate.config.load import load_config
 from imagegate.domain.allowlist import Config
+from imagegate.domain.schedule import Schedule, format_duration
 from imagegate.errors import ImagegateError, UsageError
 from imagegate.notify.delivery import DeliveryResult
 from imagegate.notify.details import ReviewDetails
@@ -41,7 +42,6 @@ from imagegate.run.wiring import registry_client, state_for
 from imagegate.state import PendingStatus, RunResult
 from imagegate.watch.metrics import WatchMetrics
 from imagegate.watch.runs import RunHistory, RunOutcome
-from imagegate.watch.schedule import Schedule
 from imagegate.watch.scheduler import install_signal_handlers, run_schedule
 from imagegate.watch.server import WatchServer
 
@@ -78,22 +78,25 @@ def watch_schedule(config: Config, every: timedelta | None = None) -> Schedule:
     planned = config.schedule
     jitter = planned.jitter if planned is not None else timedelta(0)
     if every is not None:
-        return Schedule(interval=every, jitter=jitter if jitter < every else timedelta(0))
+        if jitter >= every:
+            raise UsageError(
+                f"--every {format_duration(every)} must be longer than the schedule jitter "
+                f"{format_duration(jitter)} in {config.path}; lower the jitter or run less often"
+            )
+        return Schedule(every=every, jitter=jitter)
     if planned is None:
         raise UsageError(
             f"{config.path} has no schedule; add 'schedule: {{every: 6h}}' (or a cron "
             "expression) to the file, or pass --every 6h"
         )
-    if planned.cron is not None:
-        return Schedule(cron=planned.cron, jitter=jitter)
-    return Schedule(interval=planned.every, jitter=jitter)
+    return planned
 
 
 def list_ttl_for(schedule: Schedule) -> timedelta:
     """Reuse a source tag listing for at most half an interval, so new tags are seen."""
-    if schedule.interval is None:
+    if schedule.every is None:
         return DEFAULT_LIST_TTL
-    return min(DEFAULT_LIST_TTL, schedule.interval / 2)
+    return min(DEFAULT_LIST_TTL, schedule.every / 2)
 
 
 def webhook_targets(config: Config) -> tuple[WebhookTarget, ...]:
