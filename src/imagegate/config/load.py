@@ -22,7 +22,6 @@ from imagegate.domain.allowlist import (
     AccessManagement,
     Config,
     HubSettings,
-    Listen,
     NotifyEvent,
     RegistrySettingsEntry,
     Target,
@@ -30,6 +29,7 @@ from imagegate.domain.allowlist import (
     WebhookConfig,
     WebhookFormat,
 )
+from imagegate.domain.listen import ListenAddress, parse_listen
 from imagegate.domain.reference import (
     DOCKER_HUB,
     DOCKER_HUB_ALIASES,
@@ -54,7 +54,6 @@ REGISTRY_KEYS = frozenset(
 SCHEDULE_KEYS = frozenset({"every", "cron", "jitter"})
 WEBHOOK_KEYS = frozenset({"url", "format", "events"})
 _URL = re.compile(r"^https?://[^\s/]+(?:/\S*)?$")
-_LISTEN = re.compile(r"^(?:\[([0-9A-Fa-f:.]+)\]|([^:\[\]\s]+)):([0-9]{1,5})$")
 _NAMESPACE = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
 
 
@@ -89,7 +88,7 @@ def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> Co
         images=images,
         state=state,
         schedule=_schedule(top["schedule"]) if "schedule" in top else None,
-        listen=_listen(top["listen"]) if "listen" in top else Listen(),
+        listen=_listen(top["listen"]) if "listen" in top else ListenAddress(),
         webhooks=_notify(top["notify"]) if "notify" in top else (),
         warnings=tuple(ctx.warnings),
     )
@@ -243,17 +242,12 @@ def _schedule(n: Node) -> Schedule:
     return Schedule(every=every, cron=cron, jitter=jitter)
 
 
-def _listen(n: Node) -> Listen:
+def _listen(n: Node) -> ListenAddress:
     text = n.string()
-    m = _LISTEN.match(text)
-    if not m:
-        raise n.error(f"invalid address {text!r}: expected host:port, e.g. 127.0.0.1:9108")
-    if not 0 < int(m.group(3)) < 65536:
-        raise n.error(
-            f"invalid address {text!r}: port {int(m.group(3))} is out of range; use "
-            "1-65535 (0, any free port, only with `imagegate watch --listen`)"
-        )
-    return Listen(m.group(1) or m.group(2), int(m.group(3)))
+    try:
+        return parse_listen(text)
+    except ConfigError as exc:
+        raise n.error(exc.detail) from None
 
 
 def _notify(n: Node) -> tuple[WebhookConfig, ...]:

@@ -14,6 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from imagegate.domain.digest import Digest
+from imagegate.domain.listen import ListenAddress
 from imagegate.domain.manifest import Platform
 from imagegate.domain.reference import Reference, parse_reference
 from imagegate.domain.schedule import Schedule
@@ -21,8 +22,6 @@ from imagegate.errors import InvalidReferenceError, UsageError
 
 SUPPORTED_VERSIONS = (1,)
 DEFAULT_HUB_URL = "https://hub.docker.com"
-DEFAULT_LISTEN_HOST = "127.0.0.1"
-DEFAULT_LISTEN_PORT = 9108
 HUB_DESCRIPTION_MAX = 100  # Docker Hub's limit for a short description
 
 
@@ -209,15 +208,6 @@ class ImageEntry:
 
 
 @dataclass(frozen=True, slots=True)
-class Listen:
-    host: str = DEFAULT_LISTEN_HOST
-    port: int = DEFAULT_LISTEN_PORT
-
-    def __str__(self) -> str:
-        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
-
-
-@dataclass(frozen=True, slots=True)
 class WebhookConfig:
     url: Secret
     format: WebhookFormat = WebhookFormat.JSON
@@ -235,7 +225,7 @@ class Config:
     images: tuple[ImageEntry, ...]
     state: Path
     schedule: Schedule | None = None
-    listen: Listen = Listen()
+    listen: ListenAddress = field(default_factory=ListenAddress)
     webhooks: tuple[WebhookConfig, ...] = ()
     warnings: tuple[str, ...] = ()  # worth telling the user (e.g. a secret written in clear)
 

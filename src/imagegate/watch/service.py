@@ -20,6 +20,7 @@ from pathlib import Path
 
 from imagegate.config.load import load_config
 from imagegate.domain.allowlist import Config
+from imagegate.domain.listen import ListenAddress
 from imagegate.domain.schedule import Schedule, format_duration
 from imagegate.errors import ImagegateError, UsageError
 from imagegate.notify.delivery import DeliveryResult
@@ -59,7 +60,7 @@ class WatchOptions:
     config_path: Path
     state: str | None = None  # overrides `state:` in the file
     every: timedelta | None = None  # overrides `schedule:` in the file
-    listen: str | None = None  # overrides `listen:` in the file
+    listen: ListenAddress | None = None  # overrides `listen:` in the file
     grace: float = DEFAULT_GRACE
     failure_backoff: float = DEFAULT_FAILURE_BACKOFF
     max_consecutive_failures: int = DEFAULT_MAX_FAILURES
@@ -280,7 +281,7 @@ async def watch(options: WatchOptions) -> int:
     history = RunHistory()
     stop, force = asyncio.Event(), asyncio.Event()
     server = WatchServer(
-        options.listen or str(config.listen),
+        options.listen or config.listen,
         history=history,
         metrics=watcher.metrics,
         max_consecutive_failures=options.max_consecutive_failures,
