@@ -28,6 +28,7 @@ from imagegate.domain.allowlist import (
     TeamsMode,
     WebhookConfig,
     WebhookFormat,
+    is_webhook_url,
 )
 from imagegate.domain.listen import ListenAddress, parse_listen
 from imagegate.domain.reference import (
@@ -256,7 +257,7 @@ def _notify(n: Node) -> tuple[WebhookConfig, ...]:
     for item in m["webhooks"].sequence() if "webhooks" in m else []:
         w = item.mapping(WEBHOOK_KEYS, required=("url",))
         url = w["url"].secret()
-        if not _URL.match(url.reveal()):
+        if not is_webhook_url(url.reveal()):
             # never echo the URL: it carries the webhook's secret
             raise w["url"].error("must be an http:// or https:// URL (value not shown: a secret)")
         events = frozenset(NotifyEvent)

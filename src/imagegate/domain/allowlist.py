@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
+from urllib.parse import urlsplit
 
 from imagegate.domain.digest import Digest
 from imagegate.domain.listen import ListenAddress
@@ -207,11 +208,41 @@ class ImageEntry:
         return ref.repo_only() in (self.source, self.target)
 
 
+def url_origin(url: str) -> str:
+    """``scheme://host[:port]`` of a URL: all of it that may be logged."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or "?"
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "<invalid url>"
+    host = f"[{host}]" if ":" in host else host
+    return f"{parts.scheme or '?'}://{host}{port}"
+
+
+def is_webhook_url(url: str) -> bool:
+    """An http(s) URL with a host and a valid port (the loader's one check of a webhook URL)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError on a bad port)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and " " not in url
+
+
 @dataclass(frozen=True, slots=True)
 class WebhookConfig:
+    """One webhook. ``events`` picks the messages it gets; ``quiet`` skips summaries of runs
+    where nothing was pending, published or failed. The URL is a secret: log ``origin``."""
+
     url: Secret
     format: WebhookFormat = WebhookFormat.JSON
     events: frozenset[NotifyEvent] = frozenset(NotifyEvent)
+    quiet: bool = True
+
+    @property
+    def origin(self) -> str:
+        return url_origin(self.url.reveal())
 
 
 @dataclass(frozen=True, slots=True)

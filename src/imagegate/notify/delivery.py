@@ -16,8 +16,8 @@ from typing import Any
 
 import aiohttp
 
+from imagegate.domain.allowlist import WebhookConfig
 from imagegate.errors import RETRYABLE_STATUSES
-from imagegate.notify.message import WebhookTarget
 from imagegate.retry import RetryPolicy, retry_after
 
 log = logging.getLogger("imagegate.notify")
@@ -62,10 +62,10 @@ def _describe(exc: BaseException, timeout: float) -> str:
 
 
 async def _attempt(
-    session: aiohttp.ClientSession, target: WebhookTarget, payload: dict[str, Any], timeout: float
+    session: aiohttp.ClientSession, target: WebhookConfig, payload: dict[str, Any], timeout: float
 ) -> tuple[int, float | None]:
     async with session.post(
-        target.url,
+        target.url.reveal(),
         json=payload,
         allow_redirects=False,
         timeout=aiohttp.ClientTimeout(total=timeout),
@@ -77,7 +77,7 @@ async def _attempt(
 
 async def deliver(
     session: aiohttp.ClientSession,
-    target: WebhookTarget,
+    target: WebhookConfig,
     event: str,
     payload: dict[str, Any],
     *,

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from imagegate.notify.message import Format, Message, NotifyItem
+from imagegate.domain.allowlist import WebhookFormat
+from imagegate.notify.message import Message, NotifyItem
 
 SCHEMA = "imagegate.notification/v1"
 MAX_JSON_ITEMS = 200
@@ -129,5 +130,5 @@ def slack_payload(message: Message) -> dict[str, Any]:
     return {"text": _escape(heading), "blocks": blocks}
 
 
-def build_payload(message: Message, fmt: Format) -> dict[str, Any]:
-    return slack_payload(message) if fmt == "slack" else json_payload(message)
+def build_payload(message: Message, fmt: WebhookFormat) -> dict[str, Any]:
+    return slack_payload(message) if fmt == WebhookFormat.SLACK else json_payload(message)

@@ -25,7 +25,6 @@ from imagegate.domain.schedule import Schedule, format_duration
 from imagegate.errors import ImagegateError, UsageError
 from imagegate.notify.delivery import DeliveryResult
 from imagegate.notify.details import ReviewDetails
-from imagegate.notify.message import WebhookTarget
 from imagegate.notify.notifier import Notifier, RunNotifications
 from imagegate.plan.planner import (
     CopyTag,
@@ -98,15 +97,6 @@ def list_ttl_for(schedule: Schedule) -> timedelta:
     if schedule.every is None:
         return DEFAULT_LIST_TTL
     return min(DEFAULT_LIST_TTL, schedule.every / 2)
-
-
-def webhook_targets(config: Config) -> tuple[WebhookTarget, ...]:
-    return tuple(
-        WebhookTarget.create(
-            w.url.reveal(), format=str(w.format), events=[str(e) for e in w.events]
-        )
-        for w in config.webhooks
-    )
 
 
 def sync_state(report: RunReport) -> SyncState:
@@ -185,7 +175,7 @@ async def notify_report(
     config: Config, report: RunReport, *, on_delivery: OnDelivery | None = None
 ) -> None:
     """Send the webhooks of ``config`` what ``report`` says. Never raises for delivery."""
-    targets = webhook_targets(config)
+    targets = config.webhooks
     if not targets:
         return
     async with Notifier(targets, on_delivery=on_delivery).run(str(report.run_id)) as note:
@@ -195,7 +185,7 @@ async def notify_report(
 async def notify_failure(
     config: Config, message: str, on_delivery: OnDelivery | None, run_id: int | None = None
 ) -> None:
-    targets = webhook_targets(config)
+    targets = config.webhooks
     if targets:
         note = Notifier(targets, on_delivery=on_delivery).run(str(run_id) if run_id else None)
         note.failed(f"the run failed: {message}")
