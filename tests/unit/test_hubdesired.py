@@ -9,7 +9,7 @@ import pytest
 
 from imagegate.config.load import load_config
 from imagegate.errors import CredentialsError
-from imagegate.hub.apply import HubOutcome
+from imagegate.hub.apply import HubOutcome, HubStatus
 from imagegate.hub.models import (
     CreateRepository,
     DesiredHub,
@@ -79,8 +79,8 @@ def test_description_updates_only_where_the_mirrored_text_differs() -> None:
         (ObservedRepository(HubRepository("acme", "loki", True, "s", "old\r\n")),),
     )
     done = (
-        HubOutcome(CreateRepository("acme", "redis", False, "s", "projected"), "done", ""),
-        HubOutcome(CreateRepository("acme", "gone", False, "s", "x"), "failed", ""),
+        HubOutcome(CreateRepository("acme", "redis", False, "s", "projected"), HubStatus.DONE, ""),
+        HubOutcome(CreateRepository("acme", "gone", False, "s", "x"), HubStatus.FAILED, ""),
     )
     after = DesiredHub(
         "acme",

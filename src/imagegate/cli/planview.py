@@ -7,10 +7,11 @@ from collections.abc import Mapping
 from imagegate.cli.common import short
 from imagegate.cli.render import table
 from imagegate.domain.allowlist import ImageEntry
-from imagegate.hub.models import HubAction
+from imagegate.hub.models import HubAction, repository_of
 from imagegate.hub.plan import describe, is_write
 from imagegate.plan.planner import (
     Action,
+    CopyReason,
     CopyTag,
     HoldForReview,
     KeepUnselected,
@@ -30,20 +31,20 @@ from imagegate.run.org import HubPlan
 def _detail(action: Action) -> tuple[str, str]:
     """(digest column, note column) for one action."""
     match action:
-        case CopyTag(reason="new"):
+        case CopyTag(reason=CopyReason.NEW):
             return short(action.digest), "new tag"
-        case CopyTag(reason="moved"):
+        case CopyTag(reason=CopyReason.MOVED):
             note = f"moved upstream (was {short(action.old_target_digest)})"
             if action.backup_tag:
                 note += f"; old kept as :{action.backup_tag}"
             return short(action.digest), note
         case CopyTag(reason=reason):
             notes = {
-                "approved": "approved digest",
-                "pinned": "pinned digest",
-                "repair": "target differs from the mirrored digest",
+                CopyReason.APPROVED: "approved digest",
+                CopyReason.PINNED: "pinned digest",
+                CopyReason.REPAIR: "target differs from the mirrored digest",
             }
-            return short(action.digest), notes.get(reason, reason)
+            return short(action.digest), notes.get(reason, str(reason))
         case SkipTag():
             return short(action.digest), ""
         case HoldForReview():
@@ -76,7 +77,7 @@ def plan_rows(plan: Plan, entries: Mapping[str, ImageEntry], *, all_rows: bool) 
         if not all_rows and isinstance(action, SkipTag):
             continue
         digest, note = _detail(action)
-        tag = getattr(action, "tag", None) or "*"
+        tag = action.tag or "*"
         rows.append([_image_label(action.image, entries), tag, action_name(action), digest, note])
     return rows
 
@@ -113,7 +114,7 @@ def render_plan(
 
 def _hub_json(hub: HubPlan) -> dict[str, object]:
     def item(a: HubAction) -> dict[str, object]:
-        repo = getattr(a, "name", None) or getattr(a, "repository", None)
+        repo = repository_of(a)
         return {
             "action": type(a).__name__,
             "change": is_write(a),
@@ -141,7 +142,7 @@ def plan_json(
             "image": entry.source_text if entry else action.image,
             "source": entry.source.name if entry else None,
             "target": action.image,
-            "tag": getattr(action, "tag", None),
+            "tag": action.tag,
         }
         match action:
             case CopyTag():
@@ -150,7 +151,7 @@ def plan_json(
                     "old_digest": str(action.old_target_digest)
                     if action.old_target_digest
                     else None,
-                    "reason": action.reason,
+                    "reason": str(action.reason),
                     "backup_tag": action.backup_tag,
                 }
             case SkipTag() | ReportVanished() | ReportRejected() | KeepUnselected() | PruneTag():

@@ -65,7 +65,7 @@ def summary_json(report: RunReport) -> dict[str, object]:
         ],
         "failures": [{"image": f.image, "tag": f.tag, "error": f.message} for f in out.failures],
         "hub": [
-            {"action": type(o.action).__name__, "status": o.status, "message": o.message}
+            {"action": type(o.action).__name__, "status": str(o.status), "message": o.message}
             for o in report.hub
         ],
         "warnings": list(report.warnings),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 
 from imagegate.errors import HubApiError
 from imagegate.hub.client import HubClient
@@ -29,17 +30,24 @@ from imagegate.hub.plan import describe
 log = logging.getLogger(__name__)
 
 
+class HubStatus(StrEnum):
+    """What became of one hub action; the values are what ``sync --output json`` says."""
+
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # its repository could not be created
+    REPORTED = "reported"  # a report, no write
+
+
 @dataclass(frozen=True, slots=True)
 class HubOutcome:
-    """``status``: ``done``, ``failed``, ``skipped`` or ``reported`` (a report, no write)."""
-
     action: HubAction
-    status: str
+    status: HubStatus
     message: str
 
     @property
     def ok(self) -> bool:
-        return self.status in ("done", "reported")
+        return self.status in (HubStatus.DONE, HubStatus.REPORTED)
 
 
 async def apply_hub(client: HubClient, actions: Iterable[HubAction]) -> tuple[HubOutcome, ...]:
@@ -48,13 +56,15 @@ async def apply_hub(client: HubClient, actions: Iterable[HubAction]) -> tuple[Hu
     for action in actions:
         text = describe(action)
         if isinstance(action, ReportExtraGrant | ReportUnknownTeam):
-            outcomes.append(HubOutcome(action, "reported", text))
+            outcomes.append(HubOutcome(action, HubStatus.REPORTED, text))
             continue
         key = _repo_key(action)
         if key is not None and key in failed_repos:
             outcomes.append(
                 HubOutcome(
-                    action, "skipped", f"{text}: skipped, {key[0]}/{key[1]} could not be created"
+                    action,
+                    HubStatus.SKIPPED,
+                    f"{text}: skipped, {key[0]}/{key[1]} could not be created",
                 )
             )
             continue
@@ -70,10 +80,10 @@ async def apply_hub(client: HubClient, actions: Iterable[HubAction]) -> tuple[Hu
                         "access token needs scope-repository-read on it)"
                     )
             log.warning("hub action failed: %s", message)
-            outcomes.append(HubOutcome(action, "failed", message))
+            outcomes.append(HubOutcome(action, HubStatus.FAILED, message))
             continue
         log.info("hub: %s", text)
-        outcomes.append(HubOutcome(action, "done", text))
+        outcomes.append(HubOutcome(action, HubStatus.DONE, text))
     return tuple(outcomes)
 
 

@@ -254,3 +254,20 @@ HubWrite = (
 )
 HubReport = ReportExtraGrant | ReportUnknownTeam
 HubAction = HubWrite | HubReport
+
+
+def repository_of(action: HubAction) -> str | None:
+    """The repository (name within the org) an action is about; None for org settings."""
+    match action:
+        case SetAccessManagement():
+            return None
+        case CreateRepository(name=name) | SetVisibility(name=name) | UpdateDescription(name=name):
+            return name
+        case (
+            GrantTeam(repository=name)
+            | ChangeTeamPermission(repository=name)
+            | RevokeTeam(repository=name)
+            | ReportExtraGrant(repository=name)
+            | ReportUnknownTeam(repository=name)
+        ):
+            return name

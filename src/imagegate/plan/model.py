@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from imagegate.domain.allowlist import Policy
 from imagegate.domain.digest import Digest
@@ -65,6 +66,16 @@ class ImageState:
 # ---------------------------------------------------------------- actions
 
 
+class CopyReason(StrEnum):
+    """Why a tag is copied; the values are what ``plan --output json`` and the audit log say."""
+
+    NEW = "new"  # not on the target yet
+    MOVED = "moved"  # upstream moved the tag
+    APPROVED = "approved"  # a reviewer approved this digest
+    PINNED = "pinned"  # the allowlist pins tag@digest
+    REPAIR = "repair"  # the target differs from what was mirrored
+
+
 @dataclass(frozen=True, slots=True)
 class CopyTag:
     """Copy ``source@digest`` and point ``target:tag`` at it (new, moved, approved, repair)."""
@@ -74,7 +85,7 @@ class CopyTag:
     source: Reference  # with digest
     target: Reference  # with tag
     digest: Digest
-    reason: str  # new | moved | approved | pinned | repair
+    reason: CopyReason
     old_target_digest: Digest | None = None
     backup_tag: str | None = None
 
@@ -193,8 +204,12 @@ def is_change(action: Action) -> bool:
 
 def action_name(action: Action) -> str:
     match action:
+        case CopyTag(reason=CopyReason.NEW):
+            return "copy"
+        case CopyTag(reason=CopyReason.MOVED):
+            return "update"
         case CopyTag(reason=reason):
-            return {"new": "copy", "moved": "update"}.get(reason, reason)
+            return str(reason)
         case SkipTag():
             return "in-sync"
         case HoldForReview():

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from imagegate import __version__
 from imagegate.domain.allowlist import Config, ImageEntry, Policy
 from imagegate.domain.digest import Digest
-from imagegate.hub.apply import HubOutcome
+from imagegate.hub.apply import HubOutcome, HubStatus
 from imagegate.hub.models import (
     CreateRepository,
     DesiredHub,
@@ -160,7 +160,7 @@ def description_updates(
     }
     for o in done:
         a = o.action
-        if o.status != "done":
+        if o.status is not HubStatus.DONE:
             continue
         if isinstance(a, UpdateDescription):
             short, full = known.get(a.name, ("", ""))

@@ -21,6 +21,7 @@ from imagegate.errors import EXIT_FAILURE
 from imagegate.plan.model import (
     BACKUP_MARK,
     Action,
+    CopyReason,
     CopyTag,
     HoldForReview,
     ImageDesired,
@@ -45,6 +46,7 @@ from imagegate.plan.model import (
 __all__ = [
     "BACKUP_MARK",
     "Action",
+    "CopyReason",
     "CopyTag",
     "HoldForReview",
     "ImageDesired",
@@ -126,11 +128,11 @@ def _in_sync(
 
 
 def _copy(
-    image: ImageDesired, tag: str, want: Digest, tobs: TagObservation, reason: str
+    image: ImageDesired, tag: str, want: Digest, tobs: TagObservation, reason: CopyReason
 ) -> CopyTag:
     old = tobs.target_digest
-    if old is not None and reason == "new":
-        reason = "repair"
+    if old is not None and reason is CopyReason.NEW:
+        reason = CopyReason.REPAIR
     backup = backup_tag_for(tag, old) if (old is not None and image.backup) else None
     return CopyTag(
         image=image.key,
@@ -182,13 +184,13 @@ def _decide(image: ImageDesired, tag: str, tobs: TagObservation, st: ImageState)
             if upstream is not None and upstream != pinned:
                 return ReportMoved(image.key, tag, pinned, upstream)
             return SkipTag(image.key, tag, pinned)
-        return _copy(image, tag, pinned, tobs, "pinned")
+        return _copy(image, tag, pinned, tobs, CopyReason.PINNED)
 
     if image.policy is Policy.REVIEW and tag in st.approved:
         approved = st.approved[tag]
         if _in_sync(image, approved, tobs, rec):
             return SkipTag(image.key, tag, approved)
-        return _copy(image, tag, approved, tobs, "approved")
+        return _copy(image, tag, approved, tobs, CopyReason.APPROVED)
 
     if upstream is None:
         if rec is not None or tobs.target_digest is not None:
@@ -204,7 +206,7 @@ def _decide(image: ImageDesired, tag: str, tobs: TagObservation, st: ImageState)
     mirrored = rec.source_digest if rec is not None else None
     if image.policy is Policy.PIN and mirrored is not None:
         if not _in_sync(image, mirrored, tobs, rec):
-            return _copy(image, tag, mirrored, tobs, "repair")
+            return _copy(image, tag, mirrored, tobs, CopyReason.REPAIR)
         if upstream != mirrored:
             return ReportMoved(image.key, tag, mirrored, upstream)
         return SkipTag(image.key, tag, mirrored)
@@ -222,7 +224,7 @@ def _decide(image: ImageDesired, tag: str, tobs: TagObservation, st: ImageState)
         return SkipTag(image.key, tag, upstream)
     if image.policy is Policy.AUTO and (tag, upstream) in st.rejected:
         return ReportRejected(image.key, tag, upstream)
-    reason = "new" if tobs.target_digest is None else "moved"
+    reason = CopyReason.NEW if tobs.target_digest is None else CopyReason.MOVED
     if rec is not None and rec.source_digest == upstream:
-        reason = "repair"  # the target drifted from what we mirrored
+        reason = CopyReason.REPAIR  # the target drifted from what we mirrored
     return _copy(image, tag, upstream, tobs, reason)

@@ -107,7 +107,7 @@ def tag_statuses(
     out: list[TagStatus] = []
     seen: set[tuple[str, str | None]] = set()
     for action in plan.actions:
-        tag: str | None = getattr(action, "tag", None)
+        tag = action.tag
         if (action.image, tag) in seen:
             continue  # a review hold that follows an in-sync approved digest
         seen.add((action.image, tag))

@@ -26,6 +26,7 @@ from imagegate.engine.locations import BlobLocations
 from imagegate.errors import EXIT_FAILURE, ImagegateError
 from imagegate.plan.planner import (
     Action,
+    CopyReason,
     CopyTag,
     HoldForReview,
     ObserveFailed,
@@ -151,7 +152,7 @@ class Executor:
     async def _image(self, key: str, actions: Sequence[Action]) -> None:
         async with self.gate:
             for action in actions:
-                tag = getattr(action, "tag", None)
+                tag = action.tag
                 try:
                     await self._one(action)
                 except ImagegateError as exc:
@@ -248,7 +249,7 @@ class Executor:
             digest=result.digest,
             old_digest=action.old_target_digest if moved else None,
             actor=self.actor,
-            reason=action.reason,
+            reason=str(action.reason),
             detail={
                 "source": str(action.source),
                 "bytes_copied": result.bytes_copied,
@@ -261,7 +262,7 @@ class Executor:
         )
         with self.store.transaction():
             self.store.record_tag_with_event(record, event)
-            if action.reason == "approved":
+            if action.reason is CopyReason.APPROVED:
                 mark_applied(self.store, entry.target.name, action.tag, action.digest, self.run_id)
         if moved:
             out.updated.append(

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from imagegate.domain.allowlist import Config, ImageEntry
 from imagegate.domain.reference import parse_reference
 from imagegate.errors import CredentialsError, HubAuthError
-from imagegate.hub.apply import HubOutcome, apply_hub
+from imagegate.hub.apply import HubOutcome, HubStatus, apply_hub
 from imagegate.hub.classify import Classifier, ImageCategory
 from imagegate.hub.client import HubClient
 from imagegate.hub.doctor import Check, run_doctor
@@ -29,6 +29,7 @@ from imagegate.hub.models import (
     DesiredHub,
     HubAction,
     ObservedHub,
+    repository_of,
 )
 from imagegate.hub.observe import observe_hub
 from imagegate.hub.plan import describe, plan_hub, writes
@@ -192,10 +193,6 @@ async def plan_org(
 # -- apply ------------------------------------------------------------------------------------
 
 
-def _action_repo(action: HubAction) -> str | None:
-    return getattr(action, "name", None) or getattr(action, "repository", None)
-
-
 def record(
     store: StateStore,
     outcomes: Iterable[HubOutcome],
@@ -206,11 +203,11 @@ def record(
 ) -> None:
     """Audit each Hub write: HUB_CHANGED when done, FAILED when not (reports are not logged)."""
     for o in outcomes:
-        if o.status in ("reported",):
+        if o.status is HubStatus.REPORTED:
             continue
-        repo = _action_repo(o.action)
+        repo = repository_of(o.action)
         image = keys.get(repo, repo) if repo else None
-        kind = EventKind.HUB_CHANGED if o.status == "done" else EventKind.FAILED
+        kind = EventKind.HUB_CHANGED if o.status is HubStatus.DONE else EventKind.FAILED
         store.append_event(
             Event(
                 kind,
@@ -218,7 +215,7 @@ def record(
                 run_id=run_id,
                 actor=actor,
                 reason=o.message,
-                detail={"hub_action": type(o.action).__name__, "status": o.status},
+                detail={"hub_action": type(o.action).__name__, "status": str(o.status)},
             )
         )
 
@@ -227,15 +224,15 @@ def failed_repositories(outcomes: Iterable[HubOutcome]) -> dict[str, str]:
     """Repository name -> first failure message (an org-level failure is keyed by '')."""
     out: dict[str, str] = {}
     for o in outcomes:
-        if o.status in ("failed", "skipped"):
-            out.setdefault(_action_repo(o.action) or "", o.message)
+        if o.status in (HubStatus.FAILED, HubStatus.SKIPPED):
+            out.setdefault(repository_of(o.action) or "", o.message)
     return out
 
 
 async def apply(client: HubClient, actions: Iterable[HubAction]) -> tuple[HubOutcome, ...]:
     outcomes = await apply_hub(client, actions)
     for o in outcomes:
-        if o.status == "reported":
+        if o.status is HubStatus.REPORTED:
             log.warning("hub: %s", describe(o.action))
     return outcomes
 

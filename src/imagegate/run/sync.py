@@ -14,7 +14,7 @@ from imagegate.domain.allowlist import Config, ImageEntry
 from imagegate.domain.reference import Reference
 from imagegate.engine.events import EventCallback
 from imagegate.errors import ImagegateError, UsageError
-from imagegate.hub.apply import HubOutcome
+from imagegate.hub.apply import HubOutcome, HubStatus
 from imagegate.hub.client import HubClient
 from imagegate.plan.org import projected_tags
 from imagegate.plan.planner import Plan, plan
@@ -243,7 +243,7 @@ async def run_sync(
         error = str(exc)
         raise
     finally:
-        hub_writes = sum(1 for o in hub_outcomes if o.status == "done")
+        hub_writes = sum(1 for o in hub_outcomes if o.status is HubStatus.DONE)
         summary: dict[str, object] = {**outcome.summary(), "hub_changes": hub_writes}
         if error:
             summary["error"] = error
