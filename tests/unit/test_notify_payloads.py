@@ -4,7 +4,8 @@ from datetime import UTC, datetime
 import pytest
 
 from imagegate.domain.allowlist import Secret, WebhookConfig, WebhookFormat, url_origin
-from imagegate.notify.details import ReviewDetails
+from imagegate.domain.review import ReviewDetails
+from imagegate.notify.details import details_summary
 from imagegate.notify.message import Message, NotifyItem
 from imagegate.notify.payloads import (
     MAX_JSON_ITEMS,
@@ -159,7 +160,7 @@ def test_counts_default_in_titles_use_spaces():
     assert title(m).endswith(": 5 bytes copied")
 
 
-# What `imagegate pending` stores for a change (imagegate.run.details.ImageDetails.as_details).
+# What `imagegate pending` stores for a change (imagegate.domain.review.ReviewDetails.as_json).
 STORED = {
     "platforms": ["linux/amd64", "linux/arm64", "linux/s390x"],
     "platform": "linux/amd64",
@@ -182,7 +183,7 @@ DETAILED = NotifyItem(
     target="acme/nginx",
     old_digest=OLD,
     new_digest=NEW,
-    details=ReviewDetails.from_mapping(STORED),
+    details=ReviewDetails.from_json(STORED),
 )
 
 
@@ -236,11 +237,11 @@ def test_slack_pending_item_has_one_short_details_line():
     ],
 )
 def test_details_summary(stored, line):
-    assert ReviewDetails.from_mapping(stored).summary() == line
+    assert details_summary(ReviewDetails.from_json(stored)) == line
 
 
 def test_slack_details_are_escaped_and_skipped_when_empty():
-    odd = ReviewDetails.from_mapping({"labels": {"org.opencontainers.image.version": "<1&2>"}})
+    odd = ReviewDetails.from_json({"labels": {"org.opencontainers.image.version": "<1&2>"}})
     item = NotifyItem("pending", image="a", tag="1", new_digest=NEW, details=odd)
     text = slack_payload(message("pending", [item]))["blocks"][1]["text"]["text"]
     assert text.splitlines()[1] == "    _version &lt;1&amp;2&gt;_"

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from imagegate.notify.details import ReviewDetails
+from imagegate.domain.review import ReviewDetails
 
 Event = Literal["pending", "published", "failed", "summary"]
 ItemKind = Literal["pending", "published", "failed"]

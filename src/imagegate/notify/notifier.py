@@ -26,9 +26,9 @@ from typing import Literal
 import aiohttp
 
 from imagegate.domain.allowlist import WebhookConfig
+from imagegate.domain.review import ReviewDetails
 from imagegate.errors import ImagegateError
 from imagegate.notify.delivery import DeliveryPolicy, DeliveryResult, Sleep, deliver
-from imagegate.notify.details import ReviewDetails
 from imagegate.notify.message import Event, ItemKind, Message, NotifyItem
 from imagegate.notify.payloads import build_payload
 

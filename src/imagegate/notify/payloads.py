@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from imagegate.domain.allowlist import WebhookFormat
+from imagegate.notify.details import details_json, details_summary
 from imagegate.notify.message import Message, NotifyItem
 
 SCHEMA = "imagegate.notification/v1"
@@ -50,7 +51,7 @@ def _item_json(item: NotifyItem) -> dict[str, Any]:
         "old_digest": item.old_digest,
         "new_digest": item.new_digest,
         "message": item.message,
-        "details": item.details.as_json() if item.details is not None else None,
+        "details": details_json(item.details) if item.details is not None else None,
     }
 
 
@@ -98,7 +99,7 @@ def _slack_line(item: NotifyItem) -> str:
         line += f" `{_short(item.new_digest)}`"
     if item.message:
         line += f": {_escape(item.message)}"
-    summary = item.details.summary() if item.details is not None else ""
+    summary = details_summary(item.details) if item.details is not None else ""
     if summary:  # a second, indented line: what a reviewer needs to know
         line += f"\n    _{_escape(summary)}_"
     return line

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from imagegate.domain.allowlist import ImageEntry
 from imagegate.domain.digest import Digest
 from imagegate.domain.reference import Reference
+from imagegate.domain.review import ReviewDetails
 from imagegate.engine.copy import CopyResult, copy_image
 from imagegate.engine.events import EventCallback
 from imagegate.engine.locations import BlobLocations
@@ -110,8 +111,8 @@ async def _no_wait(_src: Reference) -> None:
     return None
 
 
-async def no_details(_src: Reference, _new: Digest, _old: Digest | None) -> Mapping[str, object]:
-    return {}
+async def no_details(_src: Reference, _new: Digest, _old: Digest | None) -> ReviewDetails | None:
+    return None
 
 
 class Executor:

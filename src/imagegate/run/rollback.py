@@ -227,7 +227,6 @@ class Rollback:
                 target_repo=self.repo,
                 old_digest=restored,
                 new_digest=digest,
-                details={"rolled_back": True},
             )
         )
         if change.status is PendingStatus.PENDING and change.id is not None:

@@ -43,7 +43,7 @@ def add_pending(db: Database, change: PendingChange, at: datetime) -> tuple[Pend
                 change.target_repo,
                 rows.opt_str(change.old_digest),
                 str(change.new_digest),
-                rows.to_json(change.details),
+                rows.to_json(change.details.as_json() if change.details else {}),
                 str(PendingStatus.PENDING),
                 rows.ts(at),
             ),

@@ -10,6 +10,7 @@ from types import MappingProxyType
 from typing import Any
 
 from imagegate.domain.digest import Digest
+from imagegate.domain.review import ReviewDetails
 from imagegate.errors import ImagegateError, StateError
 from imagegate.log import redact
 from imagegate.state.records import (
@@ -242,7 +243,7 @@ def pending_change(r: Row) -> PendingChange:
         target_repo=r[3],
         old_digest=opt_digest(r[4]),
         new_digest=digest(r[5]),
-        details=mapping(r[6]),
+        details=ReviewDetails.from_json(found) if (found := mapping(r[6])) else None,
         status=pending_status(r[7]),
         created_at=from_ts(r[8]),
         decided_at=opt_ts(r[9]),

@@ -24,7 +24,6 @@ from imagegate.domain.listen import ListenAddress
 from imagegate.domain.schedule import Schedule, format_duration
 from imagegate.errors import ImagegateError, UsageError
 from imagegate.notify.delivery import DeliveryResult
-from imagegate.notify.details import ReviewDetails
 from imagegate.notify.notifier import Notifier, RunNotifications
 from imagegate.plan.planner import (
     CopyTag,
@@ -149,7 +148,7 @@ def record_notifications(note: RunNotifications, report: RunReport) -> None:
             target=change.target_repo,
             old_digest=str(change.old_digest) if change.old_digest else None,
             new_digest=str(change.new_digest),
-            details=ReviewDetails.from_mapping(change.details) if change.details else None,
+            details=change.details,
         )
     published = [(i, t, d, None) for i, t, d in out.copied] + list(out.updated)
     for image, tag, digest, old in published:
