@@ -21,6 +21,7 @@ from imagegate.hub.client import HubClient
 from imagegate.hub.doctor import Check, run_doctor
 from imagegate.hubsync import connect, preflight
 from imagegate.registry.credentials import CredentialStore
+from imagegate.runtime import registry_client
 
 TOKEN_ENV = "IMAGEGATE_HUB_TOKEN"  # noqa: S105 - the name of the variable
 
@@ -87,9 +88,9 @@ async def from_file(path: str) -> tuple[Check, ...]:
             f"{path}: the target {config.target.registry} is not Docker Hub; add 'target.hub' "
             "(or mirror to docker.io) for doctor to have something to check"
         )
-    async with connect(config) as client:
+    async with connect(config) as client, registry_client(config) as registry:
         assert client is not None
-        return await preflight(config, config.images, client)
+        return await preflight(config, config.images, client, registry)
 
 
 def run(args: argparse.Namespace) -> int:
