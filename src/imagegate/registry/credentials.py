@@ -4,7 +4,8 @@ Lookup for a registry: an explicit override, then ``credHelpers[host]``, then ``
 then ``auths`` (``auth`` = base64 ``user:pass``, or ``username``/``password``, or
 ``identitytoken``), then a fallback (the allowlist's ``target.hub`` credential for Docker
 Hub, used only when nothing else is configured for it). Helpers are run as
-``docker-credential-<name> get`` with the server URL on stdin. Secrets are never logged and never appear in a ``repr``.
+``docker-credential-<name> get`` with the server URL on stdin. Secrets are never logged and
+never appear in a ``repr``.
 """
 
 from __future__ import annotations
