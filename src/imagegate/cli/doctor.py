@@ -3,7 +3,8 @@
 The secret comes from ``IMAGEGATE_HUB_TOKEN``, else from the Docker config entry for
 docker.io (``docker login``). With ``-c FILE`` everything comes from the allowlist instead
 (org, Hub URL, credentials, teams, repositories, whether IAM is managed): the same preflight
-``sync`` runs. Exit 4 when a required check fails.
+``sync`` runs, plus the registry checks (push on every target repository, pull on every
+source: a token exchange, nothing pushed). Exit 4 when a required check fails.
 """
 
 from __future__ import annotations
