@@ -32,6 +32,7 @@ from imagegate.errors import (
     RegistryResponseError,
     UnsupportedManifestError,
 )
+from imagegate.registry.access import AccessReport, probe_access
 from imagegate.registry.auth import PULL, PUSH, declared_scopes, repository_scope
 from imagegate.registry.credentials import Credential, CredentialStore
 from imagegate.registry.models import BlobStream, ManifestInfo, RawManifest
@@ -64,6 +65,7 @@ class RegistryClient:
         self.settings = registries if registries is not None else RegistrySettings()
         self.credentials = credentials if credentials is not None else CredentialStore()
         self._transport = Transport(self.settings, self._credential, stats=stats, clock=clock)
+        self._clock = clock
 
     async def __aenter__(self) -> RegistryClient:
         await self._transport.open()
@@ -104,6 +106,22 @@ class RegistryClient:
             wanted.setdefault(ref.wire_host, []).append(repository_scope(ref.repository, PUSH))
         with declared_scopes(wanted):
             yield
+
+    async def check_access(
+        self, registry: str, *, pull: Iterable[str] = (), push: Iterable[str] = ()
+    ) -> AccessReport:
+        """Whether the credential for ``registry`` may pull the repositories ``pull`` and push
+        to ``push``: a token exchange, nothing pulled or pushed (registry/access.py)."""
+        wire = DOCKER_HUB_WIRE_HOST if registry in DOCKER_HUB_ALIASES else registry
+        return await probe_access(
+            self._transport.fetch,
+            registry,
+            wire,
+            lambda: self._credential(wire),
+            self._clock,
+            pull=pull,
+            push=push,
+        )
 
     async def _credential(self, host: str) -> Credential | None:
         hs = self.settings.for_host(host)

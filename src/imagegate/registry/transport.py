@@ -210,6 +210,20 @@ class Transport:
         who = cred.describe if cred is not None else "anonymous"
         repo = f" repository {req.repository!r}" if req.repository else ""
         detail = "; ".join(f"{d.code}: {d.message}" for d in getattr(err, "diagnostics", ()))
+        challenge = pick_challenge(parse_challenges(resp.headers.get("WWW-Authenticate", "")))
+        if req.repository and challenge is not None and challenge.error == "insufficient_scope":
+            # A token was issued but does not cover the repository: Docker Hub answers so
+            # for a repository that does not exist as well as for one the account may not use.
+            login = (
+                f"; or log in with 'docker login {req.host}' if it is private"
+                if cred is None
+                else " and that this account may use it"
+            )
+            return RegistryAuthError(
+                f"registry {req.host}: repository {req.repository!r} does not exist or you "
+                f"have no access (as {who}; HTTP 401 insufficient_scope"
+                f"{', ' + detail if detail else ''}); check the repository name{login}"
+            )
         hint = (
             f"log in with 'docker login {req.host}' or configure credentials for this registry"
             if cred is None
