@@ -28,8 +28,8 @@ from imagegate.errors import RegistryResponseError, redact_url
 Origin = tuple[str, str, int | None]  # (scheme, lower-case host, port with defaults filled)
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
-NEXT_PAGE = "tag list next page (Link header)"
-UPLOAD_LOCATION = "upload location (Location header)"
+NEXT_PAGE = "a tag list next page (Link header)"
+UPLOAD_LOCATION = "an upload location (Location header)"
 
 
 def origin(url: URL) -> Origin:
@@ -97,7 +97,7 @@ def check_followed(
     shown = redact_url(str(url)) if url is not None else repr(link[:200])
     why = binding.difference(url) if url is not None else "not a URL"
     raise RegistryResponseError(
-        f"{what}: registry {binding.name} sent a {kind} pointing at {shown} ({why}); "
+        f"{what}: registry {binding.name} sent {kind} pointing at {shown} ({why}); "
         f"imagegate sends credentials and image content only to {binding.name} itself, so it "
         "stopped here. If the registry sits behind a proxy, make the proxy keep the public "
         "scheme/host in Location and Link headers (e.g. X-Forwarded-Proto/Host), or report it",
