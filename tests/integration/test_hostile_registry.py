@@ -168,6 +168,22 @@ def test_blob_redirect_elsewhere_is_followed_without_authorization(hostile, evil
     assert [s.authorization is not None for s in hostile.requests if "/blobs/" in s.path][-1]
 
 
+def test_blob_redirect_to_a_non_http_url_is_refused(hostile, evil, image_factory):
+    image = image_factory.image(layers=1, layer_size=5000)
+    hostile.put_image("src/app", "v1", image)
+    hostile.script.blob_redirect = f"file://{evil.host}"
+
+    async def go() -> None:
+        async with client_for(hostile) as c:
+            repo = Reference(hostile.host, "src/app")
+            async with c.blob_get(repo, Digest.parse(image.layers[0].digest)):
+                pass
+
+    with pytest.raises(RegistryResponseError, match=r"which is not an http\(s\) URL"):
+        run(go())
+    assert_untouched(evil)
+
+
 def test_token_request_redirected_elsewhere_loses_the_password(evil):
     with HostileRegistry(auth="bearer") as reg:
         reg.script.token_redirect = evil.url

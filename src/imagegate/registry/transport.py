@@ -300,6 +300,14 @@ class Transport:
                         f"[{redact_url(str(url))}]"
                     )
                 url = resp.url.join(URL(resp.headers["Location"], encoded=True))
+                if url.scheme not in ("http", "https") or not url.host:
+                    raise RegistryResponseError(
+                        f"{req.what or req.method}: registry {req.host} redirected to "
+                        f"{redact_url(str(url))}, which is not an http(s) URL",
+                        status=resp.status,
+                        method=req.method,
+                        url=str(resp.url),
+                    )
                 continue
             if resp.status == 401 and req.authenticate and at_home:
                 if retried_auth or not req.replayable:
