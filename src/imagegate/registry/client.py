@@ -13,8 +13,6 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, It
 from contextlib import asynccontextmanager, contextmanager
 from types import TracebackType
 
-from yarl import URL
-
 from imagegate.domain.digest import Digest
 from imagegate.domain.manifest import (
     ACCEPT_MANIFESTS,
@@ -36,6 +34,7 @@ from imagegate.registry.access import AccessReport, probe_access
 from imagegate.registry.auth import PULL, PUSH, declared_scopes, repository_scope
 from imagegate.registry.credentials import Credential, CredentialStore
 from imagegate.registry.models import BlobStream, ManifestInfo, RawManifest
+from imagegate.registry.origins import NEXT_PAGE, UPLOAD_LOCATION
 from imagegate.registry.ratelimit import RateLimit
 from imagegate.registry.settings import RegistrySettings
 from imagegate.registry.stats import RequestStats
@@ -259,9 +258,19 @@ class RegistryClient:
             return True
         location = resp.headers.get("Location")
         if location:
-            await cancel_upload(
-                self._transport, repo, str(resp.url.join(URL(location, encoded=True)))
-            )
+            try:
+                url = self._transport.follow(
+                    repo.wire_host,
+                    resp.url,
+                    location,
+                    kind=UPLOAD_LOCATION,
+                    what=req.what,
+                    status=resp.status,
+                    method="POST",
+                )
+            except RegistryResponseError:
+                return False  # never DELETE elsewhere; the upload that follows refuses it
+            await cancel_upload(self._transport, repo, url)
         return False
 
     async def blob_upload(
@@ -284,7 +293,15 @@ class RegistryClient:
             match = _LINK_NEXT.search(resp.headers.get("Link", ""))
             if not match:
                 return tags
-            target = str(resp.url.join(URL(match.group(1), encoded=True)))
+            target = self._transport.follow(
+                repo.wire_host,
+                resp.url,
+                match.group(1),
+                kind=NEXT_PAGE,
+                what=req.what,
+                status=resp.status,
+                method="GET",
+            )
             if target in seen:
                 return tags
             seen.add(target)
