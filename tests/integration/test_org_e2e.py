@@ -99,11 +99,16 @@ def write_config(w: SimpleNamespace, *, hub_auth: str = "", loki_extra: str = ""
 
 
 def _push_tokens(w: SimpleNamespace) -> list[int]:
-    """Indices in the double's request log of registry tokens asked with push on the org."""
+    """Indices in the double's request log of registry tokens asked for a push to the org
+    (``pull,push``; the preflight's probe asks ``push`` alone and pushes nothing)."""
     return [
         i
         for i, r in enumerate(w.hub.requests)
-        if r.path == "/token" and f"{ORG}/" in urllib.parse.unquote(r.query) and "push" in r.query
+        if r.path == "/token"
+        and any(
+            s.startswith(f"repository:{ORG}/") and s.endswith(":pull,push")
+            for s in urllib.parse.parse_qs(r.query).get("scope", [])
+        )
     ]
 
 

@@ -189,7 +189,10 @@ def test_watch_follows_upstream_without_overlap_and_stops_cleanly(
     assert sample(m, "imagegate_bytes_copied_total") > sum(len(x) for x in b.blobs.values())
     assert sample(m, "imagegate_pending_changes") == 1  # the review image waits
     assert sample(m, "imagegate_images_in_sync") == 2
-    assert sample(m, "imagegate_images_out_of_sync") == 1
+    # the review image is held on purpose, not drifted: no out-of-sync alert for it
+    assert sample(m, "imagegate_images_out_of_sync") == 0
+    assert sample(m, "imagegate_images_held") == 1
+    assert sample(m, "imagegate_tags_held") == 1
     assert sample(m, "imagegate_last_run_success") == 1
     assert began <= sample(m, "imagegate_last_run_timestamp_seconds") <= time.time()
     assert target.head_manifest("acme/rev", "1.0") is None

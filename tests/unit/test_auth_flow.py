@@ -223,9 +223,12 @@ def test_token_exchange_get_with_basic_credentials() -> None:
         "https://auth.example/token?service=reg&scope=repository:a:pull"
         "&scope=repository:b:pull,push"
     )
-    assert req.headers["Authorization"] == "Basic " + base64.b64encode(b"alice:pw").decode()
+    # bound to the realm by the transport, never a plain header that redirects would carry
+    assert "Authorization" not in req.headers
+    assert req.authorization == "Basic " + base64.b64encode(b"alice:pw").decode()
+    assert "pw" not in repr(req)
     anonymous = _exchange(None)
-    assert "Authorization" not in anonymous.headers
+    assert anonymous.authorization is None
 
 
 def test_token_exchange_identity_token_uses_oauth_refresh_grant() -> None:
@@ -233,6 +236,7 @@ def test_token_exchange_identity_token_uses_oauth_refresh_grant() -> None:
     assert req.method == "POST"
     assert req.target == "https://auth.example/token"
     assert "Authorization" not in req.headers
+    assert req.authorization is None
     assert isinstance(req.body, bytes)
     form = dict(p.split("=", 1) for p in req.body.decode().split("&"))
     assert form["grant_type"] == "refresh_token"

@@ -3,7 +3,8 @@
 The secret comes from ``IMAGEGATE_HUB_TOKEN``, else from the Docker config entry for
 docker.io (``docker login``). With ``-c FILE`` everything comes from the allowlist instead
 (org, Hub URL, credentials, teams, repositories, whether IAM is managed): the same preflight
-``sync`` runs. Exit 4 when a required check fails.
+``sync`` runs, plus the registry checks (push on every target repository, pull on every
+source: a token exchange, nothing pushed). Exit 4 when a required check fails.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from imagegate.hub.client import HubClient
 from imagegate.hub.doctor import Check, run_doctor
 from imagegate.registry.credentials import CredentialStore
 from imagegate.run.org import connect, preflight
+from imagegate.run.wiring import registry_client
 
 TOKEN_ENV = "IMAGEGATE_HUB_TOKEN"  # noqa: S105 - the name of the variable
 
@@ -87,9 +89,9 @@ async def from_file(path: str) -> tuple[Check, ...]:
             f"{path}: the target {config.target.registry} is not Docker Hub; add 'target.hub' "
             "(or mirror to docker.io) for doctor to have something to check"
         )
-    async with connect(config) as client:
+    async with connect(config) as client, registry_client(config) as registry:
         assert client is not None
-        return await preflight(config, config.images, client)
+        return await preflight(config, config.images, client, registry)
 
 
 def run(args: argparse.Namespace) -> int:

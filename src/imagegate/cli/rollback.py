@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from dataclasses import replace
 from typing import Any
 
 from imagegate.cli.common import add_config_options, session, short
@@ -11,7 +12,7 @@ from imagegate.cli.history import split_image_tag
 from imagegate.cli.render import print_json
 from imagegate.domain.digest import Digest
 from imagegate.errors import EXIT_OK, UsageError
-from imagegate.run.rollback import Rollback, RollbackResult
+from imagegate.run.rollback import Rollback, RollbackResult, rewrite_hub_description
 from imagegate.run.sync import current_actor, select_entries
 
 
@@ -50,9 +51,14 @@ async def _rollback(args: argparse.Namespace) -> RollbackResult:
         (entry,) = select_entries(s.config, [name])
         job = Rollback(s.client, s.store, entry, tag, config_path=str(s.config.path))
         with s.store.lock():
-            return await job.run(
-                to=to, reason=args.reason, by=args.by or current_actor(), dry_run=args.dry_run
-            )
+            by = args.by or current_actor()
+            result = await job.run(to=to, reason=args.reason, by=by, dry_run=args.dry_run)
+            if not result.dry_run:  # the description names the digests: rewrite it too
+                note = await rewrite_hub_description(
+                    s.config, entry, s.store, run_id=result.run_id, actor=by
+                )
+                result = replace(result, hub_note=note)
+            return result
 
 
 def render(result: RollbackResult) -> str:
@@ -68,6 +74,8 @@ def render(result: RollbackResult) -> str:
         )
     if result.run_id is not None:
         lines.append(f"  recorded as run {result.run_id}")
+    if result.hub_note:
+        lines.append(f"  {result.hub_note}")
     return "\n".join(lines)
 
 
@@ -84,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
                 "backup_tag": result.backup_tag,
                 "dry_run": result.dry_run,
                 "run_id": result.run_id,
+                "hub": result.hub_note or None,
             }
         )
     else:

@@ -63,6 +63,7 @@ def summary_json(report: RunReport) -> dict[str, object]:
         "pending": [
             {"image": p.target_repo, "tag": p.tag, "digest": str(p.new_digest)} for p in out.pending
         ],
+        "pending_total": max(report.pending_total, len(out.pending)),
         "failures": [{"image": f.image, "tag": f.tag, "error": f.message} for f in out.failures],
         "hub": [
             {"action": type(o.action).__name__, "status": str(o.status), "message": o.message}
@@ -90,9 +91,11 @@ def render_summary(report: RunReport) -> str:
     for o in report.hub:
         if o.ok:  # failures and skips are listed above, with their image
             lines.append([f"hub {o.status}", "", o.message])
+    total = max(report.pending_total, len(out.pending))  # earlier runs' changes too
+    new = f" ({len(out.pending)} new)" if total != len(out.pending) else ""
     head = (
         f"Run {report.run_id} {report.result}: {len(out.copied)} copied, {len(out.updated)} "
-        f"updated, {out.skipped} in sync, {len(out.pending)} pending review, "
+        f"updated, {out.skipped} in sync, {total} pending review{new}, "
         f"{len(out.failures)} failed; {human_bytes(out.bytes_copied)} moved "
         f"({out.blobs_mounted} blobs mounted, {out.blobs_skipped} already there) "
         f"in {report.seconds:.1f}s"

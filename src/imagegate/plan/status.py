@@ -46,6 +46,16 @@ PRUNE = "prune"
 ERROR = "error"
 
 
+# Held on purpose: the tag differs from upstream because someone decided so (a pin, a
+# rejection or rollback, a change waiting for review), not because the mirror drifted.
+HELD = frozenset({PENDING_REVIEW, PINNED, REJECTED})
+
+
+def is_held(action: Action) -> bool:
+    """Whether the action keeps a tag away from upstream on purpose (nothing to repair)."""
+    return isinstance(action, HoldForReview | ReportMoved | ReportRejected)
+
+
 @dataclass(frozen=True, slots=True)
 class TagStatus:
     image: str  # the source as written in the allowlist
@@ -58,6 +68,7 @@ class TagStatus:
     status: str  # one of the constants above
     reason: str  # one line for humans
     next_action: str  # what the next `sync` would do (the plan's action name)
+    held: bool = False  # out of sync on purpose (pinned, rejected, pending review)
 
 
 def _classify(action: Action) -> tuple[str, str]:
@@ -133,6 +144,7 @@ def tag_statuses(
                 status=status,
                 reason=reason,
                 next_action=action_name(action),
+                held=is_held(action),
             )
         )
     return tuple(out)
@@ -159,6 +171,7 @@ def status_json(statuses: tuple[TagStatus, ...]) -> list[dict[str, object]]:
                 "upstream_digest": _opt(s.upstream),
                 "mirrored_digest": _opt(s.mirrored),
                 "in_sync": s.in_sync,
+                "held": s.held,
                 "status": s.status,
                 "reason": s.reason,
                 "next_action": s.next_action,

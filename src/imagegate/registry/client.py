@@ -13,8 +13,6 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, It
 from contextlib import asynccontextmanager, contextmanager
 from types import TracebackType
 
-from yarl import URL
-
 from imagegate.domain.digest import Digest
 from imagegate.domain.manifest import (
     ACCEPT_MANIFESTS,
@@ -32,9 +30,11 @@ from imagegate.errors import (
     RegistryResponseError,
     UnsupportedManifestError,
 )
+from imagegate.registry.access import AccessReport, probe_access
 from imagegate.registry.auth import PULL, PUSH, declared_scopes, repository_scope
 from imagegate.registry.credentials import Credential, CredentialStore
 from imagegate.registry.models import BlobStream, ManifestInfo, RawManifest
+from imagegate.registry.origins import NEXT_PAGE, UPLOAD_LOCATION
 from imagegate.registry.ratelimit import RateLimit
 from imagegate.registry.settings import RegistrySettings
 from imagegate.registry.stats import RequestStats
@@ -64,6 +64,7 @@ class RegistryClient:
         self.settings = registries if registries is not None else RegistrySettings()
         self.credentials = credentials if credentials is not None else CredentialStore()
         self._transport = Transport(self.settings, self._credential, stats=stats, clock=clock)
+        self._clock = clock
 
     async def __aenter__(self) -> RegistryClient:
         await self._transport.open()
@@ -104,6 +105,22 @@ class RegistryClient:
             wanted.setdefault(ref.wire_host, []).append(repository_scope(ref.repository, PUSH))
         with declared_scopes(wanted):
             yield
+
+    async def check_access(
+        self, registry: str, *, pull: Iterable[str] = (), push: Iterable[str] = ()
+    ) -> AccessReport:
+        """Whether the credential for ``registry`` may pull the repositories ``pull`` and push
+        to ``push``: a token exchange, nothing pulled or pushed (registry/access.py)."""
+        wire = DOCKER_HUB_WIRE_HOST if registry in DOCKER_HUB_ALIASES else registry
+        return await probe_access(
+            self._transport.fetch,
+            registry,
+            wire,
+            lambda: self._credential(wire),
+            self._clock,
+            pull=pull,
+            push=push,
+        )
 
     async def _credential(self, host: str) -> Credential | None:
         hs = self.settings.for_host(host)
@@ -241,9 +258,19 @@ class RegistryClient:
             return True
         location = resp.headers.get("Location")
         if location:
-            await cancel_upload(
-                self._transport, repo, str(resp.url.join(URL(location, encoded=True)))
-            )
+            try:
+                url = self._transport.follow(
+                    repo.wire_host,
+                    resp.url,
+                    location,
+                    kind=UPLOAD_LOCATION,
+                    what=req.what,
+                    status=resp.status,
+                    method="POST",
+                )
+            except RegistryResponseError:
+                return False  # never DELETE elsewhere; the upload that follows refuses it
+            await cancel_upload(self._transport, repo, url)
         return False
 
     async def blob_upload(
@@ -266,7 +293,15 @@ class RegistryClient:
             match = _LINK_NEXT.search(resp.headers.get("Link", ""))
             if not match:
                 return tags
-            target = str(resp.url.join(URL(match.group(1), encoded=True)))
+            target = self._transport.follow(
+                repo.wire_host,
+                resp.url,
+                match.group(1),
+                kind=NEXT_PAGE,
+                what=req.what,
+                status=resp.status,
+                method="GET",
+            )
             if target in seen:
                 return tags
             seen.add(target)

@@ -2,8 +2,10 @@
 
 Lookup for a registry: an explicit override, then ``credHelpers[host]``, then ``credsStore``,
 then ``auths`` (``auth`` = base64 ``user:pass``, or ``username``/``password``, or
-``identitytoken``). Helpers are run as ``docker-credential-<name> get`` with the server URL
-on stdin. Secrets are never logged and never appear in a ``repr``.
+``identitytoken``), then a fallback (the allowlist's ``target.hub`` credential for Docker
+Hub, used only when nothing else is configured for it). Helpers are run as
+``docker-credential-<name> get`` with the server URL on stdin. Secrets are never logged and
+never appear in a ``repr``.
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ class CredentialStore:
         config_dir: str | os.PathLike[str] | None = None,
         *,
         overrides: Mapping[str, Credential] | None = None,
+        fallbacks: Mapping[str, Credential] | None = None,
         env: Mapping[str, str] | None = None,
     ) -> None:
         environ = os.environ if env is None else env
@@ -77,6 +80,7 @@ class CredentialStore:
             config_dir = environ.get("DOCKER_CONFIG") or Path.home() / ".docker"
         self.config_path = Path(config_dir) / "config.json"
         self._overrides = {_canonical(k): v for k, v in (overrides or {}).items()}
+        self._fallbacks = {_canonical(k): v for k, v in (fallbacks or {}).items()}
         self._path_env = environ.get("PATH", os.defpath)
         self._cache: dict[str, Credential | None] = {}
         self._lock = threading.Lock()
@@ -125,6 +129,10 @@ class CredentialStore:
     def _resolve(self, host: str) -> Credential | None:
         if host in self._overrides:
             return self._overrides[host]
+        found = self._from_config(host)
+        return found if found is not None else self._fallbacks.get(host)
+
+    def _from_config(self, host: str) -> Credential | None:
         config = self._load()
         helpers = config.get("credHelpers")
         if isinstance(helpers, dict):

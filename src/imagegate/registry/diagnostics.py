@@ -70,6 +70,12 @@ def response_error(
         "diagnostics": diags,
         "retry_after": retry_after,  # 503 may carry one too (RFC 9110 §10.2.3)
     }
+    if "NAME_UNKNOWN" in codes:  # the repository itself (a tag list, a manifest GET)
+        return NotFoundError(
+            f"{what}: the repository does not exist or you have no access (HTTP {status}, "
+            f"{detail}); check the repository name [{where}]",
+            **kw,  # type: ignore[arg-type]
+        )
     if status == 404 or codes & _NOT_FOUND_CODES:
         return NotFoundError(f"{what} not found (HTTP {status}, {detail}) [{where}]", **kw)  # type: ignore[arg-type]
     if status == 429 or "TOOMANYREQUESTS" in codes:

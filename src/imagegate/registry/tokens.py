@@ -27,6 +27,7 @@ async def exchange_token(fetch: Fetch, treq: TokenRequest, clock: Callable[[], f
         params.append(("service", treq.service))
     params.extend(("scope", s) for s in treq.scopes)
     headers: dict[str, str] = {}
+    authorization: str | None = None
     cred = treq.credential
     body: bytes | None = None
     method = "GET"
@@ -44,7 +45,9 @@ async def exchange_token(fetch: Fetch, treq: TokenRequest, clock: Callable[[], f
     else:
         url = realm.extend_query(params)
         if cred is not None and (cred.username or cred.password):
-            headers["Authorization"] = basic_header(cred)
+            # the token spec: Basic credentials go to the realm (the transport sends them to
+            # the realm's own origin only; the realm was checked before it was remembered)
+            authorization = basic_header(cred)
     host = realm.raw_authority or ""
     req = Request(
         method,
@@ -54,6 +57,7 @@ async def exchange_token(fetch: Fetch, treq: TokenRequest, clock: Callable[[], f
         body=body,
         what=f"token request to {redact_url(treq.realm)}",
         authenticate=False,
+        authorization=authorization,
     )
     who = cred.describe if cred is not None else "anonymous"
     try:

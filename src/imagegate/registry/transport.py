@@ -31,13 +31,14 @@ from imagegate.registry.auth import (
     Authenticator,
     CredentialLookup,
 )
-from imagegate.registry.challenge import parse_challenges, pick_challenge
+from imagegate.registry.challenge import Challenge, parse_challenges, pick_challenge
 from imagegate.registry.diagnostics import MAX_ERROR_BODY, response_error
+from imagegate.registry.origins import Binding, check_followed, origin, realm_problem
 from imagegate.registry.ratelimit import RateLimit
-from imagegate.registry.settings import RegistrySettings
+from imagegate.registry.settings import RegistrySettings, is_loopback
 from imagegate.registry.stats import RequestStats
 from imagegate.registry.tokens import exchange_token
-from imagegate.registry.wire import Body, Request, Response, may_carry_credentials, origin
+from imagegate.registry.wire import Body, Request, Response
 
 log = logging.getLogger(__name__)
 
@@ -95,9 +96,50 @@ class Transport:
         return URL(f"{scheme}://{host}")
 
     def _url(self, req: Request) -> URL:
-        if req.target.startswith(("http://", "https://")):
+        if _absolute(req.target):
             return URL(req.target, encoded=True)
         return self.base_url(req.host).join(URL(req.target, encoded=True))
+
+    # -- where credentials and content may go (docs/registries.md) --------------------------
+    def binding(self, req: Request) -> Binding:
+        """The origin ``req``'s credential belongs to: the registry ``req.host`` names, as
+        configured (its scheme, host and port), never a URL taken from a response. A token
+        request's own credential belongs to its realm, checked before it was remembered."""
+        if req.authenticate or not _absolute(req.target):
+            return self.registry_binding(req.host)
+        return Binding(req.host, origin(URL(req.target, encoded=True)), plain_http_allowed=False)
+
+    def registry_binding(self, host: str) -> Binding:
+        """Registry ``host``'s own origin, as configured: what its credentials are bound to."""
+        return Binding(
+            host, origin(self.base_url(host)), plain_http_allowed=self.settings.tls_optional(host)
+        )
+
+    def follow(
+        self, host: str, base: URL, link: str, *, kind: str, what: str, status: int, method: str
+    ) -> str:
+        """The absolute URL a response of registry ``host`` told us to use next (a Link or an
+        upload Location); ``RegistryResponseError`` when it leaves the registry's origin."""
+        binding = self.registry_binding(host)
+        return str(
+            check_followed(kind, base, link, binding, what=what, status=status, method=method)
+        )
+
+    async def _check_realm(self, host: str, challenge: Challenge) -> None:
+        """Refuse a Bearer realm imagegate must not talk to (see origins.realm_problem)."""
+        if challenge.scheme != "bearer":
+            return
+        cred = await self.auth.credential(host)
+        problem = realm_problem(
+            challenge.realm,
+            registry=host,
+            trusted_network=is_loopback(host) or self.settings.for_host(host).insecure,
+            plain_http_allowed=self.settings.tls_optional(host),
+            sends_secret=cred is not None
+            and bool(cred.username or cred.password or cred.identity_token),
+        )
+        if problem is not None:
+            raise RegistryAuthError(problem)
 
     def _ssl_for(self, url: URL) -> ssl.SSLContext | bool:
         host = url.raw_authority or ""
@@ -210,6 +252,20 @@ class Transport:
         who = cred.describe if cred is not None else "anonymous"
         repo = f" repository {req.repository!r}" if req.repository else ""
         detail = "; ".join(f"{d.code}: {d.message}" for d in getattr(err, "diagnostics", ()))
+        challenge = pick_challenge(parse_challenges(resp.headers.get("WWW-Authenticate", "")))
+        if req.repository and challenge is not None and challenge.error == "insufficient_scope":
+            # A token was issued but does not cover the repository: Docker Hub answers so
+            # for a repository that does not exist as well as for one the account may not use.
+            login = (
+                f"; or log in with 'docker login {req.host}' if it is private"
+                if cred is None
+                else " and that this account may use it"
+            )
+            return RegistryAuthError(
+                f"registry {req.host}: repository {req.repository!r} does not exist or you "
+                f"have no access (as {who}; HTTP 401 insufficient_scope"
+                f"{', ' + detail if detail else ''}); check the repository name{login}"
+            )
         hint = (
             f"log in with 'docker login {req.host}' or configure credentials for this registry"
             if cred is None
@@ -222,20 +278,29 @@ class Transport:
 
     async def _attempt(self, req: Request) -> aiohttp.ClientResponse:
         """One try: auth, redirects, status check. Returns an open response in ``req.ok``."""
-        start = self._url(req)
-        registry_origin = origin(start)
+        url = self._url(req)
+        if req.authenticate and _absolute(req.target) and not self.binding(req).admits(url):
+            # callers check response-supplied URLs with follow(); this is the backstop
+            raise RegistryResponseError(
+                f"{req.what or req.method}: refusing to send a request for registry {req.host} "
+                f"to {redact_url(str(url))} ({self.binding(req).difference(url)})",
+                status=0,
+                method=req.method,
+                url=str(url),
+            )
         authorization = (
-            await self.auth.authorization(req.host, req.scopes) if req.authenticate else None
+            await self.auth.authorization(req.host, req.scopes)
+            if req.authenticate
+            else req.authorization
         )
         retried_auth = False
-        url = start
         redirects = 0
         while True:
-            headers = dict(req.headers)
-            same_origin = may_carry_credentials(
-                url, registry_origin, plain_http_allowed=self.settings.tls_optional(req.host)
-            )
-            if authorization and same_origin:
+            headers = {k: v for k, v in req.headers.items() if k.lower() != "authorization"}
+            # re-evaluated on every hop: a redirect is followed anywhere (blobs on a CDN), but
+            # credentials go only to the origin they are bound to (the scheme may settle)
+            at_home = self.binding(req).admits(url)
+            if authorization and at_home:
                 headers["Authorization"] = authorization
             resp = await self._exchange(req, url, headers, req.body)
             if self.settings.tls_optional(req.host) and resp.url.scheme != url.scheme:
@@ -249,8 +314,16 @@ class Transport:
                         f"[{redact_url(str(url))}]"
                     )
                 url = resp.url.join(URL(resp.headers["Location"], encoded=True))
+                if url.scheme not in ("http", "https") or not url.host:
+                    raise RegistryResponseError(
+                        f"{req.what or req.method}: registry {req.host} redirected to "
+                        f"{redact_url(str(url))}, which is not an http(s) URL",
+                        status=resp.status,
+                        method=req.method,
+                        url=str(resp.url),
+                    )
                 continue
-            if resp.status == 401 and req.authenticate and same_origin:
+            if resp.status == 401 and req.authenticate and at_home:
                 if retried_auth or not req.replayable:
                     self.auth.invalidate(req.host)
                     raise await self._auth_error(req, resp)
@@ -260,6 +333,7 @@ class Transport:
                 if challenge is None:
                     raise await self._auth_error(req, resp)
                 resp.release()
+                await self._check_realm(req.host, challenge)
                 self.auth.remember(req.host, challenge)
                 authorization = await self.auth.authorization(
                     req.host, (*req.scopes, *challenge.scopes), rejected=authorization
@@ -339,6 +413,11 @@ class Transport:
 
     def count_out(self, n: int) -> None:
         self.stats.bytes_out += n
+
+
+def _absolute(target: str) -> bool:
+    """A target that is a whole URL (from a response or a realm), not a path."""
+    return "://" in target.split("?", 1)[0] or target.startswith("//")
 
 
 __all__ = ["Request", "Response", "Transport"]

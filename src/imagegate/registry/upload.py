@@ -11,7 +11,6 @@ import contextlib
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 
 import aiohttp
-from yarl import URL
 
 from imagegate.domain.digest import Digest
 from imagegate.domain.reference import Reference
@@ -21,6 +20,7 @@ from imagegate.errors import (
     RegistryError,
     RegistryResponseError,
 )
+from imagegate.registry.origins import UPLOAD_LOCATION
 from imagegate.registry.transport import Transport
 from imagegate.registry.wire import repo_request
 
@@ -115,7 +115,16 @@ async def start_upload(transport: Transport, repo: Reference, what: str) -> str:
             method="POST",
             url=str(resp.url),
         )
-    return str(resp.url.join(URL(location, encoded=True)))
+    # content and credentials go to the registry itself only (docs/registries.md)
+    return transport.follow(
+        repo.wire_host,
+        resp.url,
+        location,
+        kind=UPLOAD_LOCATION,
+        what=what,
+        status=resp.status,
+        method="POST",
+    )
 
 
 async def cancel_upload(transport: Transport, repo: Reference, location: str) -> None:

@@ -11,13 +11,30 @@ from yarl import URL
 
 from imagegate.domain.reference import Reference
 from imagegate.registry.auth import PULL, PUSH, repository_scope
+from imagegate.registry.origins import may_carry_credentials, origin
+
+__all__ = [
+    "Body",
+    "Request",
+    "Response",
+    "may_carry_credentials",
+    "origin",
+    "repo_request",
+]
 
 Body = bytes | AsyncIterable[bytes] | None
 
 
 @dataclass(frozen=True, slots=True)
 class Request:
-    """One registry call. ``target`` is a path (``/v2/...``) or an absolute URL (Location)."""
+    """One registry call. ``target`` is a path (``/v2/...``) or an absolute URL (a Location,
+    a Link, a token realm), which the transport admits only on the registry's own origin.
+
+    Credentials never travel in ``headers`` (an ``Authorization`` there is dropped): a
+    registry request gets its ``Authorization`` from the authenticator, bound to ``host``;
+    a token request (``authenticate=False``) carries its own in ``authorization``, bound to
+    the realm it was checked for (``target``).
+    """
 
     method: str
     host: str  # the registry's wire host: credentials belong to it and only to it
@@ -30,6 +47,7 @@ class Request:
     repository: str = ""
     replayable: bool = True  # False for streamed bodies: never retried here
     authenticate: bool = True
+    authorization: str | None = field(default=None, repr=False)  # token requests only
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,10 +58,6 @@ class Response:
     headers: CIMultiDictProxy[str]
     body: bytes
     url: URL
-
-
-def origin(url: URL) -> tuple[str, str, int | None]:
-    return (url.scheme, (url.host or "").lower(), url.port)
 
 
 def repo_request(
@@ -59,15 +73,3 @@ def repo_request(
         repository=ref.repository,
         **kw,  # type: ignore[arg-type]
     )
-
-
-def may_carry_credentials(
-    url: URL, registry: tuple[str, str, int | None], *, plain_http_allowed: bool
-) -> bool:
-    """Whether a request to ``url`` may carry the registry's ``Authorization``: only to the
-    registry's own host and port (never to a CDN a blob GET was redirected to), and never from
-    HTTPS down to plain HTTP unless plain HTTP is allowed for that registry anyway."""
-    here = origin(url)
-    if here[1:] != registry[1:]:
-        return False
-    return here[0] == registry[0] or plain_http_allowed

@@ -19,13 +19,14 @@ from dataclasses import dataclass
 
 from imagegate.domain.allowlist import Config, ImageEntry
 from imagegate.domain.reference import parse_reference
-from imagegate.errors import CredentialsError, HubAuthError
+from imagegate.errors import CredentialsError, HubAuthError, ImagegateError
 from imagegate.hub.apply import HubOutcome, HubStatus, apply_hub
 from imagegate.hub.classify import Classifier, ImageCategory
 from imagegate.hub.client import HubClient
 from imagegate.hub.doctor import Check, run_doctor
 from imagegate.hub.models import (
     AccessManagement,
+    CreateRepository,
     DesiredHub,
     HubAction,
     ObservedHub,
@@ -33,6 +34,7 @@ from imagegate.hub.models import (
 )
 from imagegate.hub.observe import observe_hub
 from imagegate.hub.plan import describe, plan_hub, writes
+from imagegate.plan.model import ImageObservation
 from imagegate.plan.org import (
     Projected,
     description_updates,
@@ -41,6 +43,7 @@ from imagegate.plan.org import (
     retired_warnings,
 )
 from imagegate.plan.planner import Plan
+from imagegate.registry.client import RegistryClient
 from imagegate.registry.credentials import CredentialStore
 from imagegate.run.execute import Failure
 from imagegate.state import Event, EventKind, StateStore
@@ -56,6 +59,8 @@ class HubPlan:
     observed: ObservedHub
     actions: tuple[HubAction, ...]
     warnings: tuple[str, ...] = ()
+    # image key -> why its source could not be read: no Hub action for it this run
+    skipped: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def has_changes(self) -> bool:
@@ -110,9 +115,54 @@ def _hub_sources(config: Config, entries: Sequence[ImageEntry]) -> bool:
     )
 
 
-async def preflight(
-    config: Config, entries: Sequence[ImageEntry], client: HubClient
+async def registry_checks(
+    entries: Sequence[ImageEntry], registry: RegistryClient, *, pulls_required: bool = True
 ) -> tuple[Check, ...]:
+    """``registry-push``: push on every target repository; ``registry-pull``: pull on every
+    source; one token exchange per registry, nothing pulled or pushed. Without it a sync with
+    a Hub credential but no registry credential created and granted repositories it then
+    could not push to. ``pulls_required=False`` for sync: an unreadable source fails its own
+    image (observe), not the run."""
+    wanted: dict[str, tuple[set[str], set[str]]] = {}
+    for e in entries:
+        wanted.setdefault(e.source.registry, (set(), set()))[0].add(e.source.repository)
+        wanted.setdefault(e.target.registry, (set(), set()))[1].add(e.target.repository)
+    checks = []
+    for host, (pull, push) in sorted(wanted.items()):
+        try:
+            r = await registry.check_access(host, pull=pull, push=push)
+        except ImagegateError as exc:
+            checks.append(Check("registry-push" if push else "registry-pull", False, str(exc)))
+            continue
+        note = f" ({r.note})" if r.note else ""
+        for action, repos, required in (
+            ("push", push, True),
+            ("pull", pull, pulls_required),
+        ):
+            if not repos:
+                continue
+            bad = [p for p in r.problems if f" may not {action} " in p]
+            if bad:
+                checks.append(Check(f"registry-{action}", False, "; ".join(bad), required))
+            else:
+                n = f"{len(repos)} repositor{'y' if len(repos) == 1 else 'ies'}"
+                message = f"{r.who} may {action} the {n} on {host}{note}"
+                checks.append(Check(f"registry-{action}", True, message, required))
+        other = [p for p in r.problems if " may not " not in p]
+        if other:
+            checks.append(Check("registry-access", False, "; ".join(other)))
+    return tuple(checks)
+
+
+async def preflight(
+    config: Config,
+    entries: Sequence[ImageEntry],
+    client: HubClient,
+    registry: RegistryClient | None = None,
+    *,
+    pulls_required: bool = True,
+) -> tuple[Check, ...]:
+    """The Hub checks of :func:`run_doctor`, then (given ``registry``) registry access."""
     checks = await run_doctor(
         client,
         org=config.target.namespace,
@@ -125,6 +175,8 @@ async def preflight(
             dataclasses.replace(c, required=False) if c.name == "community-pulls" else c
             for c in checks
         )
+    if registry is not None:
+        checks += await registry_checks(entries, registry, pulls_required=pulls_required)
     return checks
 
 
@@ -174,6 +226,20 @@ async def classify_warnings(
     return tuple(out)
 
 
+def unobserved(observations: Mapping[str, ImageObservation]) -> dict[str, str]:
+    """PURE: image key -> why its source was not observed (the tag list failed, or no tag
+    could be read at the source). Such an image gets no Hub write: a misspelled source must
+    not leave an empty, team-granted repository in the org."""
+    out: dict[str, str] = {}
+    for key, obs in observations.items():
+        if obs.error is not None:
+            out[key] = obs.error
+        elif obs.tags and all(t.source_digest is None for t in obs.tags.values()):
+            errors = [t.error for t in obs.tags.values() if t.error]
+            out[key] = errors[0] if errors else "none of its tags was found at the source"
+    return out
+
+
 async def plan_org(
     config: Config,
     entries: Sequence[ImageEntry],
@@ -181,13 +247,24 @@ async def plan_org(
     client: HubClient,
     *,
     projected: Projected | None = None,
+    skipped: Mapping[str, str] | None = None,
 ) -> HubPlan:
-    desired = desired_hub(config, entries, store, projected=projected)
+    """The Hub plan for ``entries``, leaving out the images in ``skipped`` (image key ->
+    reason; see :func:`unobserved`); they are still classified."""
+    skip = dict(skipped or {})
+    kept = [e for e in entries if e.target.name not in skip]
+    desired = desired_hub(config, kept, store, projected=projected)
     observed = await observe_hub(client, desired)
     settings = desired.access_management or observed.access_management
     warnings = await classify_warnings(config, entries, client, settings)
     warnings += retired_warnings(config, store)
-    return HubPlan(desired, observed, plan_hub(desired, observed), warnings)
+    warnings += tuple(
+        f"{e.source_text} ({e.location}): no Docker Hub step for {e.target.repository} this "
+        "run, its source could not be read"
+        for e in entries
+        if e.target.name in skip
+    )
+    return HubPlan(desired, observed, plan_hub(desired, observed), warnings, skip)
 
 
 # -- apply ------------------------------------------------------------------------------------
@@ -290,9 +367,58 @@ async def after_copy(
     """Descriptions from what was really mirrored (a failed copy corrects the projection)."""
     keys = image_keys(entries)
     failed = set(failed_repositories(done))
-    kept = [e for e in entries.values() if repository_name(e) not in failed]
+    kept = [
+        e
+        for key, e in entries.items()
+        if repository_name(e) not in failed and key not in hub_plan.skipped
+    ]
     updates = description_updates(hub_plan.observed, done, desired_hub(config, kept, store))
     outcomes = await apply(client, updates)
     record(store, outcomes, keys, run_id=run_id, actor=actor)
     _fail_images(failures, outcomes, keys, hub_plan.desired.org)
+    return outcomes
+
+
+def left_empty(
+    outcomes: Iterable[HubOutcome],
+    entries: Mapping[str, ImageEntry],
+    failed_images: Iterable[str],
+    store: StateStore,
+) -> tuple[str, ...]:
+    """A warning per repository this run created on Docker Hub whose copy then failed and
+    that holds no mirrored tag: it is empty (and granted), and says so."""
+    keys = image_keys(entries)
+    failed = set(failed_images)
+    out = []
+    for o in outcomes:
+        a = o.action
+        if o.status is not HubStatus.DONE or not isinstance(a, CreateRepository):
+            continue
+        key = keys.get(a.name)
+        if key is None or key not in failed or store.tags(key):
+            continue
+        out.append(
+            f"{a.namespace}/{a.name} was created on Docker Hub by this run but no tag could be "
+            "copied into it, so it is empty: fix the error reported for it and run sync again "
+            "(or delete the repository on Docker Hub)"
+        )
+    return tuple(out)
+
+
+async def rewrite_descriptions(
+    config: Config,
+    entries: Sequence[ImageEntry],
+    store: StateStore,
+    client: HubClient,
+    *,
+    run_id: int | None,
+    actor: str,
+) -> tuple[HubOutcome, ...]:
+    """The description writes that make the Hub text match what the state now says is
+    mirrored (after a rollback): observe those repositories, PATCH what differs, audit it."""
+    desired = desired_hub(config, entries, store)
+    observed = await observe_hub(client, desired)
+    outcomes = await apply(client, description_updates(observed, (), desired))
+    keys = {repository_name(e): e.target.name for e in entries}
+    record(store, outcomes, keys, run_id=run_id, actor=actor)
     return outcomes

@@ -18,13 +18,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from imagegate.domain.allowlist import ImageEntry
+from imagegate.domain.allowlist import Config, ImageEntry
 from imagegate.domain.digest import Digest
 from imagegate.domain.manifest import ImageIndex, parse_manifest
 from imagegate.domain.reference import Reference
-from imagegate.errors import ImagegateError, NotFoundError, UsageError
+from imagegate.errors import CredentialsError, ImagegateError, NotFoundError, UsageError
+from imagegate.hub.apply import HubStatus
 from imagegate.plan.planner import backup_tag_for
 from imagegate.registry.client import RegistryClient
+from imagegate.run.org import connect, rewrite_descriptions
 from imagegate.state import (
     Event,
     EventKind,
@@ -49,6 +51,7 @@ class RollbackResult:
     backup_tag: str | None  # keeps ``replaced`` referenced on the target
     dry_run: bool
     run_id: int | None = None
+    hub_note: str = ""  # what happened to the Docker Hub description (target.hub only)
 
 
 def choose(
@@ -233,3 +236,38 @@ class Rollback:
             self.store.decide(
                 change.id, PendingStatus.REJECTED, by, reason or "rolled back", at=self.clock()
             )
+
+
+async def rewrite_hub_description(
+    config: Config, entry: ImageEntry, store: StateStore, *, run_id: int | None, actor: str
+) -> str:
+    """After a rollback, rewrite the Docker Hub description (it names the mirrored digests)
+    from what is now mirrored, so the next ``plan`` is clean. Only when the target is Docker
+    Hub (``target.hub``) with a credential. Returns a line for the user ("" when there is
+    nothing to say); a failure is reported there, never raised: the rollback itself is done.
+    """
+    if config.target.hub is None:
+        return ""
+    name = f"{config.target.namespace}/{entry.target.repository.rsplit('/', 1)[-1]}"
+    try:
+        async with connect(config) as hub:
+            assert hub is not None
+            outcomes = await rewrite_descriptions(
+                config, [entry], store, hub, run_id=run_id, actor=actor
+            )
+    except CredentialsError as exc:
+        return f"the Docker Hub description of {name} was not rewritten: {exc}"
+    except ImagegateError as exc:
+        return (
+            f"the Docker Hub description of {name} was not rewritten ({exc}); "
+            "'imagegate sync' will rewrite it"
+        )
+    failed = [o.message for o in outcomes if o.status in (HubStatus.FAILED, HubStatus.SKIPPED)]
+    if failed:
+        return (
+            f"the Docker Hub description of {name} was not rewritten ({failed[0]}); "
+            "'imagegate sync' will rewrite it"
+        )
+    if any(o.status is HubStatus.DONE for o in outcomes):
+        return f"the Docker Hub description of {name} now names the restored digest"
+    return ""

@@ -27,11 +27,13 @@ from imagegate.run.org import (
     after_copy,
     before_copy,
     connect,
+    left_empty,
     plan_org,
     preflight,
     require,
+    unobserved,
 )
-from imagegate.state import Event, EventKind, RunResult, StateStore
+from imagegate.state import Event, EventKind, PendingStatus, RunResult, StateStore
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,8 @@ class RunReport:
     seconds: float
     hub: tuple[HubOutcome, ...] = ()  # Docker Hub writes and reports, in order
     warnings: tuple[str, ...] = ()  # the Hub plan's warnings, as `plan` shows them
+    # changes of the run's images waiting for review, from this run and earlier ones
+    pending_total: int = 0
 
 
 def select_entries(config: Config, names: Sequence[str]) -> tuple[ImageEntry, ...]:
@@ -102,7 +106,8 @@ async def make_plan(
     hub_plan = None
     if hub is not None:  # descriptions as they will be once the plan's copies are done
         projected = projected_tags(the_plan.actions)
-        hub_plan = await plan_org(config, entries, store, hub, projected=projected)
+        skipped = unobserved(observed.observations)  # observe first: no Hub write for those
+        hub_plan = await plan_org(config, entries, store, hub, projected=projected, skipped=skipped)
     return PlanReport(
         observed=observed,
         plan=the_plan,
@@ -182,7 +187,8 @@ async def run_sync(
     try:
         async with connect(config) as hub:
             if hub is not None:  # preflight before anything is read or copied
-                require(await preflight(config, select_entries(config, images), hub))
+                selected = select_entries(config, images)
+                require(await preflight(config, selected, hub, client, pulls_required=False))
             report = await make_plan(
                 config, client, store, images=images, refresh=refresh, list_ttl=list_ttl, hub=hub
             )
@@ -234,7 +240,14 @@ async def run_sync(
             entries=report.entries,
             seconds=time.monotonic() - started,
             hub=hub_outcomes,
-            warnings=report.hub.warnings if report.hub is not None else (),
+            pending_total=sum(
+                len(store.pending(PendingStatus.PENDING, target_repo=key)) for key in report.entries
+            ),
+            warnings=(
+                report.hub.warnings + left_empty(hub_outcomes, report.entries, failed, store)
+                if report.hub is not None
+                else ()
+            ),
         )
     except asyncio.CancelledError:
         result = RunResult.INTERRUPTED

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from imagegate.domain.allowlist import Config
+from imagegate.domain.reference import DOCKER_HUB
 from imagegate.registry.client import RegistryClient
-from imagegate.registry.credentials import CredentialStore
+from imagegate.registry.credentials import Credential, CredentialStore
 from imagegate.registry.settings import DEFAULT_MAX_CONCURRENCY, HostSettings, RegistrySettings
 from imagegate.state import SqliteStateStore, open_state
 
@@ -25,8 +26,20 @@ def registry_settings(config: Config) -> RegistrySettings:
     return RegistrySettings(hosts=hosts)
 
 
+def hub_fallback(config: Config) -> dict[str, Credential]:
+    """The ``target.hub`` credential for Docker Hub's registry, used when neither the
+    allowlist's ``registries:`` nor the Docker config has one for docker.io (the same
+    password, PAT or OAT works for the Hub API and for registry-1.docker.io)."""
+    hub = config.target.hub
+    if hub is None or not hub.token or not hub.username:
+        return {}
+    return {DOCKER_HUB: Credential(username=hub.username, password=hub.token.reveal())}
+
+
 def registry_client(config: Config) -> RegistryClient:
-    return RegistryClient(registry_settings(config), CredentialStore())
+    return RegistryClient(
+        registry_settings(config), CredentialStore(fallbacks=hub_fallback(config))
+    )
 
 
 def state_for(config: Config, override: str | Path | None = None) -> SqliteStateStore:

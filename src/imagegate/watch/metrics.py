@@ -140,11 +140,21 @@ class WatchMetrics:
             "imagegate_images_in_sync", "Images whose selected tags all match the source."
         )
         self.images_out_of_sync = r.gauge(
-            "imagegate_images_out_of_sync", "Images with at least one tag not matching the source."
+            "imagegate_images_out_of_sync",
+            "Images with a tag missing, drifted, moved upstream or failed (holds not counted).",
+        )
+        self.images_held = r.gauge(
+            "imagegate_images_held",
+            "Images with a tag held on purpose (pinned, rejected, pending review), none drifted.",
         )
         self.tags_in_sync = r.gauge("imagegate_tags_in_sync", "Mirrored tags matching the source.")
         self.tags_out_of_sync = r.gauge(
-            "imagegate_tags_out_of_sync", "Selected tags missing in or differing from the target."
+            "imagegate_tags_out_of_sync",
+            "Selected tags missing in, differing from the target, or failed; not holds.",
+        )
+        self.tags_held = r.gauge(
+            "imagegate_tags_held",
+            "Tags kept away from upstream on purpose: pinned, rejected or pending review.",
         )
         self.pending_changes = r.gauge(
             "imagegate_pending_changes", "Changes waiting for review (imagegate pending)."
@@ -193,8 +203,12 @@ class WatchMetrics:
         tags_in_sync: int,
         tags_out_of_sync: int,
         pending_changes: int,
+        images_held: int = 0,
+        tags_held: int = 0,
     ) -> None:
         self.images_in_sync.set(images_in_sync)
+        self.images_held.set(images_held)
+        self.tags_held.set(tags_held)
         self.images_out_of_sync.set(images_out_of_sync)
         self.tags_in_sync.set(tags_in_sync)
         self.tags_out_of_sync.set(tags_out_of_sync)

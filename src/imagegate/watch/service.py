@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -66,10 +67,16 @@ class WatchOptions:
 
 @dataclass(frozen=True, slots=True)
 class SyncState:
+    """Tags and images in sync, held on purpose (pinned, rejected, pending review), and out
+    of sync (drifted, missing, moved upstream, failed): an alert on the last never fires on
+    a deliberate hold."""
+
     images_in_sync: int = 0
     images_out_of_sync: int = 0
     tags_in_sync: int = 0
     tags_out_of_sync: int = 0
+    images_held: int = 0
+    tags_held: int = 0
 
 
 def watch_schedule(config: Config, every: timedelta | None = None) -> Schedule:
@@ -98,33 +105,41 @@ def list_ttl_for(schedule: Schedule) -> timedelta:
     return min(DEFAULT_LIST_TTL, schedule.every / 2)
 
 
+_OK, _HELD, _OUT = 0, 1, 2  # a tag's (and its image's) worst state
+
+
 def sync_state(report: RunReport) -> SyncState:
-    """In sync: every selected tag holds what upstream holds. A tag pending review, pinned
-    away from upstream, rejected, or failed is out of sync, and so is its image."""
+    """In sync: every selected tag holds what upstream holds. Held: a tag pinned away from
+    upstream, rejected (or rolled back) or pending review, on purpose. Out of sync: missing,
+    moved upstream, drifted or failed. An image takes its worst tag's state."""
     failed = {(f.image, f.tag) for f in report.outcome.failures}
-    tags: dict[tuple[str, str | None], bool] = {}
-    images: dict[str, bool] = {key: (key, None) not in failed for key in report.entries}
+    tags: dict[tuple[str, str | None], int] = {}
+    images: dict[str, int] = {key: _OUT if (key, None) in failed else _OK for key in report.entries}
     for action in report.plan.actions:
         match action:
             case HoldForReview() | ReportMoved() | ReportRejected():
-                ok = False
+                state = _OUT if (action.image, action.tag) in failed else _HELD
             case SkipTag() | CopyTag():
-                ok = (action.image, action.tag) not in failed
+                state = _OUT if (action.image, action.tag) in failed else _OK
             case ObserveFailed(tag=None):
-                images[action.image] = False
+                images[action.image] = _OUT
                 continue
             case ObserveFailed():
-                ok = False
+                state = _OUT
             case _:
                 continue
         key = (action.image, action.tag)
-        tags[key] = tags.get(key, True) and ok
-        images[action.image] = images.get(action.image, True) and ok
+        tags[key] = max(tags.get(key, _OK), state)
+        images[action.image] = max(images.get(action.image, _OK), state)
+    count = Counter(tags.values())
+    by_image = Counter(images.values())
     return SyncState(
-        images_in_sync=sum(images.values()),
-        images_out_of_sync=len(images) - sum(images.values()),
-        tags_in_sync=sum(tags.values()),
-        tags_out_of_sync=len(tags) - sum(tags.values()),
+        images_in_sync=by_image[_OK],
+        images_out_of_sync=by_image[_OUT],
+        tags_in_sync=count[_OK],
+        tags_out_of_sync=count[_OUT],
+        images_held=by_image[_HELD],
+        tags_held=count[_HELD],
     )
 
 
@@ -248,6 +263,8 @@ class Watcher:
             images_out_of_sync=state.images_out_of_sync,
             tags_in_sync=state.tags_in_sync,
             tags_out_of_sync=state.tags_out_of_sync,
+            images_held=state.images_held,
+            tags_held=state.tags_held,
             pending_changes=pending,
         )
         self.metrics.add_bytes_copied(report.outcome.bytes_copied)

@@ -222,11 +222,11 @@ def registry_actions(
     repo = model.repos.get(full_name)
     allowed: set[str] = set()
     if repo is None:
-        # A missing repository: pull is harmless (the registry answers 404); push
-        # auto-creates it for those who may create repositories there.
-        allowed.add("pull")
+        # A missing repository: as on Docker Hub, nothing is granted (the registry answers
+        # 401 insufficient_scope, not 404), except to those who may create it there by a
+        # push (§0 fact 5): they get pull and push.
         if may_auto_create(model, p, full_name.partition("/")[0]):
-            allowed.update({"push", "delete"} if p.kind != "pat" else {"push"})
+            allowed.update({"pull", "push", "delete"} if p.kind != "pat" else {"pull", "push"})
     elif p.kind == "oat":
         scopes = oat_repo_scopes(p, repo, full_name)
         mapping = {

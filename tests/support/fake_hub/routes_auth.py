@@ -176,7 +176,10 @@ async def registry_token(request: web.Request) -> web.Response:
         if parsed is None or parsed[0] != "repository":
             continue
         _, name, requested = parsed
-        if name not in state.model.repos and "push" in requested:
+        # A real push asks for pull and push (it HEADs blobs before uploading them); a
+        # token asked for push alone is a permission probe, and on Docker Hub issuing a
+        # token never creates a repository, so the probe must not create one here either.
+        if name not in state.model.repos and {"pull", "push"} <= requested:
             granted = registry_actions(state.model, p, name, requested)
             if "push" in granted:
                 _auto_create(state, name)
