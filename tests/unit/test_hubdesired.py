@@ -9,12 +9,13 @@ import pytest
 
 from imagegate.config.load import load_config
 from imagegate.errors import CredentialsError
-from imagegate.hub.apply import HubOutcome, HubStatus
 from imagegate.hub.models import (
     CreateRepository,
     DesiredHub,
     DesiredRepository,
+    HubOutcome,
     HubRepository,
+    HubStatus,
     ObservedHub,
     ObservedRepository,
     UpdateDescription,
@@ -22,7 +23,7 @@ from imagegate.hub.models import (
 )
 from imagegate.plan.org import description_updates
 from imagegate.registry.credentials import CredentialStore
-from imagegate.run.org import hub_credentials
+from imagegate.run.preflight import hub_credentials
 
 
 def config(tmp_path: Path, hub: str, registries: str = "") -> Path:

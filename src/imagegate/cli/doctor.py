@@ -21,7 +21,7 @@ from imagegate.errors import EXIT_AUTH, EXIT_OK, CredentialsError, UsageError
 from imagegate.hub.client import HubClient
 from imagegate.hub.doctor import Check, run_doctor
 from imagegate.registry.credentials import CredentialStore
-from imagegate.run.org import connect, preflight
+from imagegate.run.preflight import connect, preflight
 from imagegate.run.wiring import registry_client
 
 TOKEN_ENV = "IMAGEGATE_HUB_TOKEN"  # noqa: S105 - the name of the variable

@@ -10,12 +10,13 @@ from imagegate.domain.allowlist import ImageEntry
 from imagegate.hub.models import HubAction, repository_of
 from imagegate.hub.plan import describe, is_write
 from imagegate.plan.planner import (
-    Action,
     CopyReason,
     CopyTag,
     HoldForReview,
+    ImageAction,
     KeepUnselected,
     ObserveFailed,
+    OrgContext,
     Plan,
     PruneTag,
     ReportMoved,
@@ -25,10 +26,9 @@ from imagegate.plan.planner import (
     action_name,
     is_change,
 )
-from imagegate.run.org import HubPlan
 
 
-def _detail(action: Action) -> tuple[str, str]:
+def _detail(action: ImageAction) -> tuple[str, str]:
     """(digest column, note column) for one action."""
     match action:
         case CopyTag(reason=CopyReason.NEW):
@@ -73,7 +73,7 @@ def _image_label(key: str, entries: Mapping[str, ImageEntry]) -> str:
 
 def plan_rows(plan: Plan, entries: Mapping[str, ImageEntry], *, all_rows: bool) -> list[list[str]]:
     rows: list[list[str]] = []
-    for action in plan.actions:
+    for action in plan.image_actions:
         if not all_rows and isinstance(action, SkipTag):
             continue
         digest, note = _detail(action)
@@ -82,59 +82,52 @@ def plan_rows(plan: Plan, entries: Mapping[str, ImageEntry], *, all_rows: bool) 
     return rows
 
 
-def render_hub(hub: HubPlan) -> str:
+def render_hub(plan: Plan, org: OrgContext) -> str:
     """The Docker Hub section: ``+`` a write, ``!`` a report; then classification warnings."""
-    lines = [f"Docker Hub organization {hub.desired.org}:"]
-    lines += [f"  {'+' if is_write(a) else '!'} {describe(a)}" for a in hub.actions]
-    if not hub.actions:
+    steps = plan.hub_steps
+    lines = [f"Docker Hub organization {org.org}:"]
+    lines += [f"  {'+' if is_write(s.action) else '!'} {describe(s.action)}" for s in steps]
+    if not steps:
         lines.append("  in sync (IAM, repositories, visibility, descriptions, teams)")
-    lines += [f"warning: {w}" for w in hub.warnings]
+    lines += [f"warning: {w}" for w in org.warnings]
     return "\n".join(lines)
 
 
-def render_plan(
-    plan: Plan,
-    entries: Mapping[str, ImageEntry],
-    *,
-    all_rows: bool = False,
-    hub: HubPlan | None = None,
-) -> str:
+def render_plan(plan: Plan, entries: Mapping[str, ImageEntry], *, all_rows: bool = False) -> str:
     rows = plan_rows(plan, entries, all_rows=all_rows)
     counts = plan.counts()
-    if hub is not None and hub.has_changes:
-        counts["hub-change"] = sum(1 for a in hub.actions if is_write(a))
+    if plan.hub_changes:
+        counts["hub-change"] = plan.hub_changes
     summary = ", ".join(f"{n} {name}" for name, n in sorted(counts.items())) or "nothing to do"
-    tail = "" if hub is None else "\n" + render_hub(hub)
-    if not rows and (hub is None or not hub.has_changes):
+    tail = "" if plan.org is None else "\n" + render_hub(plan, plan.org)
+    if not rows and not plan.hub_changes:
         return f"Everything is in sync ({summary})." + tail
     head = "Plan: " + summary
     body = table(rows, headers=("IMAGE", "TAG", "ACTION", "DIGEST", "NOTE")) if rows else ""
     return head + ("\n" + body if body else "") + tail
 
 
-def _hub_json(hub: HubPlan) -> dict[str, object]:
+def _hub_json(plan: Plan, org: OrgContext) -> dict[str, object]:
     def item(a: HubAction) -> dict[str, object]:
         repo = repository_of(a)
         return {
             "action": type(a).__name__,
             "change": is_write(a),
-            "repository": f"{hub.desired.org}/{repo}" if repo else None,
+            "repository": f"{org.org}/{repo}" if repo else None,
             "description": describe(a),
         }
 
     return {
-        "org": hub.desired.org,
-        "changes": hub.has_changes,
-        "actions": [item(a) for a in hub.actions],
-        "warnings": list(hub.warnings),
+        "org": org.org,
+        "changes": plan.hub_changes > 0,
+        "actions": [item(s.action) for s in plan.hub_steps],
+        "warnings": list(org.warnings),
     }
 
 
-def plan_json(
-    plan: Plan, entries: Mapping[str, ImageEntry], *, hub: HubPlan | None = None
-) -> dict[str, object]:
+def plan_json(plan: Plan, entries: Mapping[str, ImageEntry]) -> dict[str, object]:
     actions: list[dict[str, object]] = []
-    for action in plan.actions:
+    for action in plan.image_actions:
         entry = entries.get(action.image)
         item: dict[str, object] = {
             "action": action_name(action),
@@ -168,10 +161,10 @@ def plan_json(
                 item["error"] = action.message
         actions.append(item)
     out: dict[str, object] = {
-        "changes": plan.has_changes or (hub is not None and hub.has_changes),
+        "changes": plan.has_changes,
         "counts": plan.counts(),
         "actions": actions,
     }
-    if hub is not None:
-        out["hub"] = _hub_json(hub)
+    if plan.org is not None:
+        out["hub"] = _hub_json(plan, plan.org)
     return out

@@ -41,10 +41,12 @@ class StatusReport:
 
 
 async def _status(args: argparse.Namespace) -> StatusReport:
-    async with session(args) as s:
-        report = await make_plan(
-            s.config, s.client, s.store, images=args.images, refresh=args.refresh
-        )
+    async with (
+        session(args) as s,
+        make_plan(
+            s.config, s.client, s.store, images=args.images, refresh=args.refresh, org=False
+        ) as report,
+    ):
         records = {(r.target_repo, r.tag): r for r in s.store.tags()}
         statuses = tag_statuses(report.plan, report.observed.observations, report.entries, records)
         return StatusReport(statuses, s.store.last_run("sync"), str(s.store.path))

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
-from enum import StrEnum
 
 from imagegate.errors import HubApiError
 from imagegate.hub.client import HubClient
@@ -18,6 +16,8 @@ from imagegate.hub.models import (
     CreateRepository,
     GrantTeam,
     HubAction,
+    HubOutcome,
+    HubStatus,
     ReportExtraGrant,
     ReportUnknownTeam,
     RevokeTeam,
@@ -28,26 +28,6 @@ from imagegate.hub.models import (
 from imagegate.hub.plan import describe
 
 log = logging.getLogger(__name__)
-
-
-class HubStatus(StrEnum):
-    """What became of one hub action; the values are what ``sync --output json`` says."""
-
-    DONE = "done"
-    FAILED = "failed"
-    SKIPPED = "skipped"  # its repository could not be created
-    REPORTED = "reported"  # a report, no write
-
-
-@dataclass(frozen=True, slots=True)
-class HubOutcome:
-    action: HubAction
-    status: HubStatus
-    message: str
-
-    @property
-    def ok(self) -> bool:
-        return self.status in (HubStatus.DONE, HubStatus.REPORTED)
 
 
 async def apply_hub(client: HubClient, actions: Iterable[HubAction]) -> tuple[HubOutcome, ...]:

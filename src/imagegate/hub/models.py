@@ -271,3 +271,26 @@ def repository_of(action: HubAction) -> str | None:
             | ReportUnknownTeam(repository=name)
         ):
             return name
+
+
+# -- outcomes ------------------------------------------------------------------------------
+
+
+class HubStatus(StrEnum):
+    """What became of one hub action; the values are what ``sync --output json`` says."""
+
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # its repository could not be created
+    REPORTED = "reported"  # a report, no write
+
+
+@dataclass(frozen=True, slots=True)
+class HubOutcome:
+    action: HubAction
+    status: HubStatus
+    message: str
+
+    @property
+    def ok(self) -> bool:
+        return self.status in (HubStatus.DONE, HubStatus.REPORTED)

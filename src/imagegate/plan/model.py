@@ -1,7 +1,10 @@
 """PURE values of the planner: its inputs (desired, observed, stored), its actions and the Plan.
 
 The decisions that turn inputs into actions are in :mod:`imagegate.plan.planner`, which re-exports
-every name here. Actions are consumed with ``match``.
+every name here. Actions are consumed with ``match``. ONE plan holds a run's every step: the
+tag actions of each image and, when the target is a Docker Hub organization, its Hub actions
+wrapped in :class:`HubStep` (the image they serve and their phase: org settings first, then
+per image repository and team steps before its copies, its description after them).
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from imagegate.domain.allowlist import Policy
 from imagegate.domain.digest import Digest
 from imagegate.domain.reference import Reference
 from imagegate.errors import EXIT_FAILURE
+from imagegate.hub.models import HubAction, ObservedHub
+from imagegate.hub.plan import is_write
 
 # ---------------------------------------------------------------- inputs
 
@@ -155,7 +160,40 @@ class ObserveFailed:
     exit_code: int = EXIT_FAILURE
 
 
-Action = (
+class HubPhase(StrEnum):
+    """When a Hub action runs: ``org`` first, ``repository`` before the image's copies (the
+    repository must exist, with its visibility and team grants, before the first push),
+    ``description`` after them (the text names what was really mirrored)."""
+
+    ORG = "org"
+    REPOSITORY = "repository"
+    DESCRIPTION = "description"
+
+
+@dataclass(frozen=True, slots=True)
+class HubStep:
+    """One Docker Hub action of the plan; ``image`` is the image key it serves (None: org)."""
+
+    image: str | None
+    phase: HubPhase
+    action: HubAction
+
+    @property
+    def tag(self) -> None:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class OrgContext:
+    """What the plan knows of the Docker Hub organization besides its steps: what Hub held
+    when observed (the executor compares descriptions against it) and the warnings."""
+
+    org: str
+    observed: ObservedHub
+    warnings: tuple[str, ...] = ()
+
+
+ImageAction = (
     CopyTag
     | SkipTag
     | HoldForReview
@@ -166,15 +204,26 @@ Action = (
     | PruneTag
     | ObserveFailed
 )
+Action = ImageAction | HubStep
 
 
 @dataclass(frozen=True, slots=True)
 class Plan:
     actions: tuple[Action, ...]
+    org: OrgContext | None = None  # set when the target is a Docker Hub organization
+
+    @property
+    def image_actions(self) -> tuple[ImageAction, ...]:
+        """The tag actions, in order (no Hub step)."""
+        return tuple(a for a in self.actions if not isinstance(a, HubStep))
+
+    @property
+    def hub_steps(self) -> tuple[HubStep, ...]:
+        return tuple(a for a in self.actions if isinstance(a, HubStep))
 
     @property
     def changes(self) -> tuple[Action, ...]:
-        """Actions that would write to the target or create a pending change."""
+        """Actions that would write to the target (or Hub) or create a pending change."""
         return tuple(a for a in self.actions if is_change(a))
 
     @property
@@ -185,24 +234,31 @@ class Plan:
         return tuple(a for a in self.actions if a.image == key)
 
     def counts(self) -> dict[str, int]:
+        """Tag actions by name (Hub steps are counted by their writes: ``hub_changes``)."""
         out: dict[str, int] = {}
-        for a in self.actions:
+        for a in self.image_actions:
             name = action_name(a)
             out[name] = out.get(name, 0) + 1
         return out
+
+    @property
+    def hub_changes(self) -> int:
+        return sum(1 for s in self.hub_steps if is_write(s.action))
 
 
 def is_change(action: Action) -> bool:
     match action:
         case CopyTag() | PruneTag():
             return True
+        case HubStep(action=hub):
+            return is_write(hub)
         case HoldForReview(already_pending=pending):
             return not pending
         case _:
             return False
 
 
-def action_name(action: Action) -> str:
+def action_name(action: ImageAction) -> str:
     match action:
         case CopyTag(reason=CopyReason.NEW):
             return "copy"

@@ -24,11 +24,15 @@ from imagegate.plan.model import (
     CopyReason,
     CopyTag,
     HoldForReview,
+    HubPhase,
+    HubStep,
+    ImageAction,
     ImageDesired,
     ImageObservation,
     ImageState,
     KeepUnselected,
     ObserveFailed,
+    OrgContext,
     Plan,
     PruneTag,
     ReportMoved,
@@ -42,6 +46,7 @@ from imagegate.plan.model import (
     is_backup_tag,
     is_change,
 )
+from imagegate.plan.steps import OrgChanges, hub_steps, ordered
 
 __all__ = [
     "BACKUP_MARK",
@@ -49,11 +54,16 @@ __all__ = [
     "CopyReason",
     "CopyTag",
     "HoldForReview",
+    "HubPhase",
+    "HubStep",
+    "ImageAction",
     "ImageDesired",
     "ImageObservation",
     "ImageState",
     "KeepUnselected",
     "ObserveFailed",
+    "OrgChanges",
+    "OrgContext",
     "Plan",
     "Policy",
     "PruneTag",
@@ -78,8 +88,12 @@ def plan(
     desired: Sequence[ImageDesired],
     observed: Mapping[str, ImageObservation],
     state: Mapping[str, ImageState],
+    *,
+    org: OrgChanges | None = None,
 ) -> Plan:
-    actions: list[Action] = []
+    """The one plan of a run: every image's tag actions and, given ``org``, the Docker Hub
+    organization's steps in their places (see :mod:`imagegate.plan.steps`)."""
+    actions: list[ImageAction] = []
     for image in desired:
         obs = observed.get(image.key)
         st = state.get(image.key, ImageState())
@@ -89,10 +103,15 @@ def plan(
             actions.append(ObserveFailed(image.key, None, msg, code))
             continue
         actions.extend(_plan_image(image, obs, st))
-    return Plan(tuple(actions))
+    if org is None:
+        return Plan(tuple(actions))
+    order = [image.key for image in desired]
+    return Plan(ordered(order, actions, hub_steps(org)), org.context)
 
 
-def _plan_image(image: ImageDesired, obs: ImageObservation, st: ImageState) -> Iterable[Action]:
+def _plan_image(
+    image: ImageDesired, obs: ImageObservation, st: ImageState
+) -> Iterable[ImageAction]:
     wanted = set(image.tags)
     for tag in image.tags:
         tobs = obs.tags.get(tag)
@@ -148,7 +167,7 @@ def _copy(
 
 def _plan_tag(
     image: ImageDesired, tag: str, tobs: TagObservation, st: ImageState
-) -> tuple[Action, ...]:
+) -> tuple[ImageAction, ...]:
     first = _decide(image, tag, tobs, st)
     upstream = tobs.source_digest
     # Under review, an approved digest is mirrored even if upstream moved again; that newer
@@ -174,7 +193,7 @@ def _plan_tag(
     return (first,)
 
 
-def _decide(image: ImageDesired, tag: str, tobs: TagObservation, st: ImageState) -> Action:
+def _decide(image: ImageDesired, tag: str, tobs: TagObservation, st: ImageState) -> ImageAction:
     rec = st.stored.get(tag)
     upstream = tobs.source_digest
     pinned = image.pins.get(tag)

@@ -1,193 +1,69 @@
-"""Docker Hub organization steps of ``plan`` and ``sync`` (issue 4), from the allowlist.
+"""Docker Hub organization steps of ``plan`` and ``sync`` (I/O), from the allowlist.
 
-config -> DesiredHub (pure, in :mod:`imagegate.plan.org`: descriptions carry provenance
-from the state store's mirrored tags); credentials (``target.hub.username/token``, else the
-target registry's entry in the file, else its Docker config entry); preflight; observe +
-plan; apply before the copies (repositories must exist with the right visibility before the
-first push, §0 fact 5 of ``reference/docker-hub-api.md``) and drop the copies of a repository
-whose Hub step failed; descriptions again after the copies; audit events.
-Nothing here runs when ``config.target.hub`` is None.
+Planning: read what descriptions depend on from the state store (:func:`org_inputs`),
+observe the org, classify the sources, and hand the pure hub planner's actions to the
+planner (:func:`plan_org` -> :class:`imagegate.plan.steps.OrgChanges`): they become steps of
+the one plan. Executing: :class:`OrgSteps` carries out a plan's Hub steps for the executor
+(repositories exist with the right visibility and grants before the first push, §0 fact 5 of
+``reference/docker-hub-api.md``; descriptions after the copies, from what the state then
+records) and audits each write. Credentials and preflight are in :mod:`imagegate.run.preflight`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 
 from imagegate.domain.allowlist import Config, ImageEntry
+from imagegate.domain.records import PendingStatus
 from imagegate.domain.reference import parse_reference
-from imagegate.errors import CredentialsError, HubAuthError, ImagegateError
-from imagegate.hub.apply import HubOutcome, HubStatus, apply_hub
+from imagegate.hub.apply import apply_hub
 from imagegate.hub.classify import Classifier, ImageCategory
 from imagegate.hub.client import HubClient
-from imagegate.hub.doctor import Check, run_doctor
 from imagegate.hub.models import (
     AccessManagement,
     CreateRepository,
-    DesiredHub,
     HubAction,
-    ObservedHub,
+    HubOutcome,
+    HubStatus,
     repository_of,
 )
 from imagegate.hub.observe import observe_hub
-from imagegate.hub.plan import describe, plan_hub, writes
-from imagegate.plan.model import ImageObservation
+from imagegate.hub.plan import describe, plan_hub
+from imagegate.plan.model import HubStep, ImageObservation, OrgContext
 from imagegate.plan.org import (
+    OrgInputs,
     Projected,
     description_updates,
     desired_hub,
     repository_name,
     retired_warnings,
 )
-from imagegate.plan.planner import Plan
-from imagegate.registry.client import RegistryClient
-from imagegate.registry.credentials import CredentialStore
-from imagegate.run.execute import Failure
+from imagegate.plan.steps import OrgChanges
 from imagegate.state import Event, EventKind, StateStore
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class HubPlan:
-    """What the Hub side of a run would do; ``warnings``: classification, retired repos."""
-
-    desired: DesiredHub
-    observed: ObservedHub
-    actions: tuple[HubAction, ...]
-    warnings: tuple[str, ...] = ()
-    # image key -> why its source could not be read: no Hub action for it this run
-    skipped: Mapping[str, str] = dataclasses.field(default_factory=dict)
-
-    @property
-    def has_changes(self) -> bool:
-        return bool(writes(self.actions))
-
-
-def hub_managed(config: Config) -> bool:
-    return config.target.hub is not None
-
-
-def hub_credentials(config: Config, store: CredentialStore | None = None) -> tuple[str, str]:
-    """(identifier, secret): ``target.hub``, else the target registry's credentials."""
-    hub, target = config.target.hub, config.target.registry
-    assert hub is not None
-    if hub.token:
-        if not hub.username:
-            raise CredentialsError(
-                f"{config.path}: target.hub.token is set but target.hub.username is not; "
-                "give the username (or the org name for an org access token)"
-            )
-        return hub.username, hub.token.reveal()
-    entry = config.registry(target)
-    if entry.username and entry.password:
-        return hub.username or entry.username, entry.password.reveal()
-    cred = (store or CredentialStore()).get(target)
-    if cred is None or not cred.password:
-        raise CredentialsError(
-            f"no Docker Hub credential for {target}: set target.hub.username and "
-            f"target.hub.token in {config.path}, or run 'docker login {target}'"
-        )
-    return hub.username or cred.username, cred.password
-
-
-@asynccontextmanager
-async def connect(config: Config) -> AsyncIterator[HubClient | None]:
-    """A logged-in-on-demand Hub client for the target, or None when Hub is not managed."""
-    if config.target.hub is None:
-        yield None
-        return
-    identifier, secret = hub_credentials(config)
-    async with HubClient(config.target.hub.url, identifier, secret) as client:
-        yield client
-
-
-# -- preflight, plan, classification ------------------------------------------------------
-
-
-def _hub_sources(config: Config, entries: Sequence[ImageEntry]) -> bool:
-    """Whether some source is pulled from Docker Hub (or from the registry the double fronts)."""
-    return any(
-        e.source.is_docker_hub or e.source.registry == config.target.registry for e in entries
+def org_inputs(store: StateStore, entries: Iterable[ImageEntry]) -> OrgInputs:
+    """What the state records that the entries' descriptions depend on."""
+    repos = [e.target.name for e in entries]
+    return OrgInputs(
+        tags={repo: store.tags(repo) for repo in repos},
+        decided={
+            repo: [
+                c
+                for status in (PendingStatus.APPLIED, PendingStatus.APPROVED)
+                for c in store.pending(status, target_repo=repo)
+            ]
+            for repo in repos
+        },
+        mirrored=frozenset(r.target_repo for r in store.tags()),
     )
 
 
-async def registry_checks(
-    entries: Sequence[ImageEntry], registry: RegistryClient, *, pulls_required: bool = True
-) -> tuple[Check, ...]:
-    """``registry-push``: push on every target repository; ``registry-pull``: pull on every
-    source; one token exchange per registry, nothing pulled or pushed. Without it a sync with
-    a Hub credential but no registry credential created and granted repositories it then
-    could not push to. ``pulls_required=False`` for sync: an unreadable source fails its own
-    image (observe), not the run."""
-    wanted: dict[str, tuple[set[str], set[str]]] = {}
-    for e in entries:
-        wanted.setdefault(e.source.registry, (set(), set()))[0].add(e.source.repository)
-        wanted.setdefault(e.target.registry, (set(), set()))[1].add(e.target.repository)
-    checks = []
-    for host, (pull, push) in sorted(wanted.items()):
-        try:
-            r = await registry.check_access(host, pull=pull, push=push)
-        except ImagegateError as exc:
-            checks.append(Check("registry-push" if push else "registry-pull", False, str(exc)))
-            continue
-        note = f" ({r.note})" if r.note else ""
-        for action, repos, required in (
-            ("push", push, True),
-            ("pull", pull, pulls_required),
-        ):
-            if not repos:
-                continue
-            bad = [p for p in r.problems if f" may not {action} " in p]
-            if bad:
-                checks.append(Check(f"registry-{action}", False, "; ".join(bad), required))
-            else:
-                n = f"{len(repos)} repositor{'y' if len(repos) == 1 else 'ies'}"
-                message = f"{r.who} may {action} the {n} on {host}{note}"
-                checks.append(Check(f"registry-{action}", True, message, required))
-        other = [p for p in r.problems if " may not " not in p]
-        if other:
-            checks.append(Check("registry-access", False, "; ".join(other)))
-    return tuple(checks)
-
-
-async def preflight(
-    config: Config,
-    entries: Sequence[ImageEntry],
-    client: HubClient,
-    registry: RegistryClient | None = None,
-    *,
-    pulls_required: bool = True,
-) -> tuple[Check, ...]:
-    """The Hub checks of :func:`run_doctor`, then (given ``registry``) registry access."""
-    checks = await run_doctor(
-        client,
-        org=config.target.namespace,
-        teams=sorted({t for e in entries for t in e.teams}),
-        repositories=[repository_name(e) for e in entries],
-        manage_settings=config.target.access_management is not None,
-    )
-    if not _hub_sources(config, entries):  # no Community pulls needed: not required
-        checks = tuple(
-            dataclasses.replace(c, required=False) if c.name == "community-pulls" else c
-            for c in checks
-        )
-    if registry is not None:
-        checks += await registry_checks(entries, registry, pulls_required=pulls_required)
-    return checks
-
-
-def require(checks: Iterable[Check]) -> None:
-    """Raise (exit 4) when a required preflight check failed, naming every failure."""
-    failed = [c for c in checks if c.failed]
-    if failed:
-        raise HubAuthError(
-            "Docker Hub preflight failed, nothing was copied: "
-            + "; ".join(f"{c.name}: {c.message}" for c in failed)
-        )
+# -- planning ---------------------------------------------------------------------------------
 
 
 def _classified(config: Config, entry: ImageEntry) -> str | None:
@@ -246,28 +122,34 @@ async def plan_org(
     store: StateStore,
     client: HubClient,
     *,
+    now: datetime,
     projected: Projected | None = None,
     skipped: Mapping[str, str] | None = None,
-) -> HubPlan:
-    """The Hub plan for ``entries``, leaving out the images in ``skipped`` (image key ->
-    reason; see :func:`unobserved`); they are still classified."""
+) -> OrgChanges:
+    """The org's changes for ``entries``, leaving out the images in ``skipped`` (image key ->
+    reason; see :func:`unobserved`): no Hub step for them. They are still classified."""
     skip = dict(skipped or {})
     kept = [e for e in entries if e.target.name not in skip]
-    desired = desired_hub(config, kept, store, projected=projected)
+    inputs = org_inputs(store, entries)
+    desired = desired_hub(config, kept, inputs, now=now, projected=projected)
     observed = await observe_hub(client, desired)
     settings = desired.access_management or observed.access_management
     warnings = await classify_warnings(config, entries, client, settings)
-    warnings += retired_warnings(config, store)
+    warnings += retired_warnings(config, inputs.mirrored)
     warnings += tuple(
         f"{e.source_text} ({e.location}): no Docker Hub step for {e.target.repository} this "
         "run, its source could not be read"
         for e in entries
         if e.target.name in skip
     )
-    return HubPlan(desired, observed, plan_hub(desired, observed), warnings, skip)
+    return OrgChanges(
+        actions=plan_hub(desired, observed),
+        images=image_keys({e.target.name: e for e in kept}),
+        context=OrgContext(desired.org, observed, warnings),
+    )
 
 
-# -- apply ------------------------------------------------------------------------------------
+# -- executing --------------------------------------------------------------------------------
 
 
 def record(
@@ -319,64 +201,58 @@ def image_keys(entries: Mapping[str, ImageEntry]) -> dict[str, str]:
     return {repository_name(e): key for key, e in entries.items()}
 
 
-def _fail_images(
-    failures: list[Failure], outcomes: Iterable[HubOutcome], keys: Mapping[str, str], org: str
-) -> set[str]:
-    """Append a failed image per failed repository to ``failures``; return their image keys."""
-    failed = failed_repositories(outcomes)
-    for repo, message in failed.items():
-        failures.append(Failure(keys.get(repo, f"{org} (Docker Hub organization)"), None, message))
-    return {keys[r] for r in failed if r in keys}
+class OrgSteps:
+    """Carries out the Hub steps of one plan with one client, auditing each write; keeps
+    every outcome in order (``outcomes``). The executor decides when each step runs."""
 
+    def __init__(
+        self,
+        client: HubClient,
+        config: Config,
+        store: StateStore,
+        entries: Mapping[str, ImageEntry],
+        context: OrgContext,
+        *,
+        run_id: int | None,
+        actor: str,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.client = client
+        self.config = config
+        self.store = store
+        self.entries = entries
+        self.context = context
+        self.run_id = run_id
+        self.actor = actor
+        self.clock = clock
+        self.keys = image_keys(entries)
+        self.outcomes: list[HubOutcome] = []
 
-async def before_copy(
-    client: HubClient,
-    hub_plan: HubPlan,
-    plan: Plan,
-    entries: Mapping[str, ImageEntry],
-    *,
-    store: StateStore,
-    failures: list[Failure],
-    run_id: int,
-    actor: str,
-) -> tuple[tuple[HubOutcome, ...], Plan]:
-    """IAM, repositories, visibility, teams: before any push (never the auto-create on push).
+    def org_label(self) -> str:
+        return f"{self.context.org} (Docker Hub organization)"
 
-    A repository whose Hub step failed is not pushed to: that image fails (appended to
-    ``failures``), the others go on. Returns the outcomes and the plan left to execute.
-    """
-    outcomes = await apply(client, hub_plan.actions)
-    keys = image_keys(entries)
-    record(store, outcomes, keys, run_id=run_id, actor=actor)
-    blocked = _fail_images(failures, outcomes, keys, hub_plan.desired.org)
-    return outcomes, Plan(tuple(a for a in plan.actions if a.image not in blocked))
+    async def _apply(self, actions: Sequence[HubAction]) -> dict[str | None, str]:
+        outcomes = await apply(self.client, actions)
+        self.outcomes += outcomes
+        record(self.store, outcomes, self.keys, run_id=self.run_id, actor=self.actor)
+        return {
+            self.keys.get(repo) if repo else None: message
+            for repo, message in failed_repositories(outcomes).items()
+        }
 
+    async def run(self, steps: Sequence[HubStep]) -> dict[str | None, str]:
+        """Apply ``steps`` in order; image key (None: the org) -> its first failure."""
+        return await self._apply([s.action for s in steps])
 
-async def after_copy(
-    client: HubClient,
-    config: Config,
-    hub_plan: HubPlan,
-    entries: Mapping[str, ImageEntry],
-    *,
-    store: StateStore,
-    failures: list[Failure],
-    done: tuple[HubOutcome, ...],
-    run_id: int,
-    actor: str,
-) -> tuple[HubOutcome, ...]:
-    """Descriptions from what was really mirrored (a failed copy corrects the projection)."""
-    keys = image_keys(entries)
-    failed = set(failed_repositories(done))
-    kept = [
-        e
-        for key, e in entries.items()
-        if repository_name(e) not in failed and key not in hub_plan.skipped
-    ]
-    updates = description_updates(hub_plan.observed, done, desired_hub(config, kept, store))
-    outcomes = await apply(client, updates)
-    record(store, outcomes, keys, run_id=run_id, actor=actor)
-    _fail_images(failures, outcomes, keys, hub_plan.desired.org)
-    return outcomes
+    async def describe(self, images: Sequence[str]) -> dict[str | None, str]:
+        """The description writes of ``images`` once their copies are done: the text is made
+        from what the state now records (a rewritten index has its own digest), compared
+        with what Hub holds (as observed, or as this run wrote it)."""
+        if not images:
+            return {}
+        kept = [self.entries[key] for key in images]
+        after = desired_hub(self.config, kept, org_inputs(self.store, kept), now=self.clock())
+        return await self._apply(description_updates(self.context.observed, self.outcomes, after))
 
 
 def left_empty(
@@ -413,10 +289,11 @@ async def rewrite_descriptions(
     *,
     run_id: int | None,
     actor: str,
+    now: datetime,
 ) -> tuple[HubOutcome, ...]:
     """The description writes that make the Hub text match what the state now says is
     mirrored (after a rollback): observe those repositories, PATCH what differs, audit it."""
-    desired = desired_hub(config, entries, store)
+    desired = desired_hub(config, entries, org_inputs(store, entries), now=now)
     observed = await observe_hub(client, desired)
     outcomes = await apply(client, description_updates(observed, (), desired))
     keys = {repository_name(e): e.target.name for e in entries}

@@ -23,10 +23,11 @@ from imagegate.domain.digest import Digest
 from imagegate.domain.manifest import ImageIndex, parse_manifest
 from imagegate.domain.reference import Reference
 from imagegate.errors import CredentialsError, ImagegateError, NotFoundError, UsageError
-from imagegate.hub.apply import HubStatus
+from imagegate.hub.models import HubStatus
 from imagegate.plan.planner import backup_tag_for
 from imagegate.registry.client import RegistryClient
-from imagegate.run.org import connect, rewrite_descriptions
+from imagegate.run.org import rewrite_descriptions
+from imagegate.run.preflight import connect
 from imagegate.state import (
     Event,
     EventKind,
@@ -253,7 +254,7 @@ async def rewrite_hub_description(
         async with connect(config) as hub:
             assert hub is not None
             outcomes = await rewrite_descriptions(
-                config, [entry], store, hub, run_id=run_id, actor=actor
+                config, [entry], store, hub, run_id=run_id, actor=actor, now=datetime.now(UTC)
             )
     except CredentialsError as exc:
         return f"the Docker Hub description of {name} was not rewritten: {exc}"

@@ -1,53 +1,47 @@
-"""One run: observe -> plan -> hub -> execute. Used by `plan`, `sync` and `watch`."""
+"""One run: observe -> plan -> execute, the same plan for `plan`, `sync` and `watch`.
+
+:func:`make_plan` observes the registries (and, when the target is a Docker Hub organization,
+opens the Hub connection and observes the org) and builds the ONE plan; :func:`run_sync`
+hands it to the one executor and records the run.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import getpass
-import logging
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from imagegate.domain.allowlist import Config, ImageEntry
-from imagegate.domain.reference import Reference
 from imagegate.engine.events import EventCallback
 from imagegate.errors import ImagegateError, UsageError
-from imagegate.hub.apply import HubOutcome, HubStatus
 from imagegate.hub.client import HubClient
+from imagegate.hub.models import HubOutcome, HubStatus
 from imagegate.plan.org import projected_tags
 from imagegate.plan.planner import Plan, plan
 from imagegate.registry.client import RegistryClient
-from imagegate.registry.ratefloor import pull_pause
-from imagegate.run.execute import BeforePull, DescribeChange, Executor, Outcome, no_details
+from imagegate.run.execute import DescribeChange, Executor, no_details
 from imagegate.run.observe import DEFAULT_LIST_TTL, Observed, image_key, observe
-from imagegate.run.org import (
-    HubPlan,
-    after_copy,
-    before_copy,
-    connect,
-    left_empty,
-    plan_org,
-    preflight,
-    require,
-    unobserved,
-)
-from imagegate.state import Event, EventKind, PendingStatus, RunResult, StateStore
-
-log = logging.getLogger(__name__)
+from imagegate.run.org import OrgSteps, left_empty, plan_org, unobserved
+from imagegate.run.outcome import Outcome
+from imagegate.run.preflight import connect, preflight, require
+from imagegate.run.ratefloor import rate_floor_waiter
+from imagegate.state import PendingStatus, RunResult, StateStore
 
 
 @dataclass(frozen=True, slots=True)
 class PlanReport:
     observed: Observed
-    plan: Plan
+    plan: Plan  # the one plan: tag actions and, for a Docker Hub org, its Hub steps
     entries: dict[str, ImageEntry]
-    hub: HubPlan | None = None  # Docker Hub org changes, when target.hub is set
+    hub: HubClient | None = None  # open while make_plan's block runs, when target.hub is set
 
     @property
     def has_changes(self) -> bool:
-        return self.plan.has_changes or (self.hub is not None and self.hub.has_changes)
+        return self.plan.has_changes
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +81,7 @@ def current_actor() -> str:
         return "unknown"
 
 
+@asynccontextmanager
 async def make_plan(
     config: Config,
     client: RegistryClient,
@@ -96,66 +91,34 @@ async def make_plan(
     refresh: bool = False,
     list_ttl: timedelta = DEFAULT_LIST_TTL,
     now: datetime | None = None,
-    hub: HubClient | None = None,
-) -> PlanReport:
+    checks: bool = False,
+    org: bool = True,
+) -> AsyncIterator[PlanReport]:
+    """The plan of a run, built the same way for `plan` and `sync`; the Hub connection (when
+    ``target.hub`` is set) stays open for the block. ``checks``: preflight first (sync);
+    ``org=False``: the tag actions only, Docker Hub not contacted (`status`)."""
     entries = select_entries(config, images)
-    observed = await observe(
-        client, store, entries, now=now or datetime.now(UTC), list_ttl=list_ttl, refresh=refresh
-    )
-    the_plan = plan(observed.desired, observed.observations, observed.state)
-    hub_plan = None
-    if hub is not None:  # descriptions as they will be once the plan's copies are done
-        projected = projected_tags(the_plan.actions)
-        skipped = unobserved(observed.observations)  # observe first: no Hub write for those
-        hub_plan = await plan_org(config, entries, store, hub, projected=projected, skipped=skipped)
-    return PlanReport(
-        observed=observed,
-        plan=the_plan,
-        entries={image_key(e): e for e in entries},
-        hub=hub_plan,
-    )
-
-
-def rate_floor_waiter(
-    config: Config,
-    client: RegistryClient,
-    store: StateStore | None = None,
-    run_id: int | None = None,
-) -> BeforePull:
-    """A ``before_pull`` hook pausing while a source's remaining pulls are at the floor.
-
-    Each pause is logged and, given a ``store``, audited as a RATE_LIMITED event.
-    """
-
-    async def wait(src: Reference) -> None:
-        floor = config.registry(src.registry).rate_limit_floor
-        if not floor:
-            return
-        rl = client.rate_limit(src.registry)
-        if rl is None:
-            return
-        pause = pull_pause(
-            remaining=rl.remaining, window=rl.window, floor=floor, limit=rl.limit, host=src.registry
+    when = now or datetime.now(UTC)
+    async with connect(config if org else None) as hub:
+        if hub is not None and checks:  # before anything is read or copied
+            require(await preflight(config, entries, hub, client, pulls_required=False))
+        observed = await observe(
+            client, store, entries, now=when, list_ttl=list_ttl, refresh=refresh
         )
-        if pause is not None:
-            log.warning(pause.message)
-            if store is not None:
-                store.append_event(
-                    Event(
-                        EventKind.RATE_LIMITED,
-                        run_id=run_id,
-                        image=src.name,
-                        reason=pause.message,
-                        detail={
-                            "seconds": pause.seconds,
-                            "remaining": rl.remaining,
-                            "floor": floor,
-                        },
-                    )
-                )
-            await asyncio.sleep(pause.seconds)
-
-    return wait
+        inputs = (observed.desired, observed.observations, observed.state)
+        the_plan = plan(*inputs)
+        if hub is not None:  # descriptions as they will be once the plan's copies are done
+            changes = await plan_org(
+                config,
+                entries,
+                store,
+                hub,
+                now=when,
+                projected=projected_tags(the_plan.actions),
+                skipped=unobserved(observed.observations),  # no Hub write for those
+            )
+            the_plan = plan(*inputs, org=changes)
+        yield PlanReport(observed, the_plan, {image_key(e): e for e in entries}, hub)
 
 
 async def run_sync(
@@ -181,17 +144,22 @@ async def run_sync(
     run = store.start_run(kind, str(config.path), actor=who)
     result = RunResult.FAILED
     outcome = Outcome()
-    report: PlanReport | None = None
-    hub_outcomes: tuple[HubOutcome, ...] = ()
+    org: OrgSteps | None = None
     error = ""
     try:
-        async with connect(config) as hub:
-            if hub is not None:  # preflight before anything is read or copied
-                selected = select_entries(config, images)
-                require(await preflight(config, selected, hub, client, pulls_required=False))
-            report = await make_plan(
-                config, client, store, images=images, refresh=refresh, list_ttl=list_ttl, hub=hub
-            )
+        async with make_plan(
+            config, client, store, images=images, refresh=refresh, list_ttl=list_ttl, checks=True
+        ) as report:
+            if report.hub is not None and report.plan.org is not None:
+                org = OrgSteps(
+                    report.hub,
+                    config,
+                    store,
+                    report.entries,
+                    report.plan.org,
+                    run_id=run.id,
+                    actor=who,
+                )
             executor = Executor(
                 client,
                 store,
@@ -201,37 +169,15 @@ async def run_sync(
                 on_event=on_event,
                 before_pull=rate_floor_waiter(config, client, store, run.id),
                 describe=describe or no_details,
+                org=org,
             )
-            to_run = report.plan
-            if hub is not None and report.hub is not None:  # repositories before any push
-                hub_outcomes, to_run = await before_copy(
-                    hub,
-                    report.hub,
-                    report.plan,
-                    report.entries,
-                    store=store,
-                    failures=executor.outcome.failures,
-                    run_id=run.id,
-                    actor=who,
-                )
-            outcome = await executor.run(to_run)
-            if hub is not None and report.hub is not None:  # descriptions of what was mirrored
-                hub_outcomes += await after_copy(
-                    hub,
-                    config,
-                    report.hub,
-                    report.entries,
-                    store=store,
-                    failures=executor.outcome.failures,
-                    done=hub_outcomes,
-                    run_id=run.id,
-                    actor=who,
-                )
+            outcome = await executor.run(report.plan)
         failed = outcome.failed_images
         if not failed:
             result = RunResult.SUCCESS
         elif len(failed) < len(report.entries):
             result = RunResult.PARTIAL
+        hub = tuple(org.outcomes) if org is not None else ()
         return RunReport(
             run_id=run.id,
             plan=report.plan,
@@ -239,13 +185,13 @@ async def run_sync(
             result=result,
             entries=report.entries,
             seconds=time.monotonic() - started,
-            hub=hub_outcomes,
+            hub=hub,
             pending_total=sum(
                 len(store.pending(PendingStatus.PENDING, target_repo=key)) for key in report.entries
             ),
             warnings=(
-                report.hub.warnings + left_empty(hub_outcomes, report.entries, failed, store)
-                if report.hub is not None
+                report.plan.org.warnings + left_empty(hub, report.entries, failed, store)
+                if report.plan.org is not None
                 else ()
             ),
         )
@@ -256,7 +202,8 @@ async def run_sync(
         error = str(exc)
         raise
     finally:
-        hub_writes = sum(1 for o in hub_outcomes if o.status is HubStatus.DONE)
+        outcomes = org.outcomes if org is not None else []
+        hub_writes = sum(1 for o in outcomes if o.status is HubStatus.DONE)
         summary: dict[str, object] = {**outcome.summary(), "hub_changes": hub_writes}
         if error:
             summary["error"] = error

@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+from imagegate.domain.records import Event
 from imagegate.errors import StateError
 from imagegate.state import rows
-from imagegate.state.records import Event
 from imagegate.state.schema import migrate
 
 BUSY_TIMEOUT_MS = 5000  # another process writing: wait this long before giving up

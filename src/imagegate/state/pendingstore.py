@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from imagegate.domain.digest import Digest
+from imagegate.domain.records import Event, EventKind, PendingChange, PendingStatus
 from imagegate.errors import StateError
 from imagegate.state import rows
 from imagegate.state.db import Database
-from imagegate.state.records import Event, EventKind, PendingChange, PendingStatus
 
 _SELECT = rows.SELECT_PENDING
 

@@ -10,10 +10,7 @@ from types import MappingProxyType
 from typing import Any
 
 from imagegate.domain.digest import Digest
-from imagegate.domain.review import ReviewDetails
-from imagegate.errors import ImagegateError, StateError
-from imagegate.log import redact
-from imagegate.state.records import (
+from imagegate.domain.records import (
     Event,
     EventKind,
     PendingChange,
@@ -23,6 +20,9 @@ from imagegate.state.records import (
     TagHistoryEntry,
     TagRecord,
 )
+from imagegate.domain.review import ReviewDetails
+from imagegate.errors import ImagegateError, StateError
+from imagegate.log import redact
 
 Row = Sequence[Any]
 

@@ -10,12 +10,7 @@ from pathlib import Path
 from types import TracebackType
 
 from imagegate.domain.digest import Digest
-from imagegate.errors import StateError
-from imagegate.state import pendingstore, rows, tagstore
-from imagegate.state.db import MEMORY, Database
-from imagegate.state.lock import hold_lock, lock_path_for
-from imagegate.state.paths import prepare_file
-from imagegate.state.records import (
+from imagegate.domain.records import (
     Event,
     EventKind,
     PendingChange,
@@ -25,6 +20,11 @@ from imagegate.state.records import (
     TagHistoryEntry,
     TagRecord,
 )
+from imagegate.errors import StateError
+from imagegate.state import pendingstore, rows, tagstore
+from imagegate.state.db import MEMORY, Database
+from imagegate.state.lock import hold_lock, lock_path_for
+from imagegate.state.paths import prepare_file
 
 DEFAULT_EVENT_LIMIT = 1000
 
