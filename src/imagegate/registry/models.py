@@ -73,17 +73,10 @@ class BlobStream:
             return
         loop = asyncio.get_running_loop()
         check = RateCheck(self._limits, loop.time())
-        try:
-            async for chunk in self._gather(check):
-                check.pause(loop.time())  # the consumer's time is not the source's
-                yield chunk
-                check.resume(loop.time())
-        except TimeoutError:
-            if not check.stalled(loop.time()):
-                raise
-            raise RegistryTransportError(
-                stall_message(self._what, self._host, self._limits, self.received)
-            ) from None
+        async for chunk in self._gather(check):
+            check.pause(loop.time())  # the consumer's time is not the source's
+            yield chunk
+            check.resume(loop.time())
 
     async def _gather(self, check: RateCheck | None) -> AsyncIterator[bytes]:
         # Socket reads come in pieces of ~256 KiB: gather them into one chunk with a single
@@ -94,6 +87,7 @@ class BlobStream:
         parts: list[bytes] = []
         pending = 0
         content = self._resp.content
+        guard: asyncio.Timeout | None = None
         try:
             while True:
                 ready: bytes | None = None
@@ -117,11 +111,11 @@ class BlobStream:
                 if ready is None:
                     break
                 yield ready
-        except (aiohttp.ClientError, OSError) as exc:
+        except TimeoutError as exc:  # before OSError, of which it is a subclass
+            if guard is not None and guard.expired():
+                raise self._stalled() from None
             raise self._cut_off(exc) from exc
-        except TimeoutError as exc:
-            if check is not None and check.stalled(loop.time()):
-                raise
+        except (aiohttp.ClientError, OSError) as exc:
             raise self._cut_off(exc) from exc
         if self.size is not None and self.received != self.size:
             raise RegistryTransportError(
@@ -133,12 +127,13 @@ class BlobStream:
     def _progress(self, check: RateCheck, n: int, guard: asyncio.Timeout, now: float) -> None:
         before = check.deadline
         if not check.add(n, now):
-            assert self._limits is not None
-            raise RegistryTransportError(
-                stall_message(self._what, self._host, self._limits, self.received)
-            )
+            raise self._stalled()
         if check.deadline != before:
             guard.reschedule(check.deadline)
+
+    def _stalled(self) -> RegistryTransportError:
+        limits = self._limits if self._limits is not None else TransferLimits()
+        return RegistryTransportError(stall_message(self._what, self._host, limits, self.received))
 
     def _cut_off(self, exc: BaseException) -> RegistryTransportError:
         return RegistryTransportError(
