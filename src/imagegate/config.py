@@ -17,6 +17,9 @@ from types import MappingProxyType
 from imagegate.config_images import parse_defaults, parse_images
 from imagegate.domain.allowlist import (
     DEFAULT_HUB_URL,
+    REQUEST_TIMEOUT_RANGE,
+    STALL_MIN_KIB_RANGE,
+    STALL_WINDOW_RANGE,
     SUPPORTED_VERSIONS,
     AccessManagement,
     Config,
@@ -50,8 +53,9 @@ TARGET_KEYS = frozenset({"registry", "namespace", "hub", "access_management", "m
 HUB_KEYS = frozenset({"url", "username", "token"})
 IAM_KEYS = frozenset({"enabled", "allow_official_images", "allow_verified_publishers"})
 REGISTRY_KEYS = frozenset(
-    {"insecure", "ca_file", "username", "password", "max_concurrency", "rate_limit_floor"}
-)
+    {"insecure", "ca_file", "username", "password", "max_concurrency", "rate_limit_floor",
+     "request_timeout", "stall_window", "stall_min_kib"}
+)  # fmt: skip
 SCHEDULE_KEYS = frozenset({"every", "cron", "jitter"})
 WEBHOOK_KEYS = frozenset({"url", "format", "events"})
 _URL = re.compile(r"^https?://[^\s/]+(?:/\S*)?$")
@@ -216,8 +220,26 @@ def _registries(n: Node, base: Path) -> dict[str, RegistrySettingsEntry]:
             rate_limit_floor=m["rate_limit_floor"].integer(minimum=0)
             if "rate_limit_floor" in m
             else None,
+            request_timeout=_seconds(m.get("request_timeout"), REQUEST_TIMEOUT_RANGE),
+            stall_window=_seconds(m.get("stall_window"), STALL_WINDOW_RANGE),
+            stall_min_kib=m["stall_min_kib"].integer(
+                minimum=STALL_MIN_KIB_RANGE[0], maximum=STALL_MIN_KIB_RANGE[1]
+            )
+            if "stall_min_kib" in m
+            else None,
         )
     return out
+
+
+def _seconds(n: Node | None, bounds: tuple[float, float]) -> float | None:
+    """A registry time limit (a duration like 30s or 2m) within ``bounds`` seconds."""
+    if n is None:
+        return None
+    seconds = _duration(n, allow_zero=False).total_seconds()
+    low, high = bounds
+    if not low <= seconds <= high:
+        raise n.error(f"must be between {low:g}s and {high:g}s, not {n.string()!r}")
+    return seconds
 
 
 def _duration(n: Node, *, allow_zero: bool) -> timedelta:

@@ -27,6 +27,7 @@ from imagegate.domain.manifest import Platform
 from imagegate.domain.reference import Reference, parse_repository
 from imagegate.errors import ConfigError, InvalidReferenceError
 from imagegate.semver import parse_range
+from imagegate.tags import PatternError, compile_pattern
 from imagegate.yamldoc import Node
 
 DEFAULT_KEYS = frozenset({"platforms", "tags", "visibility", "teams", "policy", "prune", "backup"})
@@ -93,6 +94,10 @@ def _regexes(n: Node) -> tuple[str, ...]:
             re.compile(pattern)
         except re.error as exc:
             raise n.error(f"invalid regular expression {pattern!r} ({exc})") from None
+        try:
+            compile_pattern(pattern)
+        except PatternError as exc:
+            raise n.error(f"unsupported regular expression {pattern!r}: {exc}") from None
     return tuple(out)
 
 

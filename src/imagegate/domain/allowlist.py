@@ -160,6 +160,12 @@ class Target:
         return parse_reference(f"{self.registry}/{path}", default_tag=None)
 
 
+# What ``registries.<host>`` accepts for the time limits (seconds; KiB).
+REQUEST_TIMEOUT_RANGE = (1.0, 3600.0)
+STALL_WINDOW_RANGE = (1.0, 3600.0)
+STALL_MIN_KIB_RANGE = (1, 1024 * 1024)
+
+
 @dataclass(frozen=True, slots=True)
 class RegistrySettingsEntry:
     """Connection settings for one registry host (``registries:`` in the file)."""
@@ -171,6 +177,9 @@ class RegistrySettingsEntry:
     password: Secret | None = None
     max_concurrency: int | None = None
     rate_limit_floor: int | None = None  # pause when remaining pulls fall below this
+    request_timeout: float | None = None  # seconds for a whole non-blob request
+    stall_window: float | None = None  # seconds: a blob transfer moving less than
+    stall_min_kib: int | None = None  # ... this many KiB in that window fails
 
 
 @dataclass(frozen=True, slots=True)
