@@ -29,5 +29,7 @@ def registry_client(config: Config) -> RegistryClient:
     return RegistryClient(registry_settings(config), CredentialStore())
 
 
-def state_for(config: Config, override: str | Path | None = None) -> SqliteStateStore:
-    return open_state(Path(override) if override else config.state)
+def state_for(
+    config: Config, override: str | Path | None = None, *, readonly: bool = False
+) -> SqliteStateStore:
+    return open_state(Path(override) if override else config.state, readonly=readonly)

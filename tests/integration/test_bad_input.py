@@ -224,7 +224,7 @@ def test_unreadable_allowlist(tmp_path, capsys):
         code, _out, err = cli(capsys, "plan", "-c", str(path))
         assert code == 3
         msg = one_line(err)
-        assert msg.startswith(f"imagegate: error: {path}: ") and words in msg, msg
+        assert msg.startswith(f"imagegate: error: {path}:") and words in msg, msg
 
 
 ARG_CASES = [

@@ -74,9 +74,9 @@ def target_repo(config: Config | None, name: str) -> str:
 def _open(args: argparse.Namespace) -> tuple[Config | None, SqliteStateStore]:
     """The config when there is one (``--state`` alone is enough to read the history)."""
     if args.state and not config_path(args).exists():
-        return None, open_state(args.state)
+        return None, open_state(args.state, readonly=True)
     config = load(args)
-    return config, state_for(config, args.state)
+    return config, state_for(config, args.state, readonly=True)
 
 
 def _digests(event: Event) -> str:
