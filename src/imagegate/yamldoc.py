@@ -55,6 +55,7 @@ def yaml_hint(problem: str, line: str) -> str:
 
 
 MAX_FILE_BYTES = 4 * 1024 * 1024  # an allowlist of thousands of images is far smaller
+MAX_INT_DIGITS = 40  # no setting needs a larger number
 MAX_DEPTH = 64  # the allowlist nests 5 deep; YAML nested thousands deep exhausts the stack
 
 
@@ -304,6 +305,8 @@ class Node:
     def integer(self, *, minimum: int | None = None, maximum: int | None = None) -> int:
         if not (isinstance(self.node, yaml.ScalarNode) and self.node.tag == _TAG + "int"):
             raise self._expect("a whole number")
+        if len(str(self.node.value)) > MAX_INT_DIGITS:  # int() of it is slow or refused
+            raise self.error(f"the number {str(self.node.value)[:20]}... is far too large")
         value = int(_CONSTRUCTOR.construct_yaml_int(self.node))
         if minimum is not None and value < minimum:
             raise self.error(f"must be at least {minimum}, got {value}")

@@ -8,6 +8,7 @@ says what to do. The connection runs in autocommit mode; writes go through
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -53,6 +54,21 @@ def read_only(where: str, detail: str) -> StateError:
     )
 
 
+LOW_SPACE_BYTES = 1024 * 1024
+
+
+def _no_space_left(where: str) -> bool:
+    """Whether the filesystem holding ``where`` is (all but) full: SQLite reports some
+    ENOSPC failures as a plain I/O error (SQLITE_IOERR_SHMSIZE, ..._WRITE)."""
+    if where == MEMORY:
+        return False
+    try:
+        fs = os.statvfs(Path(where).absolute().parent)
+    except OSError:
+        return False
+    return fs.f_bavail * fs.f_frsize < LOW_SPACE_BYTES
+
+
 def _mapped(exc: sqlite3.Error, where: str) -> StateError:
     text = str(exc)
     code = _code(exc)
@@ -72,6 +88,8 @@ def _mapped(exc: sqlite3.Error, where: str) -> StateError:
             f"cannot open the state database {where}: {text}; check its permissions or choose "
             "another path with --state"
         )
+    if code == SQLITE_IOERR and _no_space_left(where):  # e.g. the -shm file cannot grow
+        return disk_full(where, text)
     if code == SQLITE_IOERR:
         return StateError(
             f"an I/O error on the state database {where} ({text}); check the disk and the "
@@ -115,9 +133,9 @@ class Database:
                     try:
                         check_current(self.conn, target)
                     except sqlite3.OperationalError as exc:
-                        if _code(exc) not in (SQLITE_CANTOPEN, SQLITE_READONLY):
+                        if _code(exc) not in (SQLITE_CANTOPEN, SQLITE_READONLY, SQLITE_IOERR):
                             raise
-                        self.conn.close()  # the -shm file cannot be created: read-only mount
+                        self.conn.close()  # no -shm file can be made: read-only or full disk
                         self.conn = self._connect(target, readonly, immutable=True)
                         check_current(self.conn, target)
                     return
