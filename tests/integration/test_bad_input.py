@@ -21,7 +21,6 @@ import pytest
 
 from imagegate.domain.digest import Digest
 from imagegate.state import PendingChange, TagRecord, open_state
-
 from tests.support.images import ImageFactory
 from tests.support.proxy import Fault, ProxyRequest, RegistryProxy
 from tests.support.pusher import Pusher
@@ -262,7 +261,10 @@ CONFIG_CASES: list[tuple[str, str, int | None, str, tuple[str, ...]]] = [
     ),
     (
         "huge-integer",
-        HEAD + "registries:\n  'r.example:5000':\n    rate_limit_floor: " + "9" * 5000 + "\n"
+        HEAD
+        + "registries:\n  'r.example:5000':\n    rate_limit_floor: "
+        + "9" * 5000
+        + "\n"
         + ONE_IMAGE,
         7,
         "registries.r.example:5000.rate_limit_floor",
@@ -302,7 +304,7 @@ def test_bad_input_writes_nothing(tmp_path, capsys, case_id):
     path.write_text(text)
     state = tmp_path / "state" / "state.db"
     for command in ("plan", "sync", "status", "pending", "history"):
-        code, out, err = cli(capsys, command, "-c", str(path), "--state", str(state))
+        code, _out, err = cli(capsys, command, "-c", str(path), "--state", str(state))
         assert code == 3, (command, err)
         assert str(path) in one_line(err)
     assert not state.parent.exists()
@@ -564,7 +566,7 @@ DAMAGED_STATE = [
     ("digest", "UPDATE tags SET target_digest = 5", "status", ("target_digest", "not a digest")),
     ("event-at", "UPDATE events SET at = 42 WHERE id = 1", "history", ("table events", "row id=1")),
     ("event-kind", "UPDATE events SET kind = 'x' WHERE id = 1", "history", ("kind", "newer")),
-    ("run-started", "UPDATE runs SET started_at = x'00ff'", "history", ("table runs", "started_at")),
+    ("run-started", "UPDATE runs SET started_at = 7", "history", ("table runs", "started_at")),
     ("pending-at", "UPDATE pending SET created_at = 3", "pending", ("table pending", "created_at")),
     ("schema-text", "UPDATE schema_version SET version = 'one'", "status", ("schema_version",)),
     ("schema-real", "UPDATE schema_version SET version = 1.5", "history", ("holds 1.5",)),
