@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
@@ -58,9 +59,9 @@ REGISTRY_KEYS = frozenset(
 )  # fmt: skip
 SCHEDULE_KEYS = frozenset({"every", "cron", "jitter"})
 WEBHOOK_KEYS = frozenset({"url", "format", "events"})
-_URL = re.compile(r"^https?://[^\s/]+(?:/\S*)?$")
-_LISTEN = re.compile(r"^(?:\[([0-9A-Fa-f:.]+)\]|([^:\[\]\s]+)):([0-9]{1,5})$")
-_NAMESPACE = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
+_URL = re.compile(r"https?://[^\s/]+(?:/\S*)?", re.ASCII)
+_LISTEN = re.compile(r"(?:\[([0-9A-Fa-f:.]+)\]|([^:\[\]\s]+)):([0-9]{1,5})", re.ASCII)
+_NAMESPACE = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*", re.ASCII)
 
 
 def default_state_path(env: Mapping[str, str]) -> Path:
@@ -122,6 +123,23 @@ def _path(n: Node, base: Path) -> Path:
     return (base / Path(n.string()).expanduser()).resolve()
 
 
+def _ca_file(n: Node, base: Path) -> Path:
+    """A CA bundle that exists and can be read now, not only when the first run connects."""
+    path = _path(n, base)
+    try:
+        with path.open("rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise n.error(f"{path} is not a regular file; give the path of a PEM bundle")
+    except FileNotFoundError:
+        raise n.error(
+            f"the CA file {path} does not exist; give the path of a PEM bundle "
+            "(relative paths are relative to this file's directory)"
+        ) from None
+    except OSError as exc:
+        raise n.error(f"cannot read the CA file {path}: {exc.strerror or exc}") from None
+    return path
+
+
 def _registry_host(text: str, n: Node) -> str:
     if text in DOCKER_HUB_ALIASES:
         return DOCKER_HUB
@@ -131,7 +149,7 @@ def _registry_host(text: str, n: Node) -> str:
         ref = None
     if ref is None or ref.registry != text:
         raise n.error(
-            f"invalid registry {text!r}: expected host[:port] such as ghcr.io, "
+            f"invalid registry {text!r}: expected host[:port] (port 1-65535) such as ghcr.io, "
             "registry.example.com:5000 or localhost:5000"
         )
     return text
@@ -142,7 +160,7 @@ def _hub(n: Node | None) -> HubSettings:
         return HubSettings()
     m = n.mapping(HUB_KEYS)
     url = m["url"].string().rstrip("/") if "url" in m else DEFAULT_HUB_URL
-    if not _URL.match(url):
+    if not _URL.fullmatch(url):
         raise m["url"].error(f"invalid URL {url!r}: expected https://host[/path]")
     return HubSettings(
         url=url,
@@ -163,7 +181,7 @@ def _target(n: Node) -> Target:
             raise (ns_node or n).error(
                 "a Docker Hub target needs 'namespace': the organization (or user) to mirror into"
             )
-        if not _NAMESPACE.match(namespace):
+        if not _NAMESPACE.fullmatch(namespace):
             assert ns_node is not None
             raise ns_node.error(
                 f"invalid Docker Hub namespace {namespace!r}: one lowercase name, no '/' "
@@ -211,7 +229,7 @@ def _registries(n: Node, base: Path) -> dict[str, RegistrySettingsEntry]:
         out[host] = RegistrySettingsEntry(
             host=host,
             insecure=m["insecure"].boolean() if "insecure" in m else False,
-            ca_file=_path(m["ca_file"], base) if "ca_file" in m else None,
+            ca_file=_ca_file(m["ca_file"], base) if "ca_file" in m else None,
             username=m["username"].string() if "username" in m else None,
             password=m["password"].secret() if "password" in m else None,
             max_concurrency=m["max_concurrency"].integer(minimum=1, maximum=256)
@@ -269,7 +287,7 @@ def _schedule(n: Node) -> Schedule:
 
 def _listen(n: Node) -> Listen:
     text = n.string()
-    m = _LISTEN.match(text)
+    m = _LISTEN.fullmatch(text)
     if not m:
         raise n.error(f"invalid address {text!r}: expected host:port, e.g. 127.0.0.1:9108")
     if not 0 < int(m.group(3)) < 65536:
@@ -286,7 +304,7 @@ def _notify(n: Node) -> tuple[WebhookConfig, ...]:
     for item in m["webhooks"].sequence() if "webhooks" in m else []:
         w = item.mapping(WEBHOOK_KEYS, required=("url",))
         url = w["url"].secret()
-        if not _URL.match(url.reveal()):
+        if not _URL.fullmatch(url.reveal()):
             # never echo the URL: it carries the webhook's secret
             raise w["url"].error("must be an http:// or https:// URL (value not shown: a secret)")
         events = frozenset(NotifyEvent)

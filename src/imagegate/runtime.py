@@ -50,5 +50,7 @@ def registry_client(config: Config) -> RegistryClient:
     )
 
 
-def state_for(config: Config, override: str | Path | None = None) -> SqliteStateStore:
-    return open_state(Path(override) if override else config.state)
+def state_for(
+    config: Config, override: str | Path | None = None, *, readonly: bool = False
+) -> SqliteStateStore:
+    return open_state(Path(override) if override else config.state, readonly=readonly)

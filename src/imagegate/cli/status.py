@@ -41,7 +41,7 @@ class StatusReport:
 
 
 async def _status(args: argparse.Namespace) -> StatusReport:
-    async with session(args) as s:
+    async with session(args, readonly=True) as s:
         report = await make_plan(
             s.config, s.client, s.store, images=args.images, refresh=args.refresh
         )
