@@ -1,6 +1,7 @@
 """The allowlist loader: one test per kind of mistake (file, line and key in the message)."""
 
 import json
+import random
 import textwrap
 from datetime import timedelta
 from pathlib import Path
@@ -23,9 +24,11 @@ from imagegate.config.load import (
 )
 from imagegate.config.schema import SCHEMA, TAG_RULES
 from imagegate.domain.allowlist import Permission, Policy, Secret, TeamsMode, Visibility
+from imagegate.domain.digest import Digest
 from imagegate.domain.manifest import Platform
-from imagegate.domain.reference import parse_repository
-from imagegate.errors import EXIT_CONFIG, ConfigError
+from imagegate.domain.reference import parse_reference, parse_repository
+from imagegate.domain.schedule import parse_cron, parse_duration
+from imagegate.errors import EXIT_CONFIG, ConfigError, InvalidReferenceError
 from imagegate.state.paths import default_state_path
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "imagegate.yaml"
@@ -532,3 +535,118 @@ def test_broken_files_fail_both_schema_and_loader(tmp_path, mistake):
 def test_schema_command_prints_the_schema(capsys):
     assert main(["schema"]) == 0
     assert json.loads(capsys.readouterr().out)["$id"] == SCHEMA["$id"]
+
+
+# ---- never exit 70: values that used to escape as Python exceptions -----------------------
+
+
+@pytest.mark.parametrize(
+    ("tag", "why"),
+    [("v\u00e91", "non-ASCII letter"), ("v1\n", "final newline"), ("\u0663", "Arabic digit")],
+)
+def test_tag_check_is_ascii_and_whole_string(tmp_path, tag, why):
+    where, _ = error(tmp_path, LOCAL.replace('["7.2"]', json.dumps([tag])))
+    assert where.startswith("5: images[0].tags[0]: invalid reference"), (why, where)
+
+
+def test_reference_checks_are_ascii_and_whole_string():
+    for text in (
+        "a/b:v\u00e91",
+        "a/b:v1\n",
+        "a/b\n",
+        "\u00e9/b",
+        "127.0.0.1:99999/a/b",
+        "127.0.0.1:0/a/b",
+        "127.0.0.1:" + "9" * 5000 + "/a/b",
+        "a/b@sha256:" + "a" * 64 + "\n",
+    ):
+        with pytest.raises(InvalidReferenceError) as exc:
+            parse_reference(text)
+        assert "\n" not in str(exc.value).replace("\\n", "")
+    assert parse_reference("127.0.0.1:65535/a/b").registry == "127.0.0.1:65535"
+    with pytest.raises(InvalidReferenceError, match="invalid digest"):
+        Digest.parse("sha256:" + "a" * 64 + "\n")
+
+
+@pytest.mark.parametrize(
+    "text", ["99999999999999999999d", "9" * 5000 + "s", "3651d", "87601h", "1" * 33 + "ms"]
+)
+def test_durations_above_ten_years_are_refused(text):
+    with pytest.raises(ConfigError, match="longer than 3650d"):
+        parse_duration(text)
+
+
+def test_duration_edges():
+    assert parse_duration("3650d") == timedelta(days=3650)
+    with pytest.raises(ConfigError, match="longer than zero"):
+        parse_duration("0.0000001s")  # rounds to zero microseconds
+    with pytest.raises(ConfigError, match="out of range"):
+        parse_cron("9" * 100 + " * * * *")
+    with pytest.raises(ConfigError, match="not a number"):
+        parse_cron("\u0663 * * * *")
+
+
+def test_ca_file_is_checked_when_the_file_loads(tmp_path):
+    text = LOCAL + 'registries:\n  "r.example": {ca_file: missing.pem}\n'
+    where, _ = error(tmp_path, text)
+    assert where.startswith("7: registries.r.example.ca_file: the CA file "), where
+    assert str(tmp_path / "missing.pem") in where
+    (tmp_path / "missing.pem").write_text("-----BEGIN CERTIFICATE-----\n")
+    assert load(tmp_path, text).registries["r.example"].ca_file == tmp_path / "missing.pem"
+    where, _ = error(tmp_path, text.replace("missing.pem", str(tmp_path)))
+    assert "Is a directory" in where
+
+
+def test_allowlist_size_depth_and_control_characters(tmp_path):
+    path = write(tmp_path, "")
+    path.write_bytes(b"#" * (4 * 1024 * 1024 + 1))
+    with pytest.raises(ConfigError, match="larger than 4 MiB"):
+        load_config(path, env={})
+    where, _ = error(tmp_path, "version: 1\nx: " + "[" * 65 + "]" * 65 + "\n")
+    assert where.startswith("2: invalid YAML: nested more than 64 levels"), where
+    where, _ = error(tmp_path, "version: 1\n\ntarget: a\x00\n")
+    assert where == "3: invalid YAML: the control character U+0000 is not allowed; remove it " + (
+        "(is this a text file?)"
+    )
+    path.write_bytes(b"version: 1\n\xff\n")
+    with pytest.raises(ConfigError, match=r":2: cannot read the file: it is not UTF-8"):
+        load_config(path, env={})
+
+
+def _mutations(seed: int, count: int) -> list[str]:
+    rng = random.Random(seed)
+    base = EXAMPLE.read_text()
+    tokens = ["[", "]", "{", "}", ": ", "- ", "&a ", "*a", "!!binary ", "\t", "\x00", "\u00e9",
+              "9" * 5000, ":99999", "@sha256:", "\n", "'", '"', "${X}", "[" * 3000, "1e999",
+              "99999999999999999999d", "v1\n", "<<: *a", "---\n", "? ", "|"]  # fmt: skip
+    out = []
+    for _ in range(count):
+        text = base
+        for _ in range(rng.randint(1, 4)):
+            pos = rng.randrange(len(text) + 1)
+            if rng.random() < 0.6:
+                text = text[:pos] + rng.choice(tokens) + text[pos:]
+            else:
+                text = text[:pos] + text[pos + rng.randint(1, 20) :]
+        out.append(text)
+    return out
+
+
+def test_fuzzed_allowlists_only_ever_give_a_one_line_config_error(tmp_path):
+    """A seeded sample of broken files (docs/reliability.md has the larger run's figures)."""
+    path = tmp_path / "imagegate.yaml"
+    failures = []
+    loaded = refused = 0
+    for text in _mutations(seed=20250101, count=300):
+        path.write_text(text, encoding="utf-8", errors="surrogatepass")
+        try:
+            load_config(path, env={"X": "y", "HUB_TOKEN": "t", "SLACK_WEBHOOK_URL": "https://h/x"})
+            loaded += 1
+        except ConfigError as exc:
+            refused += 1
+            if "\n" in str(exc):
+                failures.append(("multi-line", str(exc)))
+        except Exception as exc:  # what the CLI would report as exit 70
+            failures.append((type(exc).__name__, str(exc)[:80]))
+    assert failures == []
+    assert refused > 100 and loaded + refused == 300

@@ -507,3 +507,111 @@ def test_lock_conflicts_within_one_process_and_memory_store_needs_none(db_path: 
             pass
     with SqliteStateStore.memory() as mem, mem.lock(), mem.lock():
         assert mem.path is None
+
+
+# ---- never exit 70: damaged values, a full disk, read-only files ---------------------------
+
+
+def _damage(path: Path, sql: str) -> None:
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute(sql)
+    conn.close()
+
+
+@pytest.mark.parametrize(
+    ("sql", "words"),
+    [
+        ("UPDATE tags SET synced_at = 'soon'", "tags, row target_repo='docker.io/acme/redis'"),
+        ("UPDATE tags SET platforms = '{\"a\": 1}'", "platforms holds"),
+        ("UPDATE tags SET platforms = '[1, 2]'", "not a JSON list of strings"),
+        ("UPDATE tags SET source_ref = x'41'", "source_ref holds b'A', not text"),
+        ("UPDATE tags SET run_id = 1.5", "run_id holds 1.5, not a whole number"),
+        ("UPDATE tags SET source_digest = 'sha256:abc'", "not a digest"),
+    ],
+)
+def test_damaged_tag_row_names_database_table_and_row(tmp_path: Path, sql: str, words: str):
+    db = tmp_path / "state.db"
+    with open_state(db) as store:
+        store.record_tag(tag_record(D1, platforms=("linux/amd64",)))
+    _damage(db, sql)
+    with open_state(db) as store, pytest.raises(StateError) as exc:
+        store.tags()
+    msg = str(exc.value)
+    assert exc.value.exit_code == EXIT_STATE
+    assert msg.startswith(f"the state database {db} has a damaged row: table tags"), msg
+    assert words in msg and "\n" not in msg
+    assert "keeps the audit history" in msg
+
+
+def test_damaged_cache_row_is_a_cache_miss(tmp_path: Path):
+    db = tmp_path / "state.db"
+    with open_state(db) as store:
+        store.save_tag_list("docker.io/library/redis", ["7"], T0)
+    _damage(db, "UPDATE tag_lists SET tags = '7', fetched_at = 1")
+    with open_state(db) as store:
+        assert store.tag_list_cache("docker.io/library/redis") is None
+
+
+@pytest.mark.parametrize(
+    ("value", "words"), [("'one'", "holds 'one'"), ("-1", "holds -1"), ("1.5", "holds 1.5")]
+)
+def test_schema_version_of_the_wrong_type(tmp_path: Path, value: str, words: str):
+    db = tmp_path / "state.db"
+    open_state(db).close()
+    _damage(db, f"UPDATE schema_version SET version = {value}")
+    with pytest.raises(StateError, match=f"is damaged: schema_version {words}, not a schema"):
+        open_state(db)
+    with pytest.raises(StateError, match="is damaged"):
+        open_state(db, readonly=True)
+
+
+def test_disk_full_is_said_and_the_file_kept(tmp_path: Path):
+    """A real SQLITE_FULL: max_page_count caps the file at its current size."""
+    db = tmp_path / "state.db"
+    store = open_state(db)
+    store.record_tag(tag_record(D1))
+    pages = store._db.conn.execute("PRAGMA page_count").fetchone()[0]
+    store._db.conn.execute(f"PRAGMA max_page_count = {pages}")
+    with pytest.raises(StateError) as exc:
+        for i in range(200):  # fill the free pages, then one more write fails
+            store.record_tag(tag_record(D2, tag=f"t{i}", source_ref="x" * 2000))
+    store.close()
+    msg = str(exc.value)
+    assert msg.startswith(f"the disk holding the state database {db} is full"), msg
+    assert "mv " not in msg and "unreadable" not in msg
+    with open_state(db, readonly=True) as store:
+        assert store.get_tag(REPO, "7.2") is not None  # kept, readable
+
+
+def test_read_only_open_writes_nothing(tmp_path: Path):
+    missing = tmp_path / "new" / "state.db"
+    with open_state(missing, readonly=True) as store:
+        assert store.tags() == () and store.runs() == () and store.pending() == ()
+        store.save_tag_list("docker.io/library/redis", ["7"], T0)  # a cache: skipped
+    assert not missing.parent.exists()
+    db = tmp_path / "state.db"
+    with open_state(db) as store:
+        store.record_tag(tag_record(D1))
+    conn = sqlite3.connect(db)
+    before = list(conn.iterdump())
+    conn.close()
+    with open_state(db, readonly=True) as store:
+        assert store.get_tag(REPO, "7.2") is not None
+        store.save_tag_list("docker.io/library/redis", ["7"], T0)
+        assert store.tag_list_cache("docker.io/library/redis") is None
+        with pytest.raises(StateError, match="is read-only"):
+            store.start_run("sync", "x")
+    conn = sqlite3.connect(db)
+    assert list(conn.iterdump()) == before
+    conn.close()
+    assert not lock_path_for(db).exists()
+
+
+def test_state_path_that_is_not_a_file(tmp_path: Path):
+    for path, kind in ((Path("/dev/null"), "a device"), (tmp_path, "a directory")):
+        for readonly in (False, True):
+            with pytest.raises(StateError) as exc:
+                open_state(path, readonly=readonly)
+            assert f"{path} is {kind}, not a file" in str(exc.value)
+            assert "mv " not in str(exc.value)

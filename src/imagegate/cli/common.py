@@ -68,10 +68,14 @@ class Session:
 
 
 @asynccontextmanager
-async def session(args: argparse.Namespace, config: Config | None = None) -> AsyncIterator[Session]:
-    """The config, an open registry client and the state store, closed on exit."""
+async def session(
+    args: argparse.Namespace, config: Config | None = None, *, readonly: bool = False
+) -> AsyncIterator[Session]:
+    """The config, an open registry client and the state store, closed on exit.
+
+    ``readonly``: the state is only read (never created, migrated or written)."""
     cfg = config or load(args)
-    with state_for(cfg, args.state) as store:
+    with state_for(cfg, args.state, readonly=readonly) as store:
         async with registry_client(cfg) as client:
             yield Session(cfg, client, store)
 

@@ -10,8 +10,10 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
+from imagegate.cli.args import bounded_int
 from imagegate.cli.render import ProgressBar, print_json, table
 from imagegate.domain.digest import Digest
 from imagegate.domain.manifest import Platform
@@ -23,6 +25,8 @@ from imagegate.errors import EXIT_OK, UsageError
 from imagegate.registry.client import RegistryClient
 from imagegate.registry.credentials import CredentialStore
 from imagegate.registry.settings import HostSettings, RegistrySettings
+
+MAX_CONCURRENCY = 256  # as `max_concurrency` in the allowlist's registries:
 
 
 def register(sub: Any) -> None:
@@ -45,7 +49,7 @@ def register(sub: Any) -> None:
     p.add_argument("--output", choices=("text", "json"), default="text", help="output format")
     p.add_argument(
         "--concurrency",
-        type=int,
+        type=bounded_int(1, MAX_CONCURRENCY),
         default=DEFAULT_CONCURRENCY,
         help=f"blobs copied at once (default {DEFAULT_CONCURRENCY})",
     )
@@ -97,6 +101,11 @@ def run(args: argparse.Namespace) -> int:
     if args.concurrency < 1:
         raise UsageError(f"--concurrency must be at least 1, not {args.concurrency}")
     settings = registry_settings(args.insecure_registry, args.ca_file)
+    for host, hs in settings.hosts.items():
+        if hs.ca_file is not None and not Path(hs.ca_file).is_file():
+            raise UsageError(
+                f"--ca-file {host}={hs.ca_file}: no such file; give the path of a PEM bundle"
+            )
     bar = ProgressBar(sys.stderr, enabled=None if args.output == "text" else False)
     try:
         result = asyncio.run(

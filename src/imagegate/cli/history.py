@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Sequence
 from typing import Any
 
+from imagegate.cli.args import bounded_int
 from imagegate.cli.common import add_config_options, config_path, load
 from imagegate.cli.render import print_json, table
 from imagegate.domain.allowlist import Config
@@ -15,6 +16,8 @@ from imagegate.run.wiring import state_for
 from imagegate.state import Event, EventKind, RunRecord, SqliteStateStore, open_state
 
 DEFAULT_LIMIT = 50
+MAX_LIMIT = 1_000_000_000
+MAX_ROW_ID = 2**63 - 1  # SQLite's largest integer
 
 
 def register(sub: Any) -> None:
@@ -34,7 +37,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument(
         "--limit",
-        type=int,
+        type=bounded_int(1, MAX_LIMIT),
         default=DEFAULT_LIMIT,
         help=f"at most N entries (default {DEFAULT_LIMIT})",
     )
@@ -44,7 +47,9 @@ def register(sub: Any) -> None:
         metavar="KIND",
         help="only events of this kind: " + ", ".join(str(k) for k in EventKind),
     )
-    p.add_argument("--run", type=int, metavar="ID", help="only events of this run")
+    p.add_argument(
+        "--run", type=bounded_int(1, MAX_ROW_ID), metavar="ID", help="only events of this run"
+    )
     p.add_argument("--runs", action="store_true", help="list the runs instead of the events")
     p.set_defaults(func=run)
 
@@ -69,9 +74,9 @@ def target_repo(config: Config | None, name: str) -> str:
 def _open(args: argparse.Namespace) -> tuple[Config | None, SqliteStateStore]:
     """The config when there is one (``--state`` alone is enough to read the history)."""
     if args.state and not config_path(args).exists():
-        return None, open_state(args.state)
+        return None, open_state(args.state, readonly=True)
     config = load(args)
-    return config, state_for(config, args.state)
+    return config, state_for(config, args.state, readonly=True)
 
 
 def _digests(event: Event) -> str:

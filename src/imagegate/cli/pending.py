@@ -134,7 +134,7 @@ def render_changes(changes: Sequence[PendingChange], status: str) -> str:
 def run(args: argparse.Namespace) -> int:
     config = load(args)
     status = None if args.status == "all" else PendingStatus(args.status)
-    with state_for(config, args.state) as store:
+    with state_for(config, args.state, readonly=True) as store:
         repos = [target_repo_for(config, store, name) for name in args.images]
         changes = [c for c in store.pending(status) if not repos or c.target_repo in repos]
     if args.output == "json":

@@ -42,7 +42,7 @@ class StatusReport:
 
 async def _status(args: argparse.Namespace) -> StatusReport:
     async with (
-        session(args) as s,
+        session(args, readonly=True) as s,
         make_plan(
             s.config, s.client, s.store, images=args.images, refresh=args.refresh, org=False
         ) as report,

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 from typing import Any
 
+from imagegate.cli.args import bounded_int
 from imagegate.cli.common import add_config_options, config_path
 from imagegate.domain.listen import ListenAddress, parse_listen
 from imagegate.domain.schedule import parse_duration
@@ -52,7 +53,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument(
         "--max-failures",
-        type=int,
+        type=bounded_int(1, 1_000_000),
         default=DEFAULT_MAX_FAILURES,
         metavar="N",
         help="failed runs in a row before /healthz answers 503 (default: %(default)s)",

@@ -28,13 +28,14 @@ from imagegate.domain.manifest import Platform
 from imagegate.domain.reference import Reference, parse_repository
 from imagegate.domain.semver import parse_range
 from imagegate.errors import ConfigError, InvalidReferenceError
+from imagegate.plan.tags import PatternError, compile_pattern
 
 DEFAULT_KEYS = frozenset({"platforms", "tags", "visibility", "teams", "policy", "prune", "backup"})
 IMAGE_KEYS = DEFAULT_KEYS | {"source", "target", "description", "reason"}
 TAG_RULE_KEYS = frozenset({"explicit", "include", "exclude", "semver", "newest", "prerelease"})
 
 # Docker Hub repository names (reference/docker-hub-api.md §2): one path component.
-HUB_NAME = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
+HUB_NAME = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*", re.ASCII)  # use fullmatch()
 HUB_NAME_MIN, HUB_NAME_MAX = 2, 255
 KNOWN_OS = frozenset(
     {"aix", "android", "darwin", "dragonfly", "freebsd", "illumos", "ios", "js", "linux",
@@ -46,8 +47,8 @@ KNOWN_ARCH = frozenset(
 )  # fmt: skip
 ARCH_ALIASES = {"x86_64": "amd64", "x86-64": "amd64", "aarch64": "arm64", "i386": "386",
                 "armhf": "arm/v7", "armel": "arm/v6"}  # fmt: skip
-_VARIANT = re.compile(r"^v[0-9]+(?:\.[0-9]+)?$")
-_TEAM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_VARIANT = re.compile(r"v[0-9]+(?:\.[0-9]+)?", re.ASCII)
+_TEAM = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*", re.ASCII)
 NO_GRANT = "none"
 
 
@@ -93,6 +94,10 @@ def _regexes(n: Node) -> tuple[str, ...]:
             re.compile(pattern)
         except re.error as exc:
             raise n.error(f"invalid regular expression {pattern!r} ({exc})") from None
+        try:
+            compile_pattern(pattern)
+        except PatternError as exc:
+            raise n.error(f"unsupported regular expression {pattern!r}: {exc}") from None
     return tuple(out)
 
 
@@ -146,7 +151,7 @@ def _platform(n: Node) -> Platform:
         raise n.error(
             f"invalid platform {text!r}: unknown architecture {plat.architecture!r}{hint}"
         )
-    if plat.variant and not _VARIANT.match(plat.variant):
+    if plat.variant and not _VARIANT.fullmatch(plat.variant):
         raise n.error(f"invalid platform {text!r}: variant must look like v7 or v8")
     return plat
 
@@ -172,7 +177,7 @@ def parse_platforms(n: Node) -> tuple[Platform, ...] | None:
 def parse_teams(n: Node) -> dict[str, Permission | None]:
     out: dict[str, Permission | None] = {}
     for name, value in n.pairs():
-        if not _TEAM.match(name):
+        if not _TEAM.fullmatch(name):
             raise value.error(f"invalid team name {name!r}: letters, digits, '.', '_' and '-'")
         if value.is_string and value.string() == NO_GRANT:
             out[name] = None
@@ -207,7 +212,7 @@ def _target_ref(n: Node | None, source: Reference, target: Target, where: Node) 
                 f"target name {name!r}{origin}: Docker Hub repositories are namespace/name, "
                 "so the name must be a single path component"
             )
-        if not HUB_NAME.match(name) or not HUB_NAME_MIN <= len(name) <= HUB_NAME_MAX:
+        if not HUB_NAME.fullmatch(name) or not HUB_NAME_MIN <= len(name) <= HUB_NAME_MAX:
             raise node.error(
                 f"target name {name!r}{origin} is not a valid Docker Hub repository name "
                 f"(2-255 lowercase letters and digits, separated by single '.', '_' or '-')"
@@ -225,7 +230,8 @@ def parse_image(n: Node, index: int, defaults: Defaults, target: Target) -> Imag
     try:
         source = parse_repository(source_text)
     except InvalidReferenceError as exc:
-        hint = "; list tags under 'tags:'" if "@" in source_text or ":" in source_text else ""
+        tagged = "@" in source_text or ":" in source_text.rpartition("/")[2]  # not a port
+        hint = "; list tags under 'tags:'" if tagged else ""
         raise m["source"].error(f"{exc}{hint}") from None
     dst = _target_ref(m.get("target"), source, target, m["source"])
     if dst == source:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
@@ -18,6 +19,9 @@ from imagegate.config.images import parse_defaults, parse_images
 from imagegate.config.yamldoc import Context, Node, compose_file
 from imagegate.domain.allowlist import (
     DEFAULT_HUB_URL,
+    REQUEST_TIMEOUT_RANGE,
+    STALL_MIN_KIB_RANGE,
+    STALL_WINDOW_RANGE,
     SUPPORTED_VERSIONS,
     AccessManagement,
     Config,
@@ -50,12 +54,13 @@ TARGET_KEYS = frozenset({"registry", "namespace", "hub", "access_management", "m
 HUB_KEYS = frozenset({"url", "username", "token"})
 IAM_KEYS = frozenset({"enabled", "allow_official_images", "allow_verified_publishers"})
 REGISTRY_KEYS = frozenset(
-    {"insecure", "ca_file", "username", "password", "max_concurrency", "rate_limit_floor"}
-)
+    {"insecure", "ca_file", "username", "password", "max_concurrency", "rate_limit_floor",
+     "request_timeout", "stall_window", "stall_min_kib"}
+)  # fmt: skip
 SCHEDULE_KEYS = frozenset({"every", "cron", "jitter"})
 WEBHOOK_KEYS = frozenset({"url", "format", "events"})
-_URL = re.compile(r"^https?://[^\s/]+(?:/\S*)?$")
-_NAMESPACE = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
+_URL = re.compile(r"https?://[^\s/]+(?:/\S*)?", re.ASCII)
+_NAMESPACE = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*", re.ASCII)
 
 
 def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> Config:
@@ -111,6 +116,23 @@ def _path(n: Node, base: Path) -> Path:
     return (base / Path(n.string()).expanduser()).resolve()
 
 
+def _ca_file(n: Node, base: Path) -> Path:
+    """A CA bundle that exists and can be read now, not only when the first run connects."""
+    path = _path(n, base)
+    try:
+        with path.open("rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise n.error(f"{path} is not a regular file; give the path of a PEM bundle")
+    except FileNotFoundError:
+        raise n.error(
+            f"the CA file {path} does not exist; give the path of a PEM bundle "
+            "(relative paths are relative to this file's directory)"
+        ) from None
+    except OSError as exc:
+        raise n.error(f"cannot read the CA file {path}: {exc.strerror or exc}") from None
+    return path
+
+
 def _registry_host(text: str, n: Node) -> str:
     if text in DOCKER_HUB_ALIASES:
         return DOCKER_HUB
@@ -120,7 +142,7 @@ def _registry_host(text: str, n: Node) -> str:
         ref = None
     if ref is None or ref.registry != text:
         raise n.error(
-            f"invalid registry {text!r}: expected host[:port] such as ghcr.io, "
+            f"invalid registry {text!r}: expected host[:port] (port 1-65535) such as ghcr.io, "
             "registry.example.com:5000 or localhost:5000"
         )
     return text
@@ -131,7 +153,7 @@ def _hub(n: Node | None) -> HubSettings:
         return HubSettings()
     m = n.mapping(HUB_KEYS)
     url = m["url"].string().rstrip("/") if "url" in m else DEFAULT_HUB_URL
-    if not _URL.match(url):
+    if not _URL.fullmatch(url):
         raise m["url"].error(f"invalid URL {url!r}: expected https://host[/path]")
     return HubSettings(
         url=url,
@@ -152,7 +174,7 @@ def _target(n: Node) -> Target:
             raise (ns_node or n).error(
                 "a Docker Hub target needs 'namespace': the organization (or user) to mirror into"
             )
-        if not _NAMESPACE.match(namespace):
+        if not _NAMESPACE.fullmatch(namespace):
             assert ns_node is not None
             raise ns_node.error(
                 f"invalid Docker Hub namespace {namespace!r}: one lowercase name, no '/' "
@@ -200,7 +222,7 @@ def _registries(n: Node, base: Path) -> dict[str, RegistrySettingsEntry]:
         out[host] = RegistrySettingsEntry(
             host=host,
             insecure=m["insecure"].boolean() if "insecure" in m else False,
-            ca_file=_path(m["ca_file"], base) if "ca_file" in m else None,
+            ca_file=_ca_file(m["ca_file"], base) if "ca_file" in m else None,
             username=m["username"].string() if "username" in m else None,
             password=m["password"].secret() if "password" in m else None,
             max_concurrency=m["max_concurrency"].integer(minimum=1, maximum=256)
@@ -209,8 +231,26 @@ def _registries(n: Node, base: Path) -> dict[str, RegistrySettingsEntry]:
             rate_limit_floor=m["rate_limit_floor"].integer(minimum=0)
             if "rate_limit_floor" in m
             else None,
+            request_timeout=_seconds(m.get("request_timeout"), REQUEST_TIMEOUT_RANGE),
+            stall_window=_seconds(m.get("stall_window"), STALL_WINDOW_RANGE),
+            stall_min_kib=m["stall_min_kib"].integer(
+                minimum=STALL_MIN_KIB_RANGE[0], maximum=STALL_MIN_KIB_RANGE[1]
+            )
+            if "stall_min_kib" in m
+            else None,
         )
     return out
+
+
+def _seconds(n: Node | None, bounds: tuple[float, float]) -> float | None:
+    """A registry time limit (a duration like 30s or 2m) within ``bounds`` seconds."""
+    if n is None:
+        return None
+    seconds = _duration(n, allow_zero=False).total_seconds()
+    low, high = bounds
+    if not low <= seconds <= high:
+        raise n.error(f"must be between {low:g}s and {high:g}s, not {n.string()!r}")
+    return seconds
 
 
 def _duration(n: Node, *, allow_zero: bool) -> timedelta:

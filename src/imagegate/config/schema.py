@@ -124,6 +124,9 @@ REGISTRY = _obj(
         "password": _SECRET,
         "max_concurrency": {"type": "integer", "minimum": 1, "maximum": 256},
         "rate_limit_floor": {"type": "integer", "minimum": 0},
+        "request_timeout": _DURATION,
+        "stall_window": _DURATION,
+        "stall_min_kib": {"type": "integer", "minimum": 1, "maximum": 1024 * 1024},
     },
     "connection settings for one registry host",
 )

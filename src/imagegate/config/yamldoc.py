@@ -8,7 +8,9 @@ string is expected are refused, because YAML turns ``7.10`` into ``7.1``.
 from __future__ import annotations
 
 import difflib
+import os
 import re
+import stat
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -24,7 +26,7 @@ E = TypeVar("E", bound=StrEnum)
 
 _TAG = "tag:yaml.org,2002:"
 _VAR = re.compile(r"\$\$\{|\$\{([^}]*)\}")
-_VAR_BODY = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$", re.DOTALL)
+_VAR_BODY = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?", re.DOTALL | re.ASCII)
 _CONSTRUCTOR = yaml.SafeLoader("")
 
 
@@ -52,19 +54,86 @@ def yaml_hint(problem: str, line: str) -> str:
     return ""
 
 
-def compose_file(path: Path, ctx: Context) -> yaml.Node:
-    """Read and compose a YAML file; unreadable files and syntax errors are one-line errors."""
+MAX_FILE_BYTES = 4 * 1024 * 1024  # an allowlist of thousands of images is far smaller
+MAX_INT_DIGITS = 40  # no setting needs a larger number
+MAX_DEPTH = 64  # the allowlist nests 5 deep; YAML nested thousands deep exhausts the stack
+
+
+def read_text(path: Path, display: str) -> str:
+    """The file's text: a regular file of at most MAX_FILE_BYTES, UTF-8; else ConfigError.
+
+    ``/dev/zero``, a FIFO or a huge file is refused before it is read (reading it would
+    never end, or fill the memory).
+    """
     try:
-        text = path.read_text(encoding="utf-8")
+        # O_NONBLOCK: opening a FIFO must not wait for a writer (no effect on regular files)
+        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as f:
+            info = os.fstat(f.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise ConfigError(
+                    f"not a regular file ({_kind(info.st_mode)}); pass the allowlist file "
+                    "with -c FILE",
+                    path=display,
+                )
+            data = f.read(MAX_FILE_BYTES + 1)  # the size may change under us: read at most this
     except FileNotFoundError:
         raise ConfigError(
             "file not found; pass the allowlist with -c FILE or create imagegate.yaml",
-            path=ctx.display,
+            path=display,
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise ConfigError(f"cannot read the file: {reason}", path=ctx.display) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read the file: {exc.strerror or exc}", path=display) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise ConfigError(
+            f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB; an allowlist is "
+            "much smaller: check that -c names the right file",
+            path=display,
+        )
     try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"cannot read the file: it is not UTF-8 text (byte 0x{data[exc.start]:02x})",
+            path=display,
+            line=line,
+        ) from None
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISFIFO(mode):
+        return "a pipe"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a file"
+
+
+def _check_depth(text: str, display: str) -> None:
+    """Refuse YAML nested deeper than MAX_DEPTH before composing it (the composer recurses)."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise ConfigError(
+                    f"invalid YAML: nested more than {MAX_DEPTH} levels deep; an allowlist "
+                    "needs a handful",
+                    path=display,
+                    line=event.start_mark.line + 1 if event.start_mark else None,
+                )
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
+def compose_file(path: Path, ctx: Context) -> yaml.Node:
+    """Read and compose a YAML file; unreadable files and syntax errors are one-line errors."""
+    text = read_text(path, ctx.display)
+    try:
+        _check_depth(text, ctx.display)
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -75,8 +144,18 @@ def compose_file(path: Path, ctx: Context) -> yaml.Node:
         source = lines[mark.line] if mark is not None and mark.line < len(lines) else ""
         hint = yaml_hint(problem, source)
         raise ConfigError(f"invalid YAML: {problem}{hint}", path=ctx.display, line=line) from None
+    except yaml.reader.ReaderError as exc:  # a control character such as NUL
+        line = text[: exc.position].count("\n") + 1
+        char = exc.character if isinstance(exc.character, str) else chr(exc.character)
+        raise ConfigError(
+            f"invalid YAML: the control character U+{ord(char):04X} is not allowed; remove it "
+            "(is this a text file?)",
+            path=ctx.display,
+            line=line,
+        ) from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"invalid YAML: {exc}", path=ctx.display) from None
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigError(f"invalid YAML: {first}", path=ctx.display) from None
     if root is None:
         raise ConfigError("the file is empty; start it with 'version: 1'", path=ctx.display)
     return root
@@ -226,6 +305,8 @@ class Node:
     def integer(self, *, minimum: int | None = None, maximum: int | None = None) -> int:
         if not (isinstance(self.node, yaml.ScalarNode) and self.node.tag == _TAG + "int"):
             raise self._expect("a whole number")
+        if len(str(self.node.value)) > MAX_INT_DIGITS:  # int() of it is slow or refused
+            raise self.error(f"the number {str(self.node.value)[:20]}... is far too large")
         value = int(_CONSTRUCTOR.construct_yaml_int(self.node))
         if minimum is not None and value < minimum:
             raise self.error(f"must be at least {minimum}, got {value}")
@@ -254,7 +335,7 @@ class Node:
         def sub(m: re.Match[str]) -> str:
             if m.group(0) == "$${":
                 return "${"
-            body = _VAR_BODY.match(m.group(1))
+            body = _VAR_BODY.fullmatch(m.group(1))
             if not body:
                 raise self.error(
                     f"invalid variable reference {m.group(0)!r}: write ${{NAME}} or "

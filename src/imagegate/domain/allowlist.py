@@ -7,6 +7,7 @@ itself is documented in ``docs/allowlist.md``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -159,6 +160,12 @@ class Target:
         return parse_reference(f"{self.registry}/{path}", default_tag=None)
 
 
+# What ``registries.<host>`` accepts for the time limits (seconds; KiB).
+REQUEST_TIMEOUT_RANGE = (1.0, 3600.0)
+STALL_WINDOW_RANGE = (1.0, 3600.0)
+STALL_MIN_KIB_RANGE = (1, 1024 * 1024)
+
+
 @dataclass(frozen=True, slots=True)
 class RegistrySettingsEntry:
     """Connection settings for one registry host (``registries:`` in the file)."""
@@ -170,6 +177,9 @@ class RegistrySettingsEntry:
     password: Secret | None = None
     max_concurrency: int | None = None
     rate_limit_floor: int | None = None  # pause when remaining pulls fall below this
+    request_timeout: float | None = None  # seconds for a whole non-blob request
+    stall_window: float | None = None  # seconds: a blob transfer moving less than
+    stall_min_kib: int | None = None  # ... this many KiB in that window fails
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,14 +230,19 @@ def url_origin(url: str) -> str:
     return f"{parts.scheme or '?'}://{host}{port}"
 
 
+_WEBHOOK_URL = re.compile(r"https?://[^\s/]+(?:/\S*)?", re.ASCII)
+
+
 def is_webhook_url(url: str) -> bool:
     """An http(s) URL with a host and a valid port (the loader's one check of a webhook URL)."""
+    if not _WEBHOOK_URL.fullmatch(url):
+        return False
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 (raises ValueError on a bad port)
     except ValueError:
         return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname) and " " not in url
+    return bool(parts.hostname)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from imagegate.errors import InvalidReferenceError
 
 _HEX_LEN = {"sha256": 64, "sha512": 128}
-_DIGEST = re.compile(r"^([a-z0-9]+(?:[+._-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)$")
+_DIGEST = re.compile(r"([a-z0-9]+(?:[+._-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)", re.ASCII)
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -21,7 +21,7 @@ class Digest:
 
     @classmethod
     def parse(cls, text: str) -> Digest:
-        m = _DIGEST.match(text)
+        m = _DIGEST.fullmatch(text)
         if not m:
             raise InvalidReferenceError(
                 f"invalid digest {text!r}: expected 'sha256:' followed by 64 lowercase hex digits"
@@ -33,7 +33,7 @@ class Digest:
                 f"invalid digest {text!r}: unsupported algorithm {algorithm!r} "
                 "(sha256 and sha512 are supported)"
             )
-        if len(hexpart) != want or not re.fullmatch(r"[0-9a-f]+", hexpart):
+        if len(hexpart) != want or not re.fullmatch(r"[0-9a-f]+", hexpart, re.ASCII):
             raise InvalidReferenceError(
                 f"invalid digest {text!r}: {algorithm} needs {want} lowercase hex digits"
             )

@@ -14,7 +14,9 @@ from imagegate.errors import ConfigError
 DEFAULT_LISTEN_HOST = "127.0.0.1"
 DEFAULT_LISTEN_PORT = 9108
 ALL_INTERFACES = "0.0.0.0"  # noqa: S104 (':port' asks for it)
-_ADDRESS = re.compile(r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[^:\[\]\s]*)):(?P<port>\d{1,5})$")
+_ADDRESS = re.compile(
+    r"(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[^:\[\]\s]*)):(?P<port>[0-9]{1,5})", re.ASCII
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +30,7 @@ class ListenAddress:
 
 def parse_listen(text: str, *, any_port: bool = False) -> ListenAddress:
     """``host:port`` -> ListenAddress; ConfigError (a detail without file or line) if not."""
-    match = _ADDRESS.match(text.strip())
+    match = _ADDRESS.fullmatch(text.strip())
     if match is None:
         raise ConfigError(
             f"invalid address {text!r}: expected host:port, e.g. 127.0.0.1:9108, [::1]:9108 "

@@ -21,13 +21,17 @@ DEFAULT_TAG = "latest"
 MAX_NAME_LENGTH = 255
 
 _PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-_PATH_RE = re.compile(rf"^{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*$")
-_TAG_RE = re.compile(r"^[\w][\w.-]{0,127}$")
+# Every pattern is ASCII-only and used with fullmatch(): `\w` would take 'é' and `$` would
+# take a final newline ("v1\n"), neither of which a registry accepts.
+_PATH_RE = re.compile(rf"{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*", re.ASCII)
+_TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", re.ASCII)
 _DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
 _DOMAIN_RE = re.compile(
-    rf"^(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[0-9a-fA-F:.]+\])(?::[0-9]+)?$"
+    rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[0-9a-fA-F:.]+\])(?::([0-9]+))?",
+    re.ASCII,
 )
-_HEX64 = re.compile(r"^[a-f0-9]{64}$")
+_HEX64 = re.compile(r"[a-f0-9]{64}", re.ASCII)
+MAX_PORT = 65535
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,10 +98,22 @@ class Reference:
 def _check_tag(tag: str, whole: str) -> None:
     if not tag:
         raise InvalidReferenceError(f"invalid reference {whole!r}: empty tag")
-    if not _TAG_RE.match(tag):
+    if not _TAG_RE.fullmatch(tag):
         raise InvalidReferenceError(
             f"invalid reference {whole!r}: tag {tag!r} must be 1-128 characters of "
             "letters, digits, '_', '.' and '-', not starting with '.' or '-'"
+        )
+
+
+def _check_domain(domain: str, original: str) -> None:
+    m = _DOMAIN_RE.fullmatch(domain)
+    if not m:
+        raise InvalidReferenceError(f"invalid reference {original!r}: bad registry host {domain!r}")
+    port = m.group(1)
+    if port is not None and (len(port) > len(str(MAX_PORT)) or not 0 < int(port) <= MAX_PORT):
+        raise InvalidReferenceError(
+            f"invalid reference {original!r}: port {port} of registry host {domain!r} is out "
+            f"of range; use 1-{MAX_PORT}"
         )
 
 
@@ -147,18 +163,18 @@ def parse_reference(text: str, *, default_tag: str | None = DEFAULT_TAG) -> Refe
     domain, path = split_domain(text)
     if not path:
         raise InvalidReferenceError(f"invalid reference {original!r}: missing repository name")
-    if domain != DOCKER_HUB and not _DOMAIN_RE.match(domain):
-        raise InvalidReferenceError(f"invalid reference {original!r}: bad registry host {domain!r}")
+    if domain != DOCKER_HUB:
+        _check_domain(domain, original)
     if path.lower() != path:
         raise InvalidReferenceError(
             f"invalid reference {original!r}: repository name must be lowercase"
         )
-    if not _PATH_RE.match(path):
+    if not _PATH_RE.fullmatch(path):
         raise InvalidReferenceError(
             f"invalid reference {original!r}: repository {path!r} may only contain lowercase "
             "letters, digits and separators ('.', '_', '__', '-') between '/'-separated parts"
         )
-    if domain == DOCKER_HUB and _HEX64.match(path.removeprefix(OFFICIAL_NAMESPACE + "/")):
+    if domain == DOCKER_HUB and _HEX64.fullmatch(path.removeprefix(OFFICIAL_NAMESPACE + "/")):
         raise InvalidReferenceError(
             f"invalid reference {original!r}: a 64-hex name looks like an image id, "
             "not a repository"

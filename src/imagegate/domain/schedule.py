@@ -30,8 +30,10 @@ from imagegate.errors import ConfigError
 
 _UNITS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 _ORDER = ("d", "h", "m", "s", "ms")
-_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|d|h|m|s)")
+_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|d|h|m|s)", re.ASCII)
 _DURATION_HINT = "write numbers with units (d, h, m, s, ms), largest first, like 30s, 6h or 1h30m"
+MAX_DURATION = timedelta(days=3650)  # ten years: longer is a typo, and overflows datetimes
+_MAX_DIGITS = 32  # a longer number is far above MAX_DURATION; int() of it would be slow
 
 
 def parse_duration(text: str, *, what: str = "duration", allow_zero: bool = False) -> timedelta:
@@ -53,10 +55,23 @@ def parse_duration(text: str, *, what: str = "duration", allow_zero: bool = Fals
         or units != sorted(set(units), key=_ORDER.index)  # repeated or out of order
     ):
         raise ConfigError(f"invalid {what} {text!r}: {_DURATION_HINT}")
+    if any(len(number.partition(".")[0]) > _MAX_DIGITS for number, _ in parts):
+        raise _too_long(what, text)
     seconds = sum(float(number) * _UNITS[unit] for number, unit in parts)
-    if seconds <= 0 and not allow_zero:
+    if not seconds <= MAX_DURATION.total_seconds():  # also inf and nan
+        raise _too_long(what, text)
+    delta = timedelta(seconds=seconds)  # rounds to microseconds: "0.0000001s" is zero
+    if delta <= timedelta(0) and not allow_zero:
         raise ConfigError(f"invalid {what} {text!r}: it must be longer than zero; {_DURATION_HINT}")
-    return timedelta(seconds=seconds)
+    return delta
+
+
+def _too_long(what: str, text: str) -> ConfigError:
+    shown = text if len(text) <= 40 else text[:37] + "..."
+    return ConfigError(
+        f"invalid {what} {shown!r}: it is longer than {format_duration(MAX_DURATION)} "
+        "(ten years); write a shorter duration"
+    )
 
 
 def format_duration(delta: timedelta) -> str:
@@ -161,22 +176,26 @@ def _number(token: str, field: _Field, expr: str) -> int:
     lowered = token.lower()
     if field.names and lowered in field.names:
         return field.names.index(lowered) + field.name_base
-    if not token.isdigit():
+    if not (token.isascii() and token.isdigit()):
         names = f" or a name ({field.names[0]}..{field.names[-1]})" if field.names else ""
         raise _cron_error(expr, f"{field.name} value {token!r} is not a number{names}")
-    value = int(token)
-    if not field.low <= value <= field.high:
+    if len(token) > _MAX_DIGITS or not field.low <= int(token) <= field.high:
+        shown = str(int(token)) if len(token) <= _MAX_DIGITS else token[:20] + "..."
         raise _cron_error(
-            expr, f"{field.name} value {value} is out of range {field.low}-{field.high}"
+            expr, f"{field.name} value {shown} is out of range {field.low}-{field.high}"
         )
-    return value
+    return int(token)
 
 
 def _parse_item(item: str, field: _Field, expr: str) -> set[int]:
     base, slash, step_text = item.partition("/")
     step = 1
     if slash:
-        if not step_text.isdigit() or int(step_text) == 0:
+        if (
+            not (step_text.isascii() and step_text.isdigit())
+            or len(step_text) > _MAX_DIGITS
+            or int(step_text) == 0
+        ):
             raise _cron_error(expr, f"{field.name} step {step_text!r} must be a positive number")
         step = int(step_text)
     if base == "*":

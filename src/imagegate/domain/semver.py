@@ -149,6 +149,8 @@ class _Partial:
 
 
 def _partial(text: str, whole: str) -> _Partial:
+    if len(text) > 128:  # as long as a tag can be; int() of thousands of digits is refused
+        raise _fail(whole, f"{text[:20]!r}... is longer than any tag (128 characters)")
     m = _PARTIAL.match(text)
     if not m:
         raise _fail(whole, f"{text!r} is not a version")

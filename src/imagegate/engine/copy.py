@@ -4,6 +4,8 @@ Order of work: blobs before the manifest that needs them, child manifests before
 index, and the tag (if the target has one) last, after everything it points at is in.
 Manifest bytes are pushed exactly as received, so every digest is preserved, except when a
 platform subset is asked for: then the top index is rewritten and gets a new digest.
+Indexes nested more than :data:`MAX_INDEX_DEPTH` deep are refused before the tag is written
+(real images nest at most one index in another; a hostile one could nest thousands).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from imagegate.errors import (
 __all__ = ["DEFAULT_CONCURRENCY", "CopyResult", "copy_image"]
 
 DEFAULT_CONCURRENCY = 6  # blob copies in flight per image
+MAX_INDEX_DEPTH = 8  # indexes inside indexes: deeper is refused (UnsupportedManifestError)
 CONFIG_TYPES = frozenset({DOCKER_CONFIG, OCI_CONFIG})
 
 
@@ -69,6 +72,7 @@ class _CopyRun:
         on_event: EventCallback,
     ) -> None:
         self.client = client
+        self.image = src
         self.src = src.repo_only()
         self.dst = dst.repo_only()
         self.emit = on_event
@@ -96,11 +100,23 @@ class _CopyRun:
         return None if info is None else info.digest
 
     async def copy_tree(
-        self, manifest: Manifest, data: bytes, digest: Digest, push_ref: Reference
+        self,
+        manifest: Manifest,
+        data: bytes,
+        digest: Digest,
+        push_ref: Reference,
+        depth: int = 0,
     ) -> None:
-        """Make ``manifest`` (bytes ``data``) and everything under it present, then push it."""
+        """Make ``manifest`` (bytes ``data``) and everything under it present, then push it.
+        ``depth``: how many indexes are above it."""
         if isinstance(manifest, ImageIndex):
-            await asyncio.gather(*(self.child(d) for d in manifest.manifests))
+            if depth >= MAX_INDEX_DEPTH:
+                raise UnsupportedManifestError(
+                    f"{self.image}: indexes are nested more than {MAX_INDEX_DEPTH} levels deep "
+                    f"(at {digest}); refusing to copy it, nothing was tagged (the image is "
+                    "broken or hostile)"
+                )
+            await asyncio.gather(*(self.child(d, depth + 1) for d in manifest.manifests))
         else:
             await asyncio.gather(*(self.blobs.ensure(b) for b in manifest.blobs))
         async with self.requests:
@@ -120,10 +136,10 @@ class _CopyRun:
             )
         )
 
-    def child(self, desc: Descriptor) -> asyncio.Task[None]:
-        return self.manifests.once(desc.digest, lambda: self._child(desc))
+    def child(self, desc: Descriptor, depth: int) -> asyncio.Task[None]:
+        return self.manifests.once(desc.digest, lambda: self._child(desc, depth))
 
-    async def _child(self, desc: Descriptor) -> None:
+    async def _child(self, desc: Descriptor, depth: int) -> None:
         ref = self.dst.with_digest(desc.digest)
         if await self.present(ref) is not None:
             self.skip(desc.digest, ref, desc.size, desc.media_type)
@@ -144,7 +160,7 @@ class _CopyRun:
                 diagnostics=exc.diagnostics,
             ) from None
         manifest = parse_manifest(raw.data, raw.media_type, where=str(src_ref))
-        await self.copy_tree(manifest, raw.data, desc.digest, ref)
+        await self.copy_tree(manifest, raw.data, desc.digest, ref, depth)
 
     def skip(self, digest: Digest, ref: Reference, size: int, media_type: str) -> None:
         self.skipped += 1

@@ -14,6 +14,13 @@ Steps, in order, over the source's tag list:
 
 Explicit tags (and pinned ``tag@digest`` tags) are always selected, listed or not.
 The result is the explicit tags in file order, then the selected ones newest-first.
+
+Patterns run on RE2 (``google-re2``), a linear-time engine: the tag list is the source
+registry's to choose, so no pattern may take exponential time on it (``^(a+)+$`` against
+``aaaa...ab`` finishes in microseconds). RE2 takes Python's syntax except backreferences,
+lookaround, possessive/atomic groups and ``\\Z`` (write ``$`` or ``\\z``); such patterns are
+refused when the allowlist is loaded (:func:`compile_pattern`). Tags longer than
+:data:`MAX_TAG_LENGTH` (the OCI limit) never reach the patterns: the client drops them.
 """
 
 from __future__ import annotations
@@ -22,10 +29,52 @@ import re
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
+import re2
+
 from imagegate.domain.allowlist import TagRules
 from imagegate.domain.semver import Range, Version, parse_range, parse_version
 
 _DIGITS = re.compile(r"(\d+)")
+MAX_TAG_LENGTH = 128  # OCI distribution: [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}
+MAX_PATTERN_MEMORY = 8 << 20  # bytes RE2 may use for one compiled pattern
+_BACKREF = re.compile(r"invalid escape sequence: \\[1-9]")
+_HINTS = (
+    ("invalid escape sequence: \\Z", "; write $ or \\z for the end of the tag"),
+    ("invalid perl operator: (?=", " (lookahead is not supported; use exclude: instead)"),
+    ("invalid perl operator: (?!", " (negative lookahead is not supported; use exclude:)"),
+    ("invalid perl operator: (?<", " (lookbehind is not supported; use exclude: instead)"),
+    ("invalid perl operator: (?>", " (atomic groups are not supported)"),
+    ("bad repetition operator", " (possessive quantifiers like a++ are not supported)"),
+    ("invalid perl operator: (?P", " (backreferences like (?P=name) are not supported)"),
+    ("invalid repetition size", " (at most {1000})"),
+)
+
+
+class PatternError(ValueError):
+    """A tag pattern the linear-time engine cannot run; the message says why."""
+
+
+def _options() -> re2.Options:
+    opts = re2.Options()
+    opts.log_errors = False
+    opts.max_mem = MAX_PATTERN_MEMORY
+    return opts
+
+
+def compile_pattern(text: str) -> re2._Regexp[str]:
+    """Compile a tag pattern for RE2, or PatternError saying what is unsupported."""
+    try:
+        return re2.compile(text, _options())
+    except re2.error as exc:
+        detail = exc.args[0] if exc.args else exc
+        reason = detail.decode(errors="replace") if isinstance(detail, bytes) else str(detail)
+        hint = next((h for key, h in _HINTS if key in reason), "")
+        if _BACKREF.search(reason):
+            hint = " (backreferences like \\1 are not supported)"
+        raise PatternError(
+            f"{reason}{hint}; tag patterns run on RE2, a linear-time engine without "
+            "backreferences and lookaround"
+        ) from None
 
 
 def needs_listing(rules: TagRules) -> bool:
@@ -34,8 +83,8 @@ def needs_listing(rules: TagRules) -> bool:
 
 
 @lru_cache(maxsize=256)
-def _pattern(text: str) -> re.Pattern[str]:
-    return re.compile(text)
+def _pattern(text: str) -> re2._Regexp[str]:
+    return compile_pattern(text)
 
 
 @lru_cache(maxsize=256)
@@ -67,7 +116,7 @@ def newest_first(tags: Iterable[str]) -> list[str]:
 
 
 def _matches_any(patterns: Sequence[str], tag: str) -> bool:
-    return any(_pattern(p).search(tag) for p in patterns)
+    return any(_pattern(p).search(tag) is not None for p in patterns)
 
 
 def select_tags(rules: TagRules, available: Sequence[str]) -> tuple[str, ...]:
@@ -75,7 +124,9 @@ def select_tags(rules: TagRules, available: Sequence[str]) -> tuple[str, ...]:
     explicit = list(dict.fromkeys(rules.explicit))
     if not rules.has_rules:
         return tuple(explicit)
-    picked = [t for t in dict.fromkeys(available) if t not in rules.explicit]
+    picked = [
+        t for t in dict.fromkeys(available) if t not in rules.explicit and len(t) <= MAX_TAG_LENGTH
+    ]
     if rules.include:
         picked = [t for t in picked if _matches_any(rules.include, t)]
     if rules.exclude:

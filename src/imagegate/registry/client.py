@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
@@ -44,10 +45,14 @@ from imagegate.registry.wire import Request, repo_request
 
 # Every type we can copy, then schema1 so the registry answers with it and we can refuse it.
 MANIFEST_ACCEPT = ", ".join((*ACCEPT_MANIFESTS, SCHEMA1_SIGNED, SCHEMA1))
-MAX_TAG_PAGES = 10_000  # a registry that paginates forever is broken
+MAX_TAG_PAGES = 2_000  # a registry that paginates further is broken or hostile: an error
+MAX_TAGS = 200_000  # tags in one repository's list, all pages together: beyond, an error
+MAX_TAG_LENGTH = 128  # OCI: a longer "tag" is not one; it is dropped (debug log)
 _LINK_NEXT = re.compile(r'<([^>]+)>\s*;[^,]*rel="?next"?')
 
 __all__ = ["BlobStream", "ManifestInfo", "RawManifest", "RegistryClient"]
+
+log = logging.getLogger(__name__)
 
 
 class RegistryClient:
@@ -234,7 +239,13 @@ class RegistryClient:
         what = f"blob {digest.short} from {repo.name}"
         req = repo_request("GET", repo, f"/v2/{repo.repository}/blobs/{digest}", what=what)
         async with self._transport.stream(req) as resp:
-            yield BlobStream(resp, what=what, on_bytes=self._transport.count_in)
+            yield BlobStream(
+                resp,
+                what=what,
+                on_bytes=self._transport.count_in,
+                limits=self.settings.for_host(repo.registry).transfer_limits,
+                host=repo.registry,
+            )
 
     async def blob_mount(self, repo: Reference, digest: Digest, from_repo: Reference) -> bool:
         """Cross-repository mount; True when the registry mounted it (201)."""
@@ -281,18 +292,32 @@ class RegistryClient:
         await upload_blob(self._transport, repo, digest, size, chunks)
 
     # -- tags -----------------------------------------------------------------------------
-    async def tag_list(self, repo: Reference, *, page_size: int | None = None) -> list[str]:
-        """All tags, following ``Link: <...>; rel="next"``; ``page_size`` sets ``?n=``."""
+    async def tag_list(
+        self,
+        repo: Reference,
+        *,
+        page_size: int | None = None,
+        max_pages: int = MAX_TAG_PAGES,
+        max_tags: int = MAX_TAGS,
+    ) -> list[str]:
+        """All tags, following ``Link: <...>; rel="next"``; ``page_size`` sets ``?n=``.
+
+        A list that does not end is an error (RegistryResponseError naming the repository):
+        a next page seen before (a loop), more than ``max_pages`` pages or ``max_tags`` tags.
+        """
         target = f"/v2/{repo.repository}/tags/list" + (f"?n={page_size}" if page_size else "")
         tags: list[str] = []
         seen: set[str] = set()
-        for _ in range(MAX_TAG_PAGES):
+        for _ in range(max_pages):
             req = repo_request("GET", repo, target, what=f"tag list of {repo.name}")
             resp = await self._transport.fetch(req)
             tags.extend(_tags_from(resp.body, repo.name))
+            if len(tags) > max_tags:
+                raise _endless(repo, f"it has more than {max_tags} tags")
             match = _LINK_NEXT.search(resp.headers.get("Link", ""))
             if not match:
                 return tags
+            seen.add(str(resp.url))
             target = self._transport.follow(
                 repo.wire_host,
                 resp.url,
@@ -303,9 +328,18 @@ class RegistryClient:
                 method="GET",
             )
             if target in seen:
-                return tags
+                raise _endless(repo, "its pages link back to a page already read (a loop)")
             seen.add(target)
-        return tags
+        raise _endless(repo, f"it goes on past {max_pages} pages")
+
+
+def _endless(repo: Reference, why: str) -> RegistryResponseError:
+    return RegistryResponseError(
+        f"tag list of {repo.name}: registry {repo.registry} sent a tag list that does not "
+        f"end ({why}); the registry is broken or hostile: ask its operator, or list the "
+        "tags to mirror explicitly",
+        status=200,
+    )
 
 
 def _tags_from(body: bytes, name: str) -> list[str]:
@@ -317,4 +351,13 @@ def _tags_from(body: bytes, name: str) -> list[str]:
             status=200,
         ) from None
     tags = doc.get("tags") if isinstance(doc, dict) else None
-    return [str(t) for t in tags] if isinstance(tags, list) else []
+    if not isinstance(tags, list):
+        return []
+    out = [str(t) for t in tags]
+    kept = [t for t in out if len(t) <= MAX_TAG_LENGTH]
+    if len(kept) != len(out):
+        log.debug(
+            "ignored tags longer than the OCI limit",
+            extra={"repository": name, "count": len(out) - len(kept), "limit": MAX_TAG_LENGTH},
+        )
+    return kept

@@ -1,4 +1,5 @@
-"""Per-registry connection settings (frozen): TLS, credentials override, concurrency, retries."""
+"""Per-registry connection settings (frozen): TLS, credentials override, concurrency, retries,
+time limits (see :mod:`imagegate.registry.limits`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,12 @@ from types import MappingProxyType
 
 from imagegate import __version__
 from imagegate.domain.reference import DOCKER_HUB, DOCKER_HUB_ALIASES
+from imagegate.registry.limits import (
+    DEFAULT_REQUEST_TIMEOUT,
+    DEFAULT_STALL_MIN_BYTES,
+    DEFAULT_STALL_WINDOW,
+    TransferLimits,
+)
 from imagegate.retry import RetryPolicy
 
 DEFAULT_MAX_CONCURRENCY = 8  # requests in flight per registry host
@@ -24,6 +31,8 @@ class HostSettings:
     ``insecure``: plain HTTP, or HTTPS without certificate verification (tried first).
     ``ca_file``: a PEM bundle that verifies the registry's certificate (HTTPS only).
     ``username``/``password``: override whatever the Docker config holds for this host.
+    ``request_timeout``: seconds for a whole non-blob request (per attempt).
+    ``stall_window``/``stall_min_bytes``: a blob transfer moving less than that fails.
     """
 
     insecure: bool = False
@@ -31,6 +40,18 @@ class HostSettings:
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT
+    stall_window: float = DEFAULT_STALL_WINDOW
+    stall_min_bytes: int = DEFAULT_STALL_MIN_BYTES
+
+    @property
+    def transfer_limits(self) -> TransferLimits:
+        return TransferLimits(window=self.stall_window, min_bytes=self.stall_min_bytes)
+
+
+def canonical_registry(host: str) -> str:
+    """The ``registries:`` key of a registry name or wire host (Hub aliases are ``docker.io``)."""
+    return _canonical(host)
 
 
 def _canonical(host: str) -> str:

@@ -4,6 +4,12 @@ Order of concerns for each request, written once here:
 per-host concurrency slot -> retries (replayable requests only) -> auth (token once more on
 401) -> redirects followed by hand (``Authorization`` only to the registry's own origin) ->
 scheme fallback for insecure/loopback hosts -> stats and rate-limit headers.
+
+Time limits (:mod:`imagegate.registry.limits`): each attempt of a request gets a network-time
+:class:`Budget` (``request_timeout`` of the registry it serves) covering its exchanges and its
+body; a blob body is bounded by the caller's stall check instead. Retries happen at the
+outermost request only: a token exchange inside a request is not retried on its own, the
+request is, so a dead token service costs ``max_attempts`` budgets, not their square.
 """
 
 from __future__ import annotations
@@ -12,8 +18,9 @@ import asyncio
 import logging
 import ssl
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from typing import TypeVar
 
 import aiohttp
@@ -33,9 +40,10 @@ from imagegate.registry.auth import (
 )
 from imagegate.registry.challenge import Challenge, parse_challenges, pick_challenge
 from imagegate.registry.diagnostics import MAX_ERROR_BODY, response_error
+from imagegate.registry.limits import Budget
 from imagegate.registry.origins import Binding, check_followed, origin, realm_problem
 from imagegate.registry.ratelimit import RateLimit
-from imagegate.registry.settings import RegistrySettings, is_loopback
+from imagegate.registry.settings import RegistrySettings, canonical_registry, is_loopback
 from imagegate.registry.stats import RequestStats
 from imagegate.registry.tokens import exchange_token
 from imagegate.registry.wire import Body, Request, Response
@@ -45,6 +53,33 @@ log = logging.getLogger(__name__)
 MAX_REDIRECTS = 5
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 T = TypeVar("T")
+
+# The budget of the request being sent in this task (None: unbounded, e.g. a blob upload).
+_BUDGET: ContextVar[Budget | None] = ContextVar("imagegate_request_budget", default=None)
+# True inside a replayable request's retry loop: nested requests (tokens) are not retried.
+_RETRYING: ContextVar[bool] = ContextVar("imagegate_retrying", default=False)
+
+
+@asynccontextmanager
+async def _within_budget() -> AsyncIterator[None]:
+    """Spend the current request's budget on the block; out of budget -> a clear error."""
+    budget = _BUDGET.get()
+    if budget is None:
+        yield
+        return
+    if budget.exhausted:
+        raise RegistryTransportError(budget.message())
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    try:
+        async with asyncio.timeout(budget.remaining) as limit:
+            yield
+    except TimeoutError:
+        if limit.expired():
+            raise RegistryTransportError(budget.message()) from None
+        raise
+    finally:
+        budget.spend(loop.time() - start)
 
 
 class Transport:
@@ -169,14 +204,15 @@ class Transport:
         if isinstance(body, bytes):
             self.stats.bytes_out += len(body)
         try:
-            resp = await self._session.request(
-                req.method,
-                url,
-                headers=headers,
-                data=body,
-                allow_redirects=False,
-                ssl=self._ssl_for(url),
-            )
+            async with _within_budget():
+                resp = await self._session.request(
+                    req.method,
+                    url,
+                    headers=headers,
+                    data=body,
+                    allow_redirects=False,
+                    ssl=self._ssl_for(url),
+                )
         except aiohttp.ClientSSLError as exc:
             raise RegistryTransportError(
                 f"{req.what or req.method}: TLS failure talking to {url.raw_authority}: "
@@ -221,13 +257,16 @@ class Transport:
         """Read the body until EOF or ``limit`` bytes, whichever comes first."""
         parts: list[bytes] = []
         total = 0
-        while total < limit:
-            piece = await resp.content.read(limit - total)
-            if not piece:
-                break
-            parts.append(piece)
-            total += len(piece)
-        self.stats.bytes_in += total
+        try:
+            async with _within_budget():
+                while total < limit:
+                    piece = await resp.content.read(limit - total)
+                    if not piece:
+                        break
+                    parts.append(piece)
+                    total += len(piece)
+        finally:
+            self.stats.bytes_in += total
         return b"".join(parts)
 
     async def _error(self, req: Request, resp: aiohttp.ClientResponse) -> RegistryError:
@@ -353,7 +392,32 @@ class Transport:
                 return resp
             raise await self._error(req, resp)
 
+    @contextmanager
+    def _budget(self, req: Request) -> Iterator[None]:
+        """A fresh budget for one attempt of ``req`` (none for a streamed body). A request
+        made inside another (a token exchange) is bounded by the outer registry's setting."""
+        outer = _BUDGET.get()
+        registry = outer.registry if outer is not None else canonical_registry(req.host)
+        budget = None
+        if not isinstance(req.body, AsyncIterable):
+            seconds = self.settings.for_host(registry).request_timeout
+            budget = Budget(seconds, what=req.what or req.method, host=req.host, registry=registry)
+        token = _BUDGET.set(budget)
+        try:
+            yield
+        finally:
+            _BUDGET.reset(token)
+
     async def _retrying(self, req: Request, op: Callable[[], Awaitable[T]]) -> T:
+        if _RETRYING.get():
+            return await op()  # the outer request retries as a whole
+        flag = _RETRYING.set(req.replayable)
+        try:
+            return await self._retry_loop(req, op)
+        finally:
+            _RETRYING.reset(flag)
+
+    async def _retry_loop(self, req: Request, op: Callable[[], Awaitable[T]]) -> T:
         attempt = 1
         while True:
             try:
@@ -378,21 +442,23 @@ class Transport:
 
         async def op() -> Response:
             async with self._slot(req.host):
-                resp = await self._attempt(req)
-                try:
-                    body = (
-                        b"" if req.method == "HEAD" else await self._read_capped(resp, max_body + 1)
-                    )
-                except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-                    raise RegistryTransportError(
-                        f"{req.what}: the response body was cut off ({type(exc).__name__}); "
-                        "the registry or the network dropped the connection"
-                    ) from exc
-                finally:
-                    resp.release()
-                return Response(resp.status, resp.headers, body, resp.url)
+                with self._budget(req):
+                    return await self._fetch_once(req, max_body)
 
         return await self._retrying(req, op)
+
+    async def _fetch_once(self, req: Request, max_body: int) -> Response:
+        resp = await self._attempt(req)
+        try:
+            body = b"" if req.method == "HEAD" else await self._read_capped(resp, max_body + 1)
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise RegistryTransportError(
+                f"{req.what}: the response body was cut off ({type(exc).__name__}); "
+                "the registry or the network dropped the connection"
+            ) from exc
+        finally:
+            resp.release()
+        return Response(resp.status, resp.headers, body, resp.url)
 
     @asynccontextmanager
     async def stream(self, req: Request) -> AsyncIterator[aiohttp.ClientResponse]:
@@ -400,7 +466,8 @@ class Transport:
 
         async def op() -> aiohttp.ClientResponse:
             async with self._slot(req.host):
-                return await self._attempt(req)
+                with self._budget(req):  # until the headers; the body is the caller's to bound
+                    return await self._attempt(req)
 
         resp = await self._retrying(req, op)
         try:

@@ -3,10 +3,16 @@
 The final chunk is held back until the whole content has been hashed; on a mismatch the
 generator raises instead of sending it, so the registry never receives the promised
 Content-Length and cannot commit the blob.
+
+The PUT has no fixed deadline (a big blob takes as long as it takes) but a minimum rate: an
+:class:`UploadGuard` fails it when the registry takes less than the registry's stall limit
+(time spent waiting for the source's chunks is not counted), and allows ``request_timeout``
+for the answer once the last byte is sent.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 
@@ -19,10 +25,51 @@ from imagegate.errors import (
     ImagegateError,
     RegistryError,
     RegistryResponseError,
+    RegistryTransportError,
 )
+from imagegate.registry.limits import RateCheck, TransferLimits, stall_message
 from imagegate.registry.origins import UPLOAD_LOCATION
 from imagegate.registry.transport import Transport
 from imagegate.registry.wire import repo_request
+
+
+class UploadGuard:
+    """The rate check of one upload, driving an ``asyncio.timeout`` around the PUT."""
+
+    def __init__(self, limits: TransferLimits, answer_within: float) -> None:
+        self._loop = asyncio.get_running_loop()
+        self.check = RateCheck(limits, self._loop.time())
+        self._answer_within = answer_within
+        self._timeout: asyncio.Timeout | None = None
+        self.finished = False
+
+    def attach(self, timeout: asyncio.Timeout) -> None:
+        self._timeout = timeout
+        timeout.reschedule(self.check.deadline)
+
+    def _set(self, when: float | None) -> None:
+        if self._timeout is not None and not self._timeout.expired():
+            self._timeout.reschedule(when)
+
+    def sent(self, n: int) -> None:
+        before = self.check.deadline
+        self.check.add(n, self._loop.time())
+        if self.check.deadline != before:
+            self._set(self.check.deadline)
+
+    def waiting(self) -> None:
+        """Waiting for the source: not the target registry's time."""
+        self.check.pause(self._loop.time())
+        self._set(None)
+
+    def resumed(self) -> None:
+        self.check.resume(self._loop.time())
+        self._set(self.check.deadline)
+
+    def done(self) -> None:
+        """Everything is sent: the registry has ``answer_within`` seconds to answer."""
+        self.finished = True
+        self._set(self._loop.time() + self._answer_within)
 
 
 class VerifiedBody:
@@ -36,7 +83,9 @@ class VerifiedBody:
         *,
         what: str,
         on_bytes: Callable[[int], None],
+        guard: UploadGuard | None = None,
     ) -> None:
+        self._guard = guard
         self._chunks = chunks
         self._digest = digest
         self._size = size
@@ -56,8 +105,19 @@ class VerifiedBody:
 
     async def _source(self) -> AsyncIterator[bytes]:
         """The caller's chunks; a failure of the source is kept to be re-raised as is."""
+        guard = self._guard
+        it = aiter(self._chunks)
         try:
-            async for chunk in self._chunks:
+            while True:
+                if guard is not None:
+                    guard.waiting()
+                try:
+                    chunk = await anext(it)
+                except StopAsyncIteration:
+                    return
+                finally:
+                    if guard is not None:
+                        guard.resumed()
                 yield chunk
         except Exception as exc:
             self.failure = exc
@@ -73,7 +133,7 @@ class VerifiedBody:
             if verifier.size > self._size:
                 raise self._fail(f"more than the expected {self._size} bytes")
             if held is not None:
-                self._on_bytes(len(held))
+                self._sent(len(held))
                 yield held
             held = chunk
         if verifier.size != self._size:
@@ -81,8 +141,15 @@ class VerifiedBody:
         if not verifier.matches():
             raise self._fail(str(verifier.actual))
         if held is not None:
-            self._on_bytes(len(held))
+            self._sent(len(held))
             yield held
+        if self._guard is not None:
+            self._guard.done()
+
+    def _sent(self, n: int) -> None:
+        self._on_bytes(n)
+        if self._guard is not None:
+            self._guard.sent(n)
 
 
 def verified_body(
@@ -92,8 +159,9 @@ def verified_body(
     *,
     what: str,
     on_bytes: Callable[[int], None] = lambda n: None,
+    guard: UploadGuard | None = None,
 ) -> VerifiedBody:
-    return VerifiedBody(chunks, digest, size, what=what, on_bytes=on_bytes)
+    return VerifiedBody(chunks, digest, size, what=what, on_bytes=on_bytes, guard=guard)
 
 
 async def start_upload(transport: Transport, repo: Reference, what: str) -> str:
@@ -155,7 +223,9 @@ async def upload_blob(
     location = await start_upload(transport, repo, what)
     sep = "&" if "?" in location else "?"
     put_url = f"{location}{sep}digest={digest}"
-    body = verified_body(chunks, digest, size, what=what, on_bytes=transport.count_out)
+    hs = transport.settings.for_host(repo.registry)
+    guard = UploadGuard(hs.transfer_limits, hs.request_timeout)
+    body = verified_body(chunks, digest, size, what=what, on_bytes=transport.count_out, guard=guard)
     req = repo_request(
         "PUT",
         repo,
@@ -168,7 +238,22 @@ async def upload_blob(
         replayable=False,
     )
     try:
-        resp = await transport.fetch(req, max_body=64 * 1024)
+        try:
+            async with asyncio.timeout(None) as limit:
+                guard.attach(limit)
+                resp = await transport.fetch(req, max_body=64 * 1024)
+        except TimeoutError:
+            if not limit.expired():
+                raise
+            if guard.finished:
+                msg = (
+                    f"{what}: registry {repo.registry} did not confirm the upload within "
+                    f"{hs.request_timeout:g} s of the last byte (the limit is "
+                    f"registries.{repo.registry}.request_timeout)"
+                )
+            else:
+                msg = stall_message(what, repo.registry, hs.transfer_limits, guard.check.total)
+            raise RegistryTransportError(msg) from None
     except (ImagegateError, aiohttp.ClientError, OSError):
         if body.failure is not None:
             await cancel_upload(transport, repo, location)

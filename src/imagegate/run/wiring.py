@@ -8,6 +8,11 @@ from imagegate.domain.allowlist import Config
 from imagegate.domain.reference import DOCKER_HUB
 from imagegate.registry.client import RegistryClient
 from imagegate.registry.credentials import Credential, CredentialStore
+from imagegate.registry.limits import (
+    DEFAULT_REQUEST_TIMEOUT,
+    DEFAULT_STALL_MIN_BYTES,
+    DEFAULT_STALL_WINDOW,
+)
 from imagegate.registry.settings import DEFAULT_MAX_CONCURRENCY, HostSettings, RegistrySettings
 from imagegate.state import SqliteStateStore, open_state
 
@@ -20,6 +25,9 @@ def registry_settings(config: Config) -> RegistrySettings:
             username=entry.username,
             password=entry.password.reveal() if entry.password else None,
             max_concurrency=entry.max_concurrency or DEFAULT_MAX_CONCURRENCY,
+            request_timeout=entry.request_timeout or DEFAULT_REQUEST_TIMEOUT,
+            stall_window=entry.stall_window or DEFAULT_STALL_WINDOW,
+            stall_min_bytes=(entry.stall_min_kib or DEFAULT_STALL_MIN_BYTES // 1024) * 1024,
         )
         for host, entry in config.registries.items()
     }
@@ -42,5 +50,7 @@ def registry_client(config: Config) -> RegistryClient:
     )
 
 
-def state_for(config: Config, override: str | Path | None = None) -> SqliteStateStore:
-    return open_state(Path(override) if override else config.state)
+def state_for(
+    config: Config, override: str | Path | None = None, *, readonly: bool = False
+) -> SqliteStateStore:
+    return open_state(Path(override) if override else config.state, readonly=readonly)

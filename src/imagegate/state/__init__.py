@@ -134,6 +134,8 @@ class StateStore(Protocol):
     def is_rejected(self, target_repo: str, tag: str, digest: Digest) -> bool: ...
 
 
-def open_state(path: Path | str | None = None) -> SqliteStateStore:
-    """Open the state database at ``path`` (default: :func:`default_state_path`)."""
-    return SqliteStateStore.open(default_state_path() if path is None else path)
+def open_state(path: Path | str | None = None, *, readonly: bool = False) -> SqliteStateStore:
+    """Open the state database at ``path`` (default: :func:`default_state_path`).
+
+    ``readonly``: write nothing (see :meth:`SqliteStateStore.open`)."""
+    return SqliteStateStore.open(default_state_path() if path is None else path, readonly=readonly)

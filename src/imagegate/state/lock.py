@@ -7,13 +7,14 @@ The holder writes its PID into the file so that a refused run can say who holds 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 from imagegate.errors import StateError
-from imagegate.state.paths import FILE_MODE
+from imagegate.state.paths import FILE_MODE, os_error
 
 
 def lock_path_for(db_path: Path) -> Path:
@@ -37,6 +38,8 @@ def hold_lock(path: Path, *, wait: bool = False) -> Iterator[None]:
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
     except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+            raise os_error(path, exc) from exc
         raise StateError(f"cannot open the lock file {path}: {exc.strerror}") from exc
     try:
         try:
@@ -46,8 +49,12 @@ def hold_lock(path: Path, *, wait: bool = False) -> Iterator[None]:
                 f"another imagegate run holds {path}{_holder(fd)}; wait for it to finish "
                 "(runs on one state file never overlap)"
             ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        except OSError as exc:  # the disk is full: the PID is only for messages
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise os_error(path, exc) from exc
         try:
             yield
         finally:

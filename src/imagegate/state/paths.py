@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -28,19 +30,71 @@ def default_state_path(env: Mapping[str, str] | None = None) -> Path:
     return root / "imagegate" / STATE_FILE_NAME
 
 
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISFIFO(mode):
+        return "a pipe"
+    return "not a regular file"
+
+
+def _check_regular(path: Path) -> bool:
+    """False if ``path`` does not exist; StateError if it is not a regular file."""
+    try:
+        info = path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except OSError as exc:
+        raise StateError(
+            f"cannot open the state database {path}: {exc.strerror}; check the permissions "
+            "or choose another path with --state"
+        ) from exc
+    if not stat.S_ISREG(info.st_mode):
+        raise StateError(
+            f"the state database {path} is {_kind(info.st_mode)}, not a file; point --state "
+            "(or state: in the allowlist) at a file path, such as state.db"
+        )
+    return True
+
+
+def check_readable(path: Path) -> bool:
+    """For a read-only open: True if there is a state to read (an existing, non-empty file)."""
+    return _check_regular(path) and path.stat().st_size > 0
+
+
 def prepare_file(path: Path) -> None:
     """Create the parent directory (0700) and the file (0600) if they do not exist yet.
 
     Existing directories and files keep their permissions: the admin may have chosen them.
     SQLite gives its ``-wal`` and ``-shm`` files the permissions of the database file.
+    A path that is not a regular file (``/dev/null``, a directory) is refused.
     """
+    exists = _check_regular(path)
     try:
         if not path.parent.exists():
             path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
         os.close(fd)
     except OSError as exc:
-        raise StateError(
-            f"cannot create the state database {path}: {exc.strerror}; "
-            "check the permissions or choose another path with --state"
-        ) from exc
+        raise os_error(path, exc, exists=exists) from exc
+
+
+def os_error(path: Path, exc: OSError, *, exists: bool = True) -> StateError:
+    """The StateError for an OSError on the state database (or its lock file) at ``path``."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return StateError(
+            f"the disk holding the state database {path} is full ({exc.strerror}); free some "
+            "space and run again"
+        )
+    if exists and exc.errno in (errno.EROFS, errno.EPERM, errno.EACCES):
+        return StateError(
+            f"the state database {path} is read-only ({exc.strerror}); make it writable (the "
+            "file, its directory, a read-only mount or 'chattr +i') or choose another path with "
+            "--state. status, history and pending can still read it"
+        )
+    return StateError(
+        f"cannot create the state database {path}: {exc.strerror}; "
+        "check the permissions or choose another path with --state"
+    )

@@ -23,7 +23,7 @@ def get_pending(db: Database, pending_id: int) -> PendingChange:
         raise StateError(
             f"there is no pending change {pending_id}; list them with 'imagegate pending'"
         )
-    return rows.pending_change(row)
+    return db.decode(rows.pending_change, row)
 
 
 def add_pending(db: Database, change: PendingChange, at: datetime) -> tuple[PendingChange, bool]:
@@ -32,7 +32,7 @@ def add_pending(db: Database, change: PendingChange, at: datetime) -> tuple[Pend
     with db.transaction():
         row = db.one(_SELECT + " WHERE target_repo = ? AND tag = ? AND new_digest = ?", key)
         if row is not None:
-            return rows.pending_change(row), False
+            return db.decode(rows.pending_change, row), False
         row = db.one(
             "INSERT INTO pending (source_repo, tag, target_repo, old_digest, new_digest, details,"  # noqa: S608 (constant columns)
             " status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
@@ -48,7 +48,7 @@ def add_pending(db: Database, change: PendingChange, at: datetime) -> tuple[Pend
                 rows.ts(at),
             ),
         )
-        stored = rows.pending_change(row)
+        stored = db.decode(rows.pending_change, row)
         db.insert_event(
             Event(
                 EventKind.PENDING_CREATED,
@@ -77,7 +77,7 @@ def pending(
             params.append(str(value))
     clause = f" WHERE {' AND '.join(where)}" if where else ""
     found = db.all(_SELECT + clause + " ORDER BY id", tuple(params))
-    return tuple(rows.pending_change(r) for r in found)
+    return tuple(db.decode(rows.pending_change, r) for r in found)
 
 
 def decide(
@@ -125,11 +125,13 @@ def decide(
 def approved_digest(db: Database, target_repo: str, tag: str) -> Digest | None:
     """The latest approved digest for the tag that no run has mirrored yet."""
     row = db.one(
-        "SELECT new_digest FROM pending WHERE target_repo = ? AND tag = ? AND status = ? "
+        "SELECT new_digest, id FROM pending WHERE target_repo = ? AND tag = ? AND status = ? "
         "ORDER BY decided_at DESC, id DESC LIMIT 1",
         (target_repo, tag, str(PendingStatus.APPROVED)),
     )
-    return None if row is None else rows.digest(row[0])
+    if row is None:
+        return None
+    return db.decode(lambda r: rows.Cells("pending", ("new_digest", "id"), r, (1,)).digest(0), row)
 
 
 def mark_applied(db: Database, pending_id: int, run_id: int | None) -> PendingChange:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 from imagegate.domain.digest import Digest
 from imagegate.domain.records import (
@@ -25,6 +27,7 @@ from imagegate.errors import ImagegateError, StateError
 from imagegate.log import redact
 
 Row = Sequence[Any]
+E = TypeVar("E", bound=StrEnum)
 
 
 def ts(value: datetime) -> str:
@@ -34,23 +37,114 @@ def ts(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+class BadRowError(StateError):
+    """A stored value of the wrong type or shape. :meth:`located` names the database."""
+
+    def __init__(self, table: str, key: str, column: str, problem: str) -> None:
+        super().__init__(f"table {table}, row {key}: {column} {problem}")
+        self.table = table
+        self.key = key
+
+    def located(self, where: str) -> StateError:
+        return StateError(
+            f"the state database {where} has a damaged row: {self.message}; fix or delete that "
+            f"row (sqlite3 {where}), or move the file away (mv {where} {where}.broken) and run "
+            "again: the next run rebuilds the state from the registries, and the moved file "
+            "keeps the audit history"
+        )
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+@dataclass(frozen=True, slots=True)
+class Cells:
+    """One row read column by column; a value of the wrong type raises :class:`BadRowError`."""
+
+    table: str
+    columns: tuple[str, ...]
+    row: Row
+    key_columns: tuple[int, ...] = (0,)
+
+    @property
+    def key(self) -> str:
+        return " ".join(f"{self.columns[i]}={_shown(self.row[i])}" for i in self.key_columns)
+
+    def bad(self, i: int, problem: str) -> BadRowError:
+        return BadRowError(self.table, self.key, self.columns[i], problem)
+
+    def text(self, i: int) -> str:
+        value = self.row[i]
+        if not isinstance(value, str):
+            raise self.bad(i, f"holds {_shown(value)}, not text")
+        return value
+
+    def opt_text(self, i: int) -> str | None:
+        return None if self.row[i] is None else self.text(i)
+
+    def integer(self, i: int) -> int:
+        value = self.row[i]
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise self.bad(i, f"holds {_shown(value)}, not a whole number")
+        return value
+
+    def opt_integer(self, i: int) -> int | None:
+        return None if self.row[i] is None else self.integer(i)
+
+    def when(self, i: int) -> datetime:
+        value = self.row[i]
+        try:
+            return from_ts(value)
+        except (TypeError, ValueError, OverflowError):
+            raise self.bad(i, f"holds {_shown(value)}, not a timestamp") from None
+
+    def opt_when(self, i: int) -> datetime | None:
+        return None if self.row[i] is None else self.when(i)
+
+    def digest(self, i: int) -> Digest:
+        value = self.row[i]
+        if isinstance(value, str):
+            try:
+                return Digest.parse(value)
+            except ImagegateError:
+                pass
+        raise self.bad(i, f"holds {_shown(value)}, not a digest")
+
+    def opt_digest(self, i: int) -> Digest | None:
+        return None if self.row[i] is None else self.digest(i)
+
+    def string_list(self, i: int) -> tuple[str, ...]:
+        value = self.row[i]
+        try:
+            found = json.loads(value) if isinstance(value, str) else None
+        except ValueError:
+            found = None
+        if not isinstance(found, list) or not all(isinstance(v, str) for v in found):
+            raise self.bad(i, f"holds {_shown(value)}, not a JSON list of strings")
+        return tuple(found)
+
+    def choice(self, i: int, enum: type[E]) -> E:
+        value = self.text(i)
+        try:
+            return enum(value)
+        except ValueError:
+            raise self.bad(
+                i,
+                f"holds the unknown value {_shown(value)} (written by a newer imagegate? "
+                "then upgrade imagegate)",
+            ) from None
+
+
 def from_ts(text: str) -> datetime:
-    return datetime.fromisoformat(text).astimezone(UTC)
-
-
-def opt_ts(text: str | None) -> datetime | None:
-    return None if text is None else from_ts(text)
-
-
-def opt_digest(text: str | None) -> Digest | None:
-    return None if text is None else digest(text)
-
-
-def digest(text: str) -> Digest:
-    try:
-        return Digest.parse(text)
-    except ImagegateError as exc:
-        raise StateError(f"the state database holds an invalid digest {text!r}") from exc
+    """A stored timestamp; ValueError/TypeError if it is not one. Naive ones are UTC."""
+    if not isinstance(text, str):
+        raise TypeError("a timestamp is text")
+    value = datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
 
 def opt_str(value: Digest | None) -> str | None:
@@ -79,40 +173,12 @@ def to_json(value: Mapping[str, object] | Sequence[str]) -> str:
     return json.dumps(_scrubbed(value), sort_keys=True)
 
 
-def mapping(text: str) -> Mapping[str, object]:
+def mapping(text: object) -> Mapping[str, object]:
     try:
-        value = json.loads(text)
+        value = json.loads(text) if isinstance(text, str) else {"unreadable": repr(text)}
     except ValueError:
         value = {"unreadable": text}  # one damaged detail must not hide the rest of the log
     return MappingProxyType(value if isinstance(value, dict) else {"value": value})
-
-
-def _newer(what: str, text: str) -> StateError:
-    return StateError(
-        f"the state database holds an unknown {what} {text!r}: it was written by a newer "
-        "imagegate; upgrade imagegate"
-    )
-
-
-def event_kind(text: str) -> EventKind:
-    try:
-        return EventKind(text)
-    except ValueError:
-        raise _newer("event kind", text) from None
-
-
-def run_result(text: str | None) -> RunResult | None:
-    try:
-        return None if text is None else RunResult(text)
-    except ValueError:
-        raise _newer("run result", text or "") from None
-
-
-def pending_status(text: str) -> PendingStatus:
-    try:
-        return PendingStatus(text)
-    except ValueError:
-        raise _newer("pending status", text) from None
 
 
 RUN_COLUMNS = "id, kind, config_path, started_at, finished_at, result, summary"
@@ -120,13 +186,15 @@ SELECT_RUNS = "SELECT id, kind, config_path, started_at, finished_at, result, su
 
 
 def run_record(r: Row) -> RunRecord:
+    c = Cells("runs", tuple(RUN_COLUMNS.split(", ")), r)
+    result = None if r[5] is None else c.choice(5, RunResult)
     return RunRecord(
-        id=r[0],
-        kind=r[1],
-        config_path=r[2],
-        started_at=from_ts(r[3]),
-        finished_at=opt_ts(r[4]),
-        result=run_result(r[5]),
+        id=c.integer(0),
+        kind=c.text(1),
+        config_path=c.text(2),
+        started_at=c.when(3),
+        finished_at=c.opt_when(4),
+        result=result,
         summary=mapping(r[6]),
     )
 
@@ -156,17 +224,17 @@ def tag_row(t: TagRecord) -> tuple[object, ...]:
 
 
 def tag_record(r: Row) -> TagRecord:
-    platforms = json.loads(r[7])
+    c = Cells("tags", tuple(TAG_COLUMNS.split(", ")), r, key_columns=(0, 1))
     return TagRecord(
-        target_repo=r[0],
-        tag=r[1],
-        source_ref=r[2],
-        source_digest=digest(r[3]),
-        target_digest=digest(r[4]),
-        run_id=r[5],
-        synced_at=from_ts(r[6]),
-        platforms=tuple(str(p) for p in platforms) if isinstance(platforms, list) else (),
-        backup_tag=r[8],
+        target_repo=c.text(0),
+        tag=c.text(1),
+        source_ref=c.text(2),
+        source_digest=c.digest(3),
+        target_digest=c.digest(4),
+        run_id=c.opt_integer(5),
+        synced_at=c.when(6),
+        platforms=c.string_list(7),
+        backup_tag=c.opt_text(8),
     )
 
 
@@ -176,16 +244,29 @@ SELECT_HISTORY = (
 )
 
 
+HISTORY_COLUMNS = (
+    "id",
+    "target_repo",
+    "tag",
+    "target_digest",
+    "source_digest",
+    "run_id",
+    "recorded_at",
+    "backup_tag",
+)
+
+
 def history_entry(r: Row) -> TagHistoryEntry:
+    c = Cells("tag_history", HISTORY_COLUMNS, r)
     return TagHistoryEntry(
-        id=r[0],
-        target_repo=r[1],
-        tag=r[2],
-        target_digest=digest(r[3]),
-        source_digest=digest(r[4]),
-        run_id=r[5],
-        recorded_at=from_ts(r[6]),
-        backup_tag=r[7],
+        id=c.integer(0),
+        target_repo=c.text(1),
+        tag=c.text(2),
+        target_digest=c.digest(3),
+        source_digest=c.digest(4),
+        run_id=c.opt_integer(5),
+        recorded_at=c.when(6),
+        backup_tag=c.opt_text(7),
     )
 
 
@@ -209,18 +290,34 @@ def event_row(e: Event, at: datetime) -> tuple[object, ...]:
     )
 
 
+EVENT_COLUMNS = (
+    "id",
+    "at",
+    "kind",
+    "run_id",
+    "image",
+    "tag",
+    "digest",
+    "old_digest",
+    "actor",
+    "reason",
+    "detail",
+)
+
+
 def event(r: Row) -> Event:
+    c = Cells("events", EVENT_COLUMNS, r)
     return Event(
-        id=r[0],
-        at=from_ts(r[1]),
-        kind=event_kind(r[2]),
-        run_id=r[3],
-        image=r[4],
-        tag=r[5],
-        digest=opt_digest(r[6]),
-        old_digest=opt_digest(r[7]),
-        actor=r[8],
-        reason=r[9],
+        id=c.integer(0),
+        at=c.when(1),
+        kind=c.choice(2, EventKind),
+        run_id=c.opt_integer(3),
+        image=c.opt_text(4),
+        tag=c.opt_text(5),
+        digest=c.opt_digest(6),
+        old_digest=c.opt_digest(7),
+        actor=c.text(8),
+        reason=c.text(9),
         detail=mapping(r[10]),
     )
 
@@ -236,18 +333,19 @@ SELECT_PENDING = (
 
 
 def pending_change(r: Row) -> PendingChange:
+    c = Cells("pending", tuple(PENDING_COLUMNS.split(", ")), r)
     return PendingChange(
-        id=r[0],
-        source_repo=r[1],
-        tag=r[2],
-        target_repo=r[3],
-        old_digest=opt_digest(r[4]),
-        new_digest=digest(r[5]),
+        id=c.integer(0),
+        source_repo=c.text(1),
+        tag=c.text(2),
+        target_repo=c.text(3),
+        old_digest=c.opt_digest(4),
+        new_digest=c.digest(5),
         details=ReviewDetails.from_json(found) if (found := mapping(r[6])) else None,
-        status=pending_status(r[7]),
-        created_at=from_ts(r[8]),
-        decided_at=opt_ts(r[9]),
-        decided_by=r[10],
-        reason=r[11],
-        applied_run_id=r[12],
+        status=c.choice(7, PendingStatus),
+        created_at=c.when(8),
+        decided_at=c.opt_when(9),
+        decided_by=c.text(10),
+        reason=c.text(11),
+        applied_run_id=c.opt_integer(12),
     )

@@ -104,7 +104,33 @@ def current_version(conn: sqlite3.Connection, where: str) -> int:
             )
         return 0
     row = conn.execute("SELECT version FROM schema_version").fetchone()
-    return int(row[0]) if row else 0
+    if row is None:
+        raise _damaged(where, "the table schema_version has no row")
+    version = row[0]
+    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+        raise _damaged(where, f"schema_version holds {version!r}, not a schema number")
+    return version
+
+
+def _damaged(where: str, problem: str) -> StateError:
+    return StateError(
+        f"the state database {where} is damaged: {problem}; if you know the version, set it "  # noqa: S608 (advice shown to the user, not a query)
+        f'(sqlite3 {where} "UPDATE schema_version SET version = {SCHEMA_VERSION}"), or move '
+        f"the file away (mv {where} {where}.broken) and run again: the next run rebuilds the "
+        "state from the registries, and the moved file keeps the audit history"
+    )
+
+
+def check_current(conn: sqlite3.Connection, where: str) -> int:
+    """For a read-only open: the schema must be this version's (nothing may be migrated)."""
+    version = _known_version(conn, where)
+    if version != SCHEMA_VERSION:
+        raise StateError(
+            f"the state database {where} has schema {version}, older than this imagegate's "
+            f"{SCHEMA_VERSION}, and is opened read-only; run a command that writes (sync, "
+            "plan) once with write access to upgrade it"
+        )
+    return version
 
 
 def _known_version(conn: sqlite3.Connection, where: str) -> int:

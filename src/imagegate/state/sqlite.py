@@ -24,7 +24,7 @@ from imagegate.errors import StateError
 from imagegate.state import pendingstore, rows, tagstore
 from imagegate.state.db import MEMORY, Database
 from imagegate.state.lock import hold_lock, lock_path_for
-from imagegate.state.paths import prepare_file
+from imagegate.state.paths import check_readable, prepare_file
 
 DEFAULT_EVENT_LIMIT = 1000
 
@@ -36,14 +36,24 @@ def _now(at: datetime | None) -> datetime:
 class SqliteStateStore:
     """State and audit log in one SQLite file (WAL). Open with :meth:`open` or :meth:`memory`."""
 
-    def __init__(self, db: Database, path: Path | None) -> None:
+    def __init__(self, db: Database, path: Path | None, *, readonly: bool = False) -> None:
         self._db = db
         self.path = path  # None for an in-memory store
+        self.readonly = readonly
 
     @classmethod
-    def open(cls, path: Path | str) -> SqliteStateStore:
-        """Open (creating and migrating as needed) the database at ``path``."""
+    def open(cls, path: Path | str, *, readonly: bool = False) -> SqliteStateStore:
+        """Open (creating and migrating as needed) the database at ``path``.
+
+        ``readonly`` (status, history, pending) writes nothing: the file is opened read-only
+        and not created; a missing or empty file reads as an empty state. Such a store skips
+        cache writes (:meth:`save_tag_list`) and refuses every other write.
+        """
         path = Path(path).expanduser()
+        if readonly:
+            if not check_readable(path):
+                return cls(Database(MEMORY), path, readonly=True)
+            return cls(Database(str(path), readonly=True), path, readonly=True)
         prepare_file(path)
         return cls(Database(str(path)), path)
 
@@ -92,7 +102,7 @@ class SqliteStateStore:
                 f"RETURNING {rows.RUN_COLUMNS}",
                 (kind, config_path, rows.ts(at)),
             )
-            run = rows.run_record(row)
+            run = self._db.decode(rows.run_record, row)
             self._db.insert_event(
                 Event(
                     EventKind.RUN_STARTED,
@@ -130,7 +140,7 @@ class SqliteStateStore:
                     at=at,
                 )
             )
-        return rows.run_record(row)
+        return self._db.decode(rows.run_record, row)
 
     def last_run(self, kind: str | None = None) -> RunRecord | None:
         if kind is None:
@@ -140,12 +150,12 @@ class SqliteStateStore:
                 rows.SELECT_RUNS + " WHERE kind = ? ORDER BY id DESC LIMIT 1",
                 (kind,),
             )
-        return None if row is None else rows.run_record(row)
+        return None if row is None else self._db.decode(rows.run_record, row)
 
     def runs(self, limit: int = 20) -> tuple[RunRecord, ...]:
         """The latest runs, newest first."""
         found = self._db.all(rows.SELECT_RUNS + " ORDER BY id DESC LIMIT ?", (limit,))
-        return tuple(rows.run_record(r) for r in found)
+        return tuple(self._db.decode(rows.run_record, r) for r in found)
 
     # -- audit events -----------------------------------------------------------------------
 
@@ -183,7 +193,7 @@ class SqliteStateStore:
             rows.SELECT_EVENTS + clause + " ORDER BY id DESC LIMIT ?",
             (*params, limit),
         )
-        return tuple(rows.event(r) for r in reversed(found))
+        return tuple(self._db.decode(rows.event, r) for r in reversed(found))
 
     # -- mirrored tags ----------------------------------------------------------------------
 
@@ -216,13 +226,15 @@ class SqliteStateStore:
         )
         if row is None:
             return None
+        cells = rows.Cells("tag_lists", ("tags", "fetched_at"), row)
         try:
-            found = json.loads(row[0])
-        except ValueError:
+            return cells.string_list(0), cells.when(1)
+        except rows.BadRowError:
             return None  # a damaged cache entry is a cache miss: the tags are listed again
-        return tuple(str(t) for t in found), rows.from_ts(row[1])
 
     def save_tag_list(self, source_repo: str, tags: Sequence[str], fetched_at: datetime) -> None:
+        if self.readonly:
+            return  # only a cache: a read-only command lists the tags again next time
         with self._db.transaction():
             self._db.execute(
                 "INSERT INTO tag_lists (source_repo, tags, fetched_at) VALUES (?, ?, ?) "

@@ -52,7 +52,7 @@ def get_tag(db: Database, target_repo: str, tag: str) -> TagRecord | None:
         rows.SELECT_TAGS + " WHERE target_repo = ? AND tag = ?",
         (target_repo, tag),
     )
-    return None if row is None else rows.tag_record(row)
+    return None if row is None else db.decode(rows.tag_record, row)
 
 
 def tags(db: Database, target_repo: str | None = None) -> tuple[TagRecord, ...]:
@@ -63,7 +63,7 @@ def tags(db: Database, target_repo: str | None = None) -> tuple[TagRecord, ...]:
             rows.SELECT_TAGS + " WHERE target_repo = ? ORDER BY tag",
             (target_repo,),
         )
-    return tuple(rows.tag_record(r) for r in found)
+    return tuple(db.decode(rows.tag_record, r) for r in found)
 
 
 def tag_history(db: Database, target_repo: str, tag: str) -> tuple[TagHistoryEntry, ...]:
@@ -72,7 +72,7 @@ def tag_history(db: Database, target_repo: str, tag: str) -> tuple[TagHistoryEnt
         rows.SELECT_HISTORY + " WHERE target_repo = ? AND tag = ? ORDER BY id DESC",
         (target_repo, tag),
     )
-    return tuple(rows.history_entry(r) for r in found)
+    return tuple(db.decode(rows.history_entry, r) for r in found)
 
 
 def forget_tag(db: Database, target_repo: str, tag: str) -> bool:
