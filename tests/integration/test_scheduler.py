@@ -105,13 +105,17 @@ def test_stop_ends_the_wait_at_once():
         return RunOutcome(success=True)
 
     async def main():
-        stop = asyncio.Event()
+        stop, history = asyncio.Event(), RunHistory()
         task = asyncio.create_task(
             run_schedule(
-                job, Schedule(every=parse_duration("1h")), stop=stop, run_immediately=False
+                job,
+                Schedule(every=parse_duration("1h")),
+                stop=stop,
+                run_immediately=False,
+                history=history,
             )
         )
-        await asyncio.sleep(0.05)
+        await until(lambda: history.state == "waiting", "the loop waiting for its slot")
         assert task.done() is False
         stop.set()
         await asyncio.wait_for(task, DEADLINE)  # not the hour to the next slot
