@@ -14,7 +14,7 @@ from imagegate.domain.units import human_bytes
 from imagegate.errors import failure_exit_code
 from imagegate.run.details import describer_for
 from imagegate.run.sync import RunReport, run_sync
-from imagegate.watch.service import notify_report
+from imagegate.watch.notifications import notify_report
 
 
 def register(sub: Any) -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -25,7 +24,6 @@ from imagegate.domain.listen import ListenAddress
 from imagegate.domain.schedule import Schedule, format_duration
 from imagegate.errors import ImagegateError, UsageError
 from imagegate.notify.delivery import DeliveryResult
-from imagegate.notify.notifier import Notifier, RunNotifications
 from imagegate.plan.planner import (
     CopyTag,
     HoldForReview,
@@ -41,6 +39,7 @@ from imagegate.run.sync import RunReport, run_sync
 from imagegate.run.wiring import registry_client, state_for
 from imagegate.state import PendingStatus, RunResult
 from imagegate.watch.metrics import WatchMetrics
+from imagegate.watch.notifications import notify_failure, notify_report
 from imagegate.watch.runs import RunHistory, RunOutcome
 from imagegate.watch.scheduler import install_signal_handlers, run_schedule
 from imagegate.watch.server import WatchServer
@@ -50,8 +49,6 @@ log = logging.getLogger("imagegate.watch")
 DEFAULT_GRACE = 30.0  # seconds a run in flight may finish after SIGTERM
 DEFAULT_FAILURE_BACKOFF = 30.0  # seconds after one failed run, doubling (scheduler)
 DEFAULT_MAX_FAILURES = 3  # failed runs in a row before /healthz answers 503
-
-OnDelivery = Callable[[DeliveryResult], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,60 +147,6 @@ def run_message(report: RunReport) -> str:
         f"images in sync, {len(out.copied)} copied, {len(out.updated)} updated, "
         f"{len(out.pending)} new pending, {len(out.failures)} failed"
     )
-
-
-def record_notifications(note: RunNotifications, report: RunReport) -> None:
-    """Put a finished run's news into ``note`` (one batch per kind, one summary, on finish)."""
-    out = report.outcome
-    source = {key: entry.source_text for key, entry in report.entries.items()}
-    for change in out.pending:
-        note.pending(
-            source.get(change.target_repo, change.source_repo),
-            tag=change.tag,
-            target=change.target_repo,
-            old_digest=str(change.old_digest) if change.old_digest else None,
-            new_digest=str(change.new_digest),
-            details=change.details,
-        )
-    published = [(i, t, d, None) for i, t, d in out.copied] + list(out.updated)
-    for image, tag, digest, old in published:
-        note.published(
-            source.get(image, image),
-            tag=tag,
-            target=image,
-            old_digest=str(old) if old else None,
-            new_digest=str(digest),
-        )
-    for failure in out.failures:
-        note.failed(
-            failure.message,
-            image=source.get(failure.image, failure.image),
-            tag=failure.tag,
-            target=failure.image,
-        )
-    note.count("in_sync", out.skipped)
-    note.count("bytes_copied", out.bytes_copied)
-
-
-async def notify_report(
-    config: Config, report: RunReport, *, on_delivery: OnDelivery | None = None
-) -> None:
-    """Send the webhooks of ``config`` what ``report`` says. Never raises for delivery."""
-    targets = config.webhooks
-    if not targets:
-        return
-    async with Notifier(targets, on_delivery=on_delivery).run(str(report.run_id)) as note:
-        record_notifications(note, report)
-
-
-async def notify_failure(
-    config: Config, message: str, on_delivery: OnDelivery | None, run_id: int | None = None
-) -> None:
-    targets = config.webhooks
-    if targets:
-        note = Notifier(targets, on_delivery=on_delivery).run(str(run_id) if run_id else None)
-        note.failed(f"the run failed: {message}")
-        await note.finish(success=False)
 
 
 class Watcher:
