@@ -8,8 +8,6 @@ problem found by walking docs/docker-hub.md, docs/review.md and docs/watch.md by
 from __future__ import annotations
 
 import asyncio
-import base64
-import json
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -19,73 +17,23 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from imagegate.config import load_config
+from imagegate.config.load import load_config
 from imagegate.errors import ImagegateError
-from imagegate.watchrun import Watcher, WatchOptions, watch_schedule
+from imagegate.watch.service import Watcher, WatchOptions, watch_schedule
 from tests.support.bgserver import BackgroundServer
-from tests.support.fake_hub import FakeHub, OatResource
+from tests.support.fake_hub import OatResource
 from tests.support.images import ImageFactory
+from tests.support.org_world import ORG, allowlist, org_world
 from tests.support.pusher import Pusher
 from tests.support.world import cli, cli_json
-
-ORG = "acme"
 
 
 @pytest.fixture
 def world(
     registry_pool, tmp_path: Path, image_factory: ImageFactory, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[SimpleNamespace]:
-    with FakeHub() as hub:
-        m = hub.model
-        for user in ("olivia", "eddie", "molly", "bitnami", "grafana"):
-            m.add_user(user, f"{user}-pw")
-        m.add_org(ORG, owners=("olivia",))
-        m.add_member(ORG, "eddie", "editor")
-        m.add_member(ORG, "molly", "member")
-        for team in ("developers", "platform", "data"):
-            m.add_team(ORG, team)
-        reg = registry_pool.start(auth=hub.token_auth(), name="hub-registry")
-        try:
-            for repo, tag in (("bitnami/redis", "7.2"), ("grafana/loki", "3.0.0")):
-                ns = repo.split("/")[0]
-                Pusher(reg.url, username=ns, password=f"{ns}-pw").push_image(
-                    repo, tag, image_factory.image(layers=1, layer_size=256)
-                )
-            docker = tmp_path / "docker"
-            docker.mkdir()
-            auth = base64.b64encode(b"olivia:olivia-pw").decode()
-            (docker / "config.json").write_text(json.dumps({"auths": {reg.host: {"auth": auth}}}))
-            monkeypatch.setenv("DOCKER_CONFIG", str(docker))
-            yield SimpleNamespace(hub=hub, reg=reg, tmp=tmp_path, factory=image_factory)
-        finally:
-            registry_pool.stop(reg)
-
-
-def allowlist(
-    w: SimpleNamespace, *, top: str = "", hub_auth: str = "", extra: str = "", loki: str = ""
-) -> str:
-    """The allowlist of these journeys: ``top`` goes first in the file (comments, ...),
-    ``extra`` is top-level YAML before ``images:``, ``loki`` more keys of the loki entry."""
-    cfg = w.tmp / "imagegate.yaml"
-    cfg.write_text(
-        f"{top}version: 1\n"
-        "target:\n"
-        f"  registry: {w.reg.host}\n"
-        f"  namespace: {ORG}\n"
-        f"  hub:\n    url: {w.hub.base_url}\n{hub_auth}"
-        "  access_management: {enabled: true}\n"
-        "defaults:\n  teams: {developers: read}\n"
-        f"state: {w.tmp / 'state.db'}\n"
-        f"{extra}"
-        "images:\n"
-        f"  - source: {w.reg.host}/bitnami/redis\n"
-        '    tags: ["7.2"]\n'
-        "    visibility: public\n"
-        f"  - source: {w.reg.host}/grafana/loki\n"
-        '    tags: ["3.0.0"]\n'
-        f"{loki}"
-    )
-    return str(cfg)
+    with org_world(registry_pool, tmp_path, image_factory, monkeypatch) as w:
+        yield w
 
 
 def test_editing_the_allowlist_elsewhere_does_not_rewrite_every_description(world, capsys):

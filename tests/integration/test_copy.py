@@ -15,7 +15,7 @@ from imagegate.domain.digest import Digest
 from imagegate.domain.manifest import Platform, parse_manifest
 from imagegate.domain.reference import Reference, parse_reference
 from imagegate.engine.copy import CopyResult, copy_image
-from imagegate.engine.events import CopyEvent, EventKind
+from imagegate.engine.events import CopyEvent, CopyEventKind
 from imagegate.engine.locations import BlobLocations
 from imagegate.errors import (
     EXIT_AUTH,
@@ -87,25 +87,25 @@ def test_multiarch_copy_preserves_every_digest(
     assert result.blobs_copied == len(idx.blobs) == 7  # shared base layer copied once
     assert result.bytes_copied == sum(len(b) for b in idx.blobs.values())
     assert [str(p) for p in result.platforms] == ["linux/amd64", "linux/arm64", "linux/arm/v7"]
-    uploads = [e.digest for e in events if e.kind is EventKind.BLOB_UPLOADED]
+    uploads = [e.digest for e in events if e.kind is CopyEventKind.BLOB_UPLOADED]
     assert sorted(map(str, uploads)) == sorted(idx.blobs)  # each blob once (in-flight dedupe)
     # children before the parent, the tag strictly last
     kinds = [e.kind for e in events]
-    assert kinds[-1] is EventKind.TAGGED
-    pushed = [str(e.digest) for e in events if e.kind is EventKind.MANIFEST_PUSHED]
+    assert kinds[-1] is CopyEventKind.TAGGED
+    pushed = [str(e.digest) for e in events if e.kind is CopyEventKind.MANIFEST_PUSHED]
     assert pushed[-1] == idx.digest and set(pushed[:-1]) == {c.digest for c in idx.children}
     for child in idx.children:
-        at = kinds.index(EventKind.MANIFEST_PUSHED, 0)
+        at = kinds.index(CopyEventKind.MANIFEST_PUSHED, 0)
         pushed_at = next(
             i
             for i, e in enumerate(events)
-            if e.kind is EventKind.MANIFEST_PUSHED and str(e.digest) == child.digest
+            if e.kind is CopyEventKind.MANIFEST_PUSHED and str(e.digest) == child.digest
         )
         for blob in child.blobs:
             done = max(
                 i
                 for i, e in enumerate(events)
-                if str(e.digest) == blob and e.kind is EventKind.BLOB_UPLOADED
+                if str(e.digest) == blob and e.kind is CopyEventKind.BLOB_UPLOADED
             )
             assert done < pushed_at, "a child manifest was pushed before its blobs"
         assert at <= pushed_at
@@ -166,7 +166,7 @@ def test_blobs_pushed_earlier_in_the_run_are_mounted(
         ref(source_registry, "x/b:1"), ref(target_registry, "m/b:1"), locations=where, events=events
     )
     assert second.blobs_mounted == 1 and second.blobs_copied == 2
-    mounted = [e for e in events if e.kind is EventKind.BLOB_MOUNTED]
+    mounted = [e for e in events if e.kind is CopyEventKind.BLOB_MOUNTED]
     assert str(mounted[0].digest) == base[0].digest
     assert mounted[0].source == ref(target_registry, "m/a")
     Pusher(target_registry.url).assert_image("m/b", "1", b)
@@ -344,7 +344,7 @@ def test_transient_upload_failure_is_retried_at_the_blob_level(
     with RegistryProxy(target_registry.url, fault=reset_first_upload) as proxy:
         result = run_copy(ref(source_registry, "x/flaky:1"), ref(proxy, "m/flaky:1"), events=events)
     assert len(resets) == 1
-    assert [e.kind for e in events].count(EventKind.BLOB_RETRY) == 1
+    assert [e.kind for e in events].count(CopyEventKind.BLOB_RETRY) == 1
     assert result.blobs_copied == 2 and result.tagged
     Pusher(target_registry.url).assert_image("m/flaky", "1", img)
     bar = ProgressBar(io.StringIO())  # the CLI's bar ends exactly full despite the retry

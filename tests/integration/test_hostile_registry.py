@@ -15,8 +15,8 @@ from imagegate.domain.reference import Reference
 from imagegate.errors import EXIT_AUTH, EXIT_FAILURE, RegistryAuthError, RegistryResponseError
 from imagegate.registry.client import RegistryClient
 from imagegate.registry.credentials import CredentialStore
-from imagegate.registry.retry import RetryPolicy
 from imagegate.registry.settings import HostSettings, RegistrySettings
+from imagegate.retry import RetryPolicy
 from tests.support.hostile_registry import PASSWORD, USER, EvilServer, HostileRegistry
 from tests.support.pusher import Pusher
 from tests.support.world import cli, write_allowlist

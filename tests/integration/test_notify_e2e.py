@@ -11,10 +11,10 @@ import pytest
 from aiohttp import web
 
 from imagegate.cli.main import main
-from tests.integration.test_watch import WatchProcess, sample, wait_for, write_config
 from tests.support.bgserver import BackgroundServer
 from tests.support.images import DEFAULT_CREATED, DEFAULT_PLATFORMS, oci_labels
 from tests.support.pusher import Pusher
+from tests.support.watch_process import WatchProcess, sample, wait_for, write_config
 
 SECRET = "T0000/B0000/notify-e2e-secret-token"
 

@@ -28,8 +28,8 @@ from imagegate.errors import (
 )
 from imagegate.registry.client import RegistryClient
 from imagegate.registry.credentials import Credential, CredentialStore
-from imagegate.registry.retry import RetryPolicy
 from imagegate.registry.settings import HostSettings, RegistrySettings
+from imagegate.retry import RetryPolicy
 from tests.support.bgserver import BackgroundServer
 from tests.support.proxy import Fault, ProxyRequest
 from tests.support.pusher import Pusher

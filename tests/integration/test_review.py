@@ -8,7 +8,7 @@ import pytest
 
 from imagegate.domain.digest import Digest
 from imagegate.errors import UsageError
-from imagegate.review import Selector, parse_selector
+from imagegate.run.review import Selector, parse_selector
 from imagegate.state import EventKind, open_state
 from tests.support.images import oci_labels
 from tests.support.pusher import Pusher

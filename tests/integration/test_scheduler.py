@@ -14,9 +14,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from imagegate.domain.schedule import Schedule, parse_cron, parse_duration
 from imagegate.errors import RegistryTransportError
 from imagegate.watch.runs import RunHistory, RunOutcome
-from imagegate.watch.schedule import parse_schedule
 from imagegate.watch.scheduler import failure_backoff, run_schedule
 
 T0 = datetime(2024, 3, 10, 10, 0, tzinfo=UTC)
@@ -76,7 +76,9 @@ def test_short_schedule_runs_repeatedly_never_overlaps_and_stops_promptly():
     async def main():
         stop = asyncio.Event()
         task = asyncio.create_task(
-            run_schedule(slow_job, parse_schedule(every="0.1s"), stop=stop, backoff_base=0)
+            run_schedule(
+                slow_job, Schedule(every=parse_duration("0.1s")), stop=stop, backoff_base=0
+            )
         )
         await until(lambda: len(spans) >= 3 and active == 1)  # a 4th run is in flight
         stop.set()
@@ -103,11 +105,17 @@ def test_stop_ends_the_wait_at_once():
         return RunOutcome(success=True)
 
     async def main():
-        stop = asyncio.Event()
+        stop, history = asyncio.Event(), RunHistory()
         task = asyncio.create_task(
-            run_schedule(job, parse_schedule(every="1h"), stop=stop, run_immediately=False)
+            run_schedule(
+                job,
+                Schedule(every=parse_duration("1h")),
+                stop=stop,
+                run_immediately=False,
+                history=history,
+            )
         )
-        await asyncio.sleep(0.05)
+        await until(lambda: history.state == "waiting", "the loop waiting for its slot")
         assert task.done() is False
         stop.set()
         await asyncio.wait_for(task, DEADLINE)  # not the hour to the next slot
@@ -143,7 +151,7 @@ def test_a_failing_job_is_counted_and_the_loop_goes_on():
 
         await run_schedule(
             flaky,
-            parse_schedule(every="0.02s"),
+            Schedule(every=parse_duration("0.02s")),
             stop=stop,
             history=history,
             on_record=on_record,
@@ -180,7 +188,11 @@ def test_a_job_that_raises_before_awaiting_does_not_kill_the_loop():
                 stop.set()
 
         await run_schedule(
-            job, parse_schedule(every="0.01s"), stop=stop, on_record=on_record, backoff_base=0
+            job,
+            Schedule(every=parse_duration("0.01s")),
+            stop=stop,
+            on_record=on_record,
+            backoff_base=0,
         )
         return records
 
@@ -204,7 +216,7 @@ def test_stop_lets_the_run_in_flight_finish():
             return RunOutcome(success=True)
 
         task = asyncio.create_task(
-            run_schedule(job, parse_schedule(every="1h"), stop=stop, history=history)
+            run_schedule(job, Schedule(every=parse_duration("1h")), stop=stop, history=history)
         )
         await until(lambda: history.state == "running", "the run to start")
         stop.set()
@@ -238,7 +250,7 @@ def test_a_run_past_the_grace_period_or_forced_is_cancelled(use_force):
         task = asyncio.create_task(
             run_schedule(
                 stuck,
-                parse_schedule(every="1h"),
+                Schedule(every=parse_duration("1h")),
                 stop=stop,
                 force=force,
                 history=history,
@@ -275,7 +287,9 @@ def test_cancelling_the_loop_cancels_the_run():
     async def main():
         history = RunHistory()
         task = asyncio.create_task(
-            run_schedule(stuck, parse_schedule(every="1h"), stop=asyncio.Event(), history=history)
+            run_schedule(
+                stuck, Schedule(every=parse_duration("1h")), stop=asyncio.Event(), history=history
+            )
         )
         await until(lambda: history.state == "running", "the run to start")
         task.cancel()
@@ -322,24 +336,24 @@ def run_fake(schedule, durations, *, results=None, run_immediately=True, **kw):
 
 
 def test_every_counts_from_the_previous_slot_not_the_end_of_the_run():
-    starts = run_fake(parse_schedule(every="10m"), [2, 3, 1])
+    starts = run_fake(Schedule(every=parse_duration("10m")), [2, 3, 1])
     assert starts == minutes(0, 10, 20)
 
 
 def test_missed_slots_run_once_not_n_times():
     # a 35-minute run over a 10-minute schedule misses 3 slots: ONE run follows at once
-    starts = run_fake(parse_schedule(every="10m"), [35, 1, 1])
+    starts = run_fake(Schedule(every=parse_duration("10m")), [35, 1, 1])
     assert starts == minutes(0, 35, 45)
 
 
 def test_cron_missed_slots_collapse_too():
-    starts = run_fake(parse_schedule(cron="0 * * * *"), [150, 1, 1])
+    starts = run_fake(Schedule(cron=parse_cron("0 * * * *")), [150, 1, 1])
     assert starts == minutes(0, 150, 180)  # 12:30 once, then 13:00
 
 
 def test_failures_back_off_exponentially_then_recover():
     starts = run_fake(
-        parse_schedule(every="1m"),
+        Schedule(every=parse_duration("1m")),
         [0, 0, 0, 0, 0],
         results=[False, False, False, True, True],
         backoff_base=60,
@@ -366,7 +380,7 @@ def test_failure_backoff_table():
 
 
 def test_jitter_and_first_slot_without_run_immediately():
-    schedule = parse_schedule(cron="*/15 * * * *", jitter="5m")
+    schedule = Schedule(cron=parse_cron("*/15 * * * *"), jitter=parse_duration("5m"))
     starts = run_fake(schedule, [1, 1, 1], run_immediately=False, rng=random.Random(7))
     for start, slot in zip(starts, minutes(15, 30, 45), strict=True):
         assert slot <= start < slot + timedelta(minutes=5)
@@ -377,7 +391,7 @@ CHILD = textwrap.dedent(
     """
     import asyncio, json, sys
     from imagegate.watch.runs import RunOutcome
-    from imagegate.watch.schedule import parse_schedule
+    from imagegate.domain.schedule import Schedule, parse_cron, parse_duration
     from imagegate.watch.scheduler import install_signal_handlers, run_schedule
 
     async def job():
@@ -398,7 +412,8 @@ CHILD = textwrap.dedent(
         stop, force = asyncio.Event(), asyncio.Event()
         uninstall = install_signal_handlers(asyncio.get_running_loop(), stop, force=force)
         reporter = asyncio.create_task(report_stop(stop))
-        history = await run_schedule(job, parse_schedule(every="1h"), stop=stop, force=force)
+        every = Schedule(every=parse_duration("1h"))
+        history = await run_schedule(job, every, stop=stop, force=force)
         uninstall()
         await reporter
         print(json.dumps(dict(history.totals)), flush=True)

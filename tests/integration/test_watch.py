@@ -6,115 +6,26 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from imagegate.state import RunResult, open_state
 from tests.support.proxy import Fault
 from tests.support.pusher import Pusher
-from tests.support.world import write_allowlist
+from tests.support.watch_process import WatchProcess, sample, wait_for, write_config
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-# generous: a deadline only matters when something is wrong, and CI machines can be loaded
-WAIT_SECONDS = 60.0
-
-
-def wait_for(what: str, check: Callable[[], Any], timeout: float = WAIT_SECONDS) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
-class WatchProcess:
-    """``imagegate watch`` in a subprocess; JSON log lines on stderr (kept in a file)."""
-
-    def __init__(self, config: Path, *args: str, tmp: Path) -> None:
-        self.log_path = tmp / f"watch-{time.monotonic_ns()}.log"
-        self._log = self.log_path.open("wb")
-        env = dict(os.environ, PYTHONPATH=str(REPO_ROOT / "src"))
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "imagegate", "--log-format", "json", "watch", "-c",
-             str(config), "--listen", "127.0.0.1:0", *args],
-            stdout=self._log, stderr=subprocess.STDOUT, env=env, cwd=tmp,
-        )  # fmt: skip
-        started = wait_for("watch to start", lambda: self.event("watch started"))
-        self.url: str = started["url"]
-
-    def lines(self) -> list[dict[str, Any]]:
-        out = []
-        for line in self.log_path.read_text().splitlines():
-            try:
-                out.append(json.loads(line))
-            except ValueError:
-                out.append({"event": line})
-        return out
-
-    def event(self, name: str) -> dict[str, Any] | None:
-        if self.proc.poll() is not None:
-            raise AssertionError(f"watch exited {self.proc.returncode}:\n{self.output()}")
-        return next((x for x in self.lines() if x.get("event") == name), None)
-
-    def output(self) -> str:
-        return self.log_path.read_text()
-
-    def wait(self, what: str, check: Callable[[], Any], timeout: float = WAIT_SECONDS) -> Any:
-        try:
-            return wait_for(what, check, timeout)
-        except AssertionError as exc:
-            tail = "\n".join(self.output().splitlines()[-15:])
-            raise AssertionError(f"{exc}; the watch log ends with:\n{tail}") from None
-
-    def get(self, path: str) -> tuple[int, str]:
-        try:
-            with urllib.request.urlopen(self.url + path, timeout=30) as resp:
-                return resp.status, resp.read().decode()
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read().decode()
-
-    def health(self) -> dict[str, Any]:
-        health: dict[str, Any] = json.loads(self.get("/healthz")[1])
-        return health
-
-    def metrics(self) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-        status, text = self.get("/metrics")
-        assert status == 200
-        out = {}
-        for family in text_string_to_metric_families(text):
-            for sample in family.samples:
-                out[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
-        return out
-
-    def stop(self, timeout: float = WAIT_SECONDS) -> int:
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout)
-        finally:
-            self.close()
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(5)
-        self._log.close()
+APP_AND_REVIEW = """\
+- source: {src}/up/app
+  tags: ["1.0"]
+- source: {src}/up/rev
+  tags: ["1.0"]
+  policy: review
+"""
 
 
 @pytest.fixture
@@ -129,27 +40,6 @@ def watch_process(tmp_path):
     yield start
     for proc in started:
         proc.close()
-
-
-def write_config(path: Path, source_host: str, target_host: str, images: str, extra: str = ""):
-    """An allowlist with a 500 ms schedule (runs are sequential, so it never overlaps)."""
-    schedule = "schedule:\n  every: 500ms\n"
-    write_allowlist(
-        path, target=target_host, images=images.format(src=source_host), extra=schedule + extra
-    )
-
-
-APP_AND_REVIEW = """\
-- source: {src}/up/app
-  tags: ["1.0"]
-- source: {src}/up/rev
-  tags: ["1.0"]
-  policy: review
-"""
-
-
-def sample(metrics, name, **labels):
-    return metrics[(name, tuple(sorted(labels.items())))]
 
 
 def test_watch_follows_upstream_without_overlap_and_stops_cleanly(

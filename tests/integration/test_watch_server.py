@@ -6,12 +6,13 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from imagegate.domain.listen import ListenAddress, parse_listen
+from imagegate.domain.schedule import Schedule, parse_duration
 from imagegate.errors import ConfigError, RegistryTransportError
 from imagegate.watch.metrics import WatchMetrics
 from imagegate.watch.runs import RunHistory, RunOutcome
-from imagegate.watch.schedule import parse_schedule
 from imagegate.watch.scheduler import run_schedule
-from imagegate.watch.server import ListenAddress, WatchServer, parse_listen_address
+from imagegate.watch.server import WatchServer
 
 
 async def get(session, url):
@@ -60,7 +61,7 @@ def test_metrics_and_healthz_follow_the_watch_loop():
             return await get_json(session, f"{base}/healthz")
 
         async with (
-            WatchServer("127.0.0.1:0", history=history, metrics=metrics) as server,
+            WatchServer(ListenAddress("127.0.0.1", 0), history=history, metrics=metrics) as server,
             aiohttp.ClientSession() as session,
         ):
             assert server.port > 0
@@ -68,7 +69,7 @@ def test_metrics_and_healthz_follow_the_watch_loop():
             loop_task = asyncio.create_task(
                 run_schedule(
                     job,
-                    parse_schedule(every="0.01s"),
+                    Schedule(every=parse_duration("0.01s")),
                     stop=stop,
                     history=history,
                     on_record=on_record,
@@ -131,8 +132,12 @@ def test_metrics_and_healthz_follow_the_watch_loop():
 def test_a_busy_port_is_a_clear_error():
     async def main():
         history = RunHistory()
-        async with WatchServer("127.0.0.1:0", history=history, metrics=WatchMetrics()) as first:
-            second = WatchServer(f"127.0.0.1:{first.port}", history=history, metrics=WatchMetrics())
+        async with WatchServer(
+            ListenAddress("127.0.0.1", 0), history=history, metrics=WatchMetrics()
+        ) as first:
+            second = WatchServer(
+                ListenAddress("127.0.0.1", first.port), history=history, metrics=WatchMetrics()
+            )
             with pytest.raises(ConfigError, match=r"cannot listen on 127\.0\.0\.1:\d+: .*"):
                 await second.start()
 
@@ -150,10 +155,10 @@ def test_a_busy_port_is_a_clear_error():
     ],
 )
 def test_parse_listen_address(text, host, port):
-    assert parse_listen_address(text) == ListenAddress(host, port)
+    assert parse_listen(text, any_port=True) == ListenAddress(host, port)
 
 
 @pytest.mark.parametrize("text", ["9090", "host", "host:", "host:70000", "::1:80", "a:b:c", ""])
 def test_parse_listen_address_rejects(text):
-    with pytest.raises(ConfigError, match=r"is not host:port; write it like 127\.0\.0\.1:9090"):
-        parse_listen_address(text)
+    with pytest.raises(ConfigError, match=r"^invalid address .*: (expected host:port|port 70000)"):
+        parse_listen(text, any_port=True)

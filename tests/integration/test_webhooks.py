@@ -7,10 +7,10 @@ import time
 import pytest
 from aiohttp import web
 
+from imagegate.domain.allowlist import NotifyEvent, Secret, WebhookConfig, WebhookFormat
 from imagegate.errors import StateError
 from imagegate.log import JsonFormatter
 from imagegate.notify.delivery import DeliveryPolicy, DeliveryResult
-from imagegate.notify.message import WebhookTarget
 from imagegate.notify.notifier import Notifier
 
 # timeout: generous, so that a loaded machine never turns a slow "ok" into a retry; the one
@@ -96,8 +96,8 @@ def test_one_message_per_event_kind_and_one_summary_per_run():
         async with Receiver() as rx:
             notifier = Notifier(
                 [
-                    WebhookTarget(rx.url("json")),
-                    WebhookTarget(rx.url("slack"), format="slack"),
+                    WebhookConfig(Secret(rx.url("json"))),
+                    WebhookConfig(Secret(rx.url("slack")), format=WebhookFormat.SLACK),
                 ],
                 policy=FAST,
             )
@@ -137,8 +137,8 @@ def test_retries_through_500_and_timeout_then_delivers():
     async def main():
         async with Receiver() as rx:
             rx.script[f"/flaky/{SECRET}"] = ["500", "timeout"]
-            notifier = Notifier([WebhookTarget(rx.url("flaky"), events=frozenset({"published"}))],
-                                policy=SHORT)  # fmt: skip
+            hook = WebhookConfig(Secret(rx.url("flaky")), events=frozenset({NotifyEvent.PUBLISHED}))
+            notifier = Notifier([hook], policy=SHORT)
             async with notifier.run() as note:
                 note.published("redis", tag="7.2", new_digest=NEW)
             return rx, note
@@ -153,7 +153,9 @@ def test_429_retry_after_is_honoured():
     async def main():
         async with Receiver() as rx:
             rx.script[f"/limited/{SECRET}"] = ["429:1"]
-            target = WebhookTarget(rx.url("limited"), events=frozenset({"pending"}))
+            target = WebhookConfig(
+                Secret(rx.url("limited")), events=frozenset({NotifyEvent.PENDING})
+            )
             async with Notifier([target], policy=FAST).run() as note:
                 note.pending("nginx", tag="1", old_digest=OLD, new_digest=NEW)
             return rx, note
@@ -173,10 +175,10 @@ def test_failures_are_logged_without_the_url_and_the_run_goes_on(notify_log):
             seen: list[DeliveryResult] = []
             notifier = Notifier(
                 [
-                    WebhookTarget(rx.url("down")),
-                    WebhookTarget(rx.url("bad")),
-                    WebhookTarget(f"http://127.0.0.1:1/{SECRET}"),  # nothing listens
-                    WebhookTarget(rx.url("good")),
+                    WebhookConfig(Secret(rx.url("down"))),
+                    WebhookConfig(Secret(rx.url("bad"))),
+                    WebhookConfig(Secret(f"http://127.0.0.1:1/{SECRET}")),  # nothing listens
+                    WebhookConfig(Secret(rx.url("good"))),
                 ],
                 policy=FAST,
                 on_delivery=seen.append,
@@ -210,7 +212,7 @@ def test_failures_are_logged_without_the_url_and_the_run_goes_on(notify_log):
 def test_flush_sends_pending_changes_during_the_run():
     async def main():
         async with Receiver() as rx:
-            target = WebhookTarget(rx.url("hook"))
+            target = WebhookConfig(Secret(rx.url("hook")))
             async with Notifier([target], policy=FAST).run() as note:
                 note.pending("nginx", tag="1", old_digest=OLD, new_digest=NEW)
                 await note.flush()
@@ -226,7 +228,7 @@ def test_flush_sends_pending_changes_during_the_run():
 def test_a_run_that_raises_sends_a_failed_summary_and_still_raises():
     async def main():
         async with Receiver() as rx:
-            target = WebhookTarget(rx.url("hook"), format="json")
+            target = WebhookConfig(Secret(rx.url("hook")), format=WebhookFormat.JSON)
             with pytest.raises(StateError):
                 async with Notifier([target], policy=FAST).run("r9") as note:
                     note.published("redis", tag="7.2", new_digest=NEW)
@@ -244,11 +246,11 @@ def test_a_run_that_raises_sends_a_failed_summary_and_still_raises():
 def test_event_filter_and_quiet_summaries():
     async def main():
         async with Receiver() as rx:
-            only_summary = frozenset({"summary"})
+            only_summary = frozenset({NotifyEvent.SUMMARY})
             notifier = Notifier(
                 [
-                    WebhookTarget.create(rx.url("quiet"), events=only_summary),
-                    WebhookTarget.create(rx.url("chatty"), events=only_summary, quiet=False),
+                    WebhookConfig(Secret(rx.url("quiet")), events=only_summary),
+                    WebhookConfig(Secret(rx.url("chatty")), events=only_summary, quiet=False),
                 ],
                 policy=FAST,
             )

@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 from imagegate.cli.main import main
-from imagegate.config import (
+from imagegate.config.images import DEFAULT_KEYS, IMAGE_KEYS, TAG_RULE_KEYS
+from imagegate.config.load import (
     HUB_KEYS,
     IAM_KEYS,
     REGISTRY_KEYS,
@@ -19,17 +20,16 @@ from imagegate.config import (
     TARGET_KEYS,
     TOP_KEYS,
     WEBHOOK_KEYS,
-    default_state_path,
     load_config,
 )
-from imagegate.config_images import DEFAULT_KEYS, IMAGE_KEYS, TAG_RULE_KEYS
+from imagegate.config.schema import SCHEMA, TAG_RULES
 from imagegate.domain.allowlist import Permission, Policy, Secret, TeamsMode, Visibility
 from imagegate.domain.digest import Digest
 from imagegate.domain.manifest import Platform
 from imagegate.domain.reference import parse_reference, parse_repository
 from imagegate.domain.schedule import parse_cron, parse_duration
 from imagegate.errors import EXIT_CONFIG, ConfigError, InvalidReferenceError
-from imagegate.schema import SCHEMA, TAG_RULES
+from imagegate.state.paths import default_state_path
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "imagegate.yaml"
 LOCAL = """\
@@ -362,6 +362,10 @@ def test_invalid_duration_and_cron(tmp_path):
     assert cron is not None and cron.text == "@daily" and cron.hours == frozenset({0})
     where, _ = error(tmp_path, LOCAL + "schedule: {every: 1h, cron: '@daily'}\n")
     assert where.startswith("6: schedule: set exactly one of 'every'")
+    where, _ = error(tmp_path, LOCAL + "schedule: {every: 1h, jitter: 1h}\n")
+    assert where.startswith(
+        "6: schedule.jitter: jitter 1h must be shorter than the interval 1h; lower the jitter"
+    )
 
 
 def test_invalid_listen_address(tmp_path):
@@ -379,9 +383,19 @@ def test_missing_environment_variable_names_key_and_variable(tmp_path):
     )
 
 
-def test_webhook_url_error_never_shows_the_secret(tmp_path):
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://user:topsecret@x",
+        "https:///topsecret",
+        "https://h.example.com:99999/topsecret",
+        "https://h.example.com/top secret",
+    ],
+)
+def test_webhook_url_error_never_shows_the_secret(tmp_path, url):
+    """The loader is the one place a webhook URL is checked; notify trusts its values."""
     text = LOCAL + "notify:\n  webhooks:\n    - url: ${HOOK}\n"
-    where, whole = error(tmp_path, text, env={"HOOK": "ftp://user:topsecret@x"})
+    where, whole = error(tmp_path, text, env={"HOOK": url})
     assert where.startswith("8: notify.webhooks[0].url: must be an http:// or https:// URL")
     assert "topsecret" not in whole
 

@@ -6,8 +6,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from imagegate.domain.digest import Digest
 from imagegate.domain.reference import parse_reference
-from imagegate.execute import Failure, Outcome
-from imagegate.planner import (
+from imagegate.plan.planner import (
+    CopyReason,
     CopyTag,
     HoldForReview,
     Plan,
@@ -15,11 +15,12 @@ from imagegate.planner import (
     ReportRejected,
     SkipTag,
 )
+from imagegate.plan.status import is_held
+from imagegate.run.execute import Failure, Outcome
+from imagegate.run.sync import RunReport
 from imagegate.state import RunResult
-from imagegate.status import is_held
-from imagegate.sync import RunReport
 from imagegate.watch.metrics import WatchMetrics
-from imagegate.watchrun import sync_state
+from imagegate.watch.service import sync_state
 
 A, B = Digest.parse("sha256:" + "a" * 64), Digest.parse("sha256:" + "b" * 64)
 SRC, DST = parse_reference("up.example/x/app"), parse_reference("mirror.example/acme/app")
@@ -44,10 +45,10 @@ def test_holds_are_not_out_of_sync_and_drift_wins_in_an_image():
         ReportMoved("pinned", "1", A, B),  # pinned: upstream moved, on purpose
         ReportRejected("rejected", "1", B),  # rolled back / rejected
         HoldForReview("review", "1", A, B, already_pending=True),
-        CopyTag("drifted", "1", SRC.with_digest(B), DST.with_tag("1"), B, "repair"),
+        CopyTag("drifted", "1", SRC.with_digest(B), DST.with_tag("1"), B, CopyReason.REPAIR),
         SkipTag("mixed", "1", A),
         ReportMoved("mixed", "2", A, B),
-        CopyTag("mixed", "3", SRC.with_digest(B), DST.with_tag("3"), B, "moved"),
+        CopyTag("mixed", "3", SRC.with_digest(B), DST.with_tag("3"), B, CopyReason.MOVED),
         SkipTag("failed", "1", A),
     )
     # After the run a copy that succeeded is in sync; one that failed is out of sync.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from imagegate.hub.ratefloor import PullPause, pull_pause
+from imagegate.registry.ratefloor import PullPause, pull_pause
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,6 @@ from imagegate.hub.wire import (
     error_text,
     jwt_expiry,
     page_results,
-    retry_after_seconds,
 )
 
 NOW = 1_750_000_000.0
@@ -51,25 +50,6 @@ def test_error_text(body, expected):
 def test_error_text_is_clipped_to_one_line():
     text = error_text({"detail": "a\nb " + "x" * 1000}, "f")
     assert "\n" not in text and len(text) <= 300 and text.endswith("…")
-
-
-@pytest.mark.parametrize(
-    ("headers", "expected"),
-    [
-        ({"Retry-After": "7"}, 7.0),
-        ({"Retry-After": "2.5"}, 2.5),
-        ({"X-Retry-After": str(int(NOW) + 12)}, 12.0),  # spec: a unix timestamp
-        ({"Retry-After": str(int(NOW) + 3)}, 3.0),  # > 1e9: a timestamp even here
-        ({"X-Retry-After": "4"}, 4.0),  # small: seconds
-        ({"Retry-After": "3", "X-Retry-After": str(int(NOW) + 50)}, 3.0),
-        ({"X-Retry-After": str(int(NOW) - 10)}, 0.0),  # in the past
-        ({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}, 0.0),  # HTTP date, past
-        ({"Retry-After": "soon"}, None),
-        ({}, None),
-    ],
-)
-def test_retry_after_seconds(headers, expected):
-    assert retry_after_seconds(headers, NOW) == expected
 
 
 def _jwt(claims):

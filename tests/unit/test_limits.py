@@ -7,8 +7,8 @@ import time
 import pytest
 
 from imagegate.domain.allowlist import TagRules
+from imagegate.plan.tags import MAX_TAG_LENGTH, PatternError, compile_pattern, select_tags
 from imagegate.registry.limits import Budget, RateCheck, TransferLimits, stall_message
-from imagegate.tags import MAX_TAG_LENGTH, PatternError, compile_pattern, select_tags
 
 KIB = 1024
 

@@ -7,7 +7,7 @@ import pytest
 from imagegate.domain.digest import Digest
 from imagegate.domain.reference import parse_repository
 from imagegate.errors import failure_exit_code
-from imagegate.planner import (
+from imagegate.plan.planner import (
     CopyTag,
     HoldForReview,
     ImageDesired,

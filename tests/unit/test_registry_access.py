@@ -6,10 +6,10 @@ import base64
 import json
 from pathlib import Path
 
-from imagegate.config import load_config
+from imagegate.config.load import load_config
 from imagegate.registry.access import granted_actions, missing
 from imagegate.registry.credentials import Credential, CredentialStore
-from imagegate.runtime import hub_fallback
+from imagegate.run.wiring import hub_fallback
 
 
 def jwt(claims: object) -> str:

@@ -6,30 +6,11 @@ import logging
 from dataclasses import dataclass
 from enum import Enum
 
-import pytest
-
-from imagegate.cli.render import ProgressBar, dumps, human_bytes, table, to_jsonable
+from imagegate.cli.render import ProgressBar, dumps, table, to_jsonable
 from imagegate.domain.digest import Digest
 from imagegate.domain.manifest import Platform
 from imagegate.domain.reference import parse_reference
 from imagegate.log import setup_logging
-
-
-@pytest.mark.parametrize(
-    ("n", "text"),
-    [
-        (0, "0 B"),
-        (1023, "1023 B"),
-        (1024, "1.0 KiB"),
-        (1536, "1.5 KiB"),
-        (5 * 1024 * 1024, "5.0 MiB"),
-        (3 * 1024**3 + 1024**3 // 2, "3.5 GiB"),
-        (1024**5, "1.0 PiB"),
-        (1024**6, "1024.0 PiB"),
-    ],
-)
-def test_human_bytes(n: int, text: str) -> None:
-    assert human_bytes(n) == text
 
 
 def test_table_aligns_columns_and_trims() -> None:

@@ -1,7 +1,7 @@
 import pytest
 
+from imagegate.domain.semver import Version, parse_range, parse_version
 from imagegate.errors import ConfigError
-from imagegate.semver import Version, parse_range, parse_version
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from imagegate.domain.digest import Digest
+from imagegate.domain.review import ReviewDetails
 from imagegate.errors import EXIT_STATE, StateError
 from imagegate.state import (
     Event,
@@ -373,7 +374,7 @@ def change(new: Digest, old: Digest | None = D1) -> PendingChange:
         target_repo=REPO,
         old_digest=old,
         new_digest=new,
-        details={"created": "2025-01-01T00:00:00Z", "layers_changed": 2},
+        details=ReviewDetails(created="2025-01-01T00:00:00Z", layers_changed=2),
     )
 
 
@@ -381,7 +382,7 @@ def test_pending_lifecycle(store: SqliteStateStore) -> None:
     first, created = store.add_pending(change(D2), at=T0)
     assert created
     assert first.status is PendingStatus.PENDING
-    assert first.details["layers_changed"] == 2
+    assert first.details is not None and first.details.layers_changed == 2
     again, created = store.add_pending(change(D2), at=T0 + timedelta(hours=1))
     assert (again.id, created) == (first.id, False)
     second, created = store.add_pending(change(D3, old=D1), at=T0 + timedelta(hours=2))

@@ -4,7 +4,7 @@ import pytest
 
 from imagegate.domain.allowlist import TagRules
 from imagegate.domain.digest import Digest
-from imagegate.tags import needs_listing, newest_first, select_tags
+from imagegate.plan.tags import needs_listing, newest_first, select_tags
 
 LOKI = [
     "latest",

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from imagegate.cli.main import main
-from imagegate.config import load_config
+from imagegate.config.load import load_config
 from imagegate.domain.allowlist import Config
 from imagegate.domain.reference import parse_reference
 from imagegate.errors import (

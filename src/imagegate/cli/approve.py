@@ -8,10 +8,10 @@ from typing import Any
 from imagegate.cli.common import add_config_options, load
 from imagegate.cli.render import print_json, table
 from imagegate.errors import EXIT_OK
-from imagegate.review import decide_changes, parse_selector
-from imagegate.runtime import state_for
+from imagegate.run.review import decide_changes, parse_selector
+from imagegate.run.sync import current_actor
+from imagegate.run.wiring import state_for
 from imagegate.state import PendingChange, PendingStatus
-from imagegate.sync import current_actor
 
 
 def register(sub: Any) -> None:

@@ -10,14 +10,13 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from imagegate.config import load_config
+from imagegate.config.load import DEFAULT_CONFIG_FILE, load_config
 from imagegate.domain.allowlist import Config
 from imagegate.domain.digest import Digest
 from imagegate.registry.client import RegistryClient
-from imagegate.runtime import registry_client, state_for
+from imagegate.run.wiring import registry_client, state_for
 from imagegate.state import SqliteStateStore
 
-DEFAULT_CONFIG = "imagegate.yaml"
 CONFIG_ENV = "IMAGEGATE_CONFIG"
 
 
@@ -27,7 +26,7 @@ def add_config_options(p: argparse.ArgumentParser, *, output: bool = True) -> No
         "--config",
         metavar="FILE",
         default=None,
-        help=f"allowlist file (default: ${CONFIG_ENV} or ./{DEFAULT_CONFIG})",
+        help=f"allowlist file (default: ${CONFIG_ENV} or ./{DEFAULT_CONFIG_FILE})",
     )
     p.add_argument(
         "--state", metavar="PATH", default=None, help="state database (overrides `state:`)"
@@ -46,7 +45,7 @@ def add_image_filter(p: argparse.ArgumentParser) -> None:
 
 
 def config_path(args: argparse.Namespace) -> Path:
-    return Path(args.config or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
+    return Path(args.config or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_FILE)
 
 
 def load(args: argparse.Namespace) -> Config:

@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from imagegate.cli.args import bounded_int
-from imagegate.cli.render import ProgressBar, human_bytes, print_json, table
+from imagegate.cli.render import ProgressBar, print_json, table
 from imagegate.domain.digest import Digest
 from imagegate.domain.manifest import Platform
 from imagegate.domain.reference import Reference, parse_reference
+from imagegate.domain.units import human_bytes
 from imagegate.engine.copy import DEFAULT_CONCURRENCY, CopyResult, copy_image
-from imagegate.engine.events import CopyEvent, EventCallback, EventKind
+from imagegate.engine.events import CopyEvent, CopyEventKind, EventCallback
 from imagegate.errors import EXIT_OK, UsageError
 from imagegate.registry.client import RegistryClient
 from imagegate.registry.credentials import CredentialStore
@@ -153,12 +154,12 @@ def progress_handler(bar: ProgressBar) -> EventCallback:
 
     def on_event(event: CopyEvent) -> None:
         label = event.digest.short
-        if event.kind is EventKind.BLOB_STARTED and event.digest not in started:
+        if event.kind is CopyEventKind.BLOB_STARTED and event.digest not in started:
             started.add(event.digest)
             bar.add_total(event.size)
-        elif event.kind is EventKind.BLOB_PROGRESS:
+        elif event.kind is CopyEventKind.BLOB_PROGRESS:
             bar.advance(event.nbytes, label)
-        elif event.kind is EventKind.BLOB_RETRY:
+        elif event.kind is CopyEventKind.BLOB_RETRY:
             bar.advance(-event.nbytes, f"{label} (retrying)")
 
     return on_event

@@ -15,14 +15,14 @@ import os
 from typing import Any
 
 from imagegate.cli.render import print_json
-from imagegate.config import load_config
+from imagegate.config.load import load_config
 from imagegate.domain.allowlist import DEFAULT_HUB_URL
 from imagegate.errors import EXIT_AUTH, EXIT_OK, CredentialsError, UsageError
 from imagegate.hub.client import HubClient
 from imagegate.hub.doctor import Check, run_doctor
-from imagegate.hubsync import connect, preflight
 from imagegate.registry.credentials import CredentialStore
-from imagegate.runtime import registry_client
+from imagegate.run.preflight import connect, preflight
+from imagegate.run.wiring import registry_client
 
 TOKEN_ENV = "IMAGEGATE_HUB_TOKEN"  # noqa: S105 - the name of the variable
 

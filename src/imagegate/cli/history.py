@@ -12,7 +12,7 @@ from imagegate.cli.render import print_json, table
 from imagegate.domain.allowlist import Config
 from imagegate.domain.reference import parse_reference
 from imagegate.errors import EXIT_OK, UsageError
-from imagegate.runtime import state_for
+from imagegate.run.wiring import state_for
 from imagegate.state import Event, EventKind, RunRecord, SqliteStateStore, open_state
 
 DEFAULT_LIMIT = 50

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from imagegate.cli.common import add_config_options, add_image_filter, load
-from imagegate.cli.render import human_bytes, print_json
+from imagegate.cli.render import print_json
+from imagegate.domain.review import ReviewDetails
+from imagegate.domain.units import human_bytes
 from imagegate.errors import EXIT_OK
-from imagegate.review import target_repo_for
-from imagegate.runtime import state_for
+from imagegate.run.review import target_repo_for
+from imagegate.run.wiring import state_for
 from imagegate.state import PendingChange, PendingStatus
 
 STATUSES = ("pending", "approved", "rejected", "applied", "superseded", "all")
@@ -48,50 +50,46 @@ def change_json(change: PendingChange) -> dict[str, object]:
         "decided_at": change.decided_at.isoformat() if change.decided_at else None,
         "decided_by": change.decided_by or None,
         "reason": change.reason or None,
-        "details": dict(change.details),
+        "details": change.details.as_json() if change.details is not None else {},
     }
 
 
-def _size(details: Mapping[str, object]) -> str:
-    size = details.get("size")
-    if not isinstance(size, int) or not size:
+def _size(details: ReviewDetails | None) -> str:
+    if details is None or not details.size:
         return "-"
-    text = human_bytes(size)
-    return text if details.get("size_complete", True) else f"{text} (some platforms)"
+    text = human_bytes(details.size)
+    return text if details.size_complete else f"{text} (some platforms)"
 
 
-def _layers(details: Mapping[str, object]) -> str:
-    layers, changed = details.get("layers"), details.get("layers_changed")
-    if not isinstance(layers, int) or not layers:
+def _layers(details: ReviewDetails | None) -> str:
+    if details is None or not details.layers:
         return "-"
+    layers, changed = details.layers, details.layers_changed
     text = f"{layers} layer{'s' if layers != 1 else ''}"
-    if isinstance(changed, int):
+    if changed is not None:
         text += f", {changed} changed"
-    platform = details.get("platform")
-    return f"{text} ({platform})" if platform else text
+    return f"{text} ({details.platform})" if details.platform else text
 
 
 def render_change(change: PendingChange, note: str = "") -> str:
     """One change as an indented block (pure); ``note`` is an extra line about it."""
     d = change.details
-    platforms = d.get("platforms")
-    labels = d.get("labels")
     head = f"{change.target_repo}:{change.tag}  [{change.status}]"
     rows = [
         ("source", f"{change.source_repo}:{change.tag}"),
         ("old", str(change.old_digest) if change.old_digest else "- (not mirrored yet)"),
         ("new", str(change.new_digest)),
-        ("built", str(d.get("created") or "-")),
-        ("platforms", ", ".join(map(str, platforms)) if isinstance(platforms, list) else "-"),
+        ("built", (d.created if d else None) or "-"),
+        ("platforms", ", ".join(d.platforms) if d is not None else "-"),
         ("size", _size(d)),
         ("layers", _layers(d)),
     ]
-    if isinstance(labels, Mapping):
-        rows += [("label", f"{k}={v}") for k, v in labels.items()]
+    if d is not None:
+        rows += [("label", f"{k}={v}") for k, v in d.labels]
     if note:
         rows.append(("note", note))
-    if d.get("inspect_error"):
-        rows.append(("note", f"details incomplete: {d['inspect_error']}"))
+    if d is not None and d.error:
+        rows.append(("note", f"details incomplete: {d.error}"))
     if change.created_at:
         rows.append(("seen", change.created_at.isoformat(timespec="seconds")))
     if change.decided_by:

@@ -10,9 +10,8 @@ from imagegate.cli.common import add_config_options, add_image_filter, session
 from imagegate.cli.planview import plan_json, render_plan
 from imagegate.cli.render import print_json
 from imagegate.errors import EXIT_CHANGES, EXIT_OK, failure_exit_code
-from imagegate.hubsync import connect
-from imagegate.planner import ObserveFailed
-from imagegate.sync import PlanReport, make_plan
+from imagegate.plan.planner import ObserveFailed
+from imagegate.run.sync import PlanReport, make_plan
 
 
 def register(sub: Any) -> None:
@@ -37,18 +36,19 @@ def register(sub: Any) -> None:
 
 
 async def _plan(args: argparse.Namespace) -> PlanReport:
-    async with session(args) as s, connect(s.config) as hub:
-        return await make_plan(
-            s.config, s.client, s.store, images=args.images, refresh=args.refresh, hub=hub
-        )
+    async with (
+        session(args) as s,
+        make_plan(s.config, s.client, s.store, images=args.images, refresh=args.refresh) as report,
+    ):
+        return report
 
 
 def run(args: argparse.Namespace) -> int:
     report = asyncio.run(_plan(args))
     if args.output == "json":
-        print_json(plan_json(report.plan, report.entries, hub=report.hub))
+        print_json(plan_json(report.plan, report.entries))
     else:
-        print(render_plan(report.plan, report.entries, all_rows=args.all, hub=report.hub))
+        print(render_plan(report.plan, report.entries, all_rows=args.all))
     failed = [a.exit_code for a in report.plan.actions if isinstance(a, ObserveFailed)]
     if failed:
         return failure_exit_code(failed)

@@ -7,15 +7,16 @@ from collections.abc import Mapping
 from imagegate.cli.common import short
 from imagegate.cli.render import table
 from imagegate.domain.allowlist import ImageEntry
-from imagegate.hub.models import HubAction
+from imagegate.hub.models import HubAction, repository_of
 from imagegate.hub.plan import describe, is_write
-from imagegate.hubsync import HubPlan
-from imagegate.planner import (
-    Action,
+from imagegate.plan.planner import (
+    CopyReason,
     CopyTag,
     HoldForReview,
+    ImageAction,
     KeepUnselected,
     ObserveFailed,
+    OrgContext,
     Plan,
     PruneTag,
     ReportMoved,
@@ -27,23 +28,23 @@ from imagegate.planner import (
 )
 
 
-def _detail(action: Action) -> tuple[str, str]:
+def _detail(action: ImageAction) -> tuple[str, str]:
     """(digest column, note column) for one action."""
     match action:
-        case CopyTag(reason="new"):
+        case CopyTag(reason=CopyReason.NEW):
             return short(action.digest), "new tag"
-        case CopyTag(reason="moved"):
+        case CopyTag(reason=CopyReason.MOVED):
             note = f"moved upstream (was {short(action.old_target_digest)})"
             if action.backup_tag:
                 note += f"; old kept as :{action.backup_tag}"
             return short(action.digest), note
         case CopyTag(reason=reason):
             notes = {
-                "approved": "approved digest",
-                "pinned": "pinned digest",
-                "repair": "target differs from the mirrored digest",
+                CopyReason.APPROVED: "approved digest",
+                CopyReason.PINNED: "pinned digest",
+                CopyReason.REPAIR: "target differs from the mirrored digest",
             }
-            return short(action.digest), notes.get(reason, reason)
+            return short(action.digest), notes.get(reason, str(reason))
         case SkipTag():
             return short(action.digest), ""
         case HoldForReview():
@@ -72,68 +73,61 @@ def _image_label(key: str, entries: Mapping[str, ImageEntry]) -> str:
 
 def plan_rows(plan: Plan, entries: Mapping[str, ImageEntry], *, all_rows: bool) -> list[list[str]]:
     rows: list[list[str]] = []
-    for action in plan.actions:
+    for action in plan.image_actions:
         if not all_rows and isinstance(action, SkipTag):
             continue
         digest, note = _detail(action)
-        tag = getattr(action, "tag", None) or "*"
+        tag = action.tag or "*"
         rows.append([_image_label(action.image, entries), tag, action_name(action), digest, note])
     return rows
 
 
-def render_hub(hub: HubPlan) -> str:
+def render_hub(plan: Plan, org: OrgContext) -> str:
     """The Docker Hub section: ``+`` a write, ``!`` a report; then classification warnings."""
-    lines = [f"Docker Hub organization {hub.desired.org}:"]
-    lines += [f"  {'+' if is_write(a) else '!'} {describe(a)}" for a in hub.actions]
-    if not hub.actions:
+    steps = plan.hub_steps
+    lines = [f"Docker Hub organization {org.org}:"]
+    lines += [f"  {'+' if is_write(s.action) else '!'} {describe(s.action)}" for s in steps]
+    if not steps:
         lines.append("  in sync (IAM, repositories, visibility, descriptions, teams)")
-    lines += [f"warning: {w}" for w in hub.warnings]
+    lines += [f"warning: {w}" for w in org.warnings]
     return "\n".join(lines)
 
 
-def render_plan(
-    plan: Plan,
-    entries: Mapping[str, ImageEntry],
-    *,
-    all_rows: bool = False,
-    hub: HubPlan | None = None,
-) -> str:
+def render_plan(plan: Plan, entries: Mapping[str, ImageEntry], *, all_rows: bool = False) -> str:
     rows = plan_rows(plan, entries, all_rows=all_rows)
     counts = plan.counts()
-    if hub is not None and hub.has_changes:
-        counts["hub-change"] = sum(1 for a in hub.actions if is_write(a))
+    if plan.hub_changes:
+        counts["hub-change"] = plan.hub_changes
     summary = ", ".join(f"{n} {name}" for name, n in sorted(counts.items())) or "nothing to do"
-    tail = "" if hub is None else "\n" + render_hub(hub)
-    if not rows and (hub is None or not hub.has_changes):
+    tail = "" if plan.org is None else "\n" + render_hub(plan, plan.org)
+    if not rows and not plan.hub_changes:
         return f"Everything is in sync ({summary})." + tail
     head = "Plan: " + summary
     body = table(rows, headers=("IMAGE", "TAG", "ACTION", "DIGEST", "NOTE")) if rows else ""
     return head + ("\n" + body if body else "") + tail
 
 
-def _hub_json(hub: HubPlan) -> dict[str, object]:
+def _hub_json(plan: Plan, org: OrgContext) -> dict[str, object]:
     def item(a: HubAction) -> dict[str, object]:
-        repo = getattr(a, "name", None) or getattr(a, "repository", None)
+        repo = repository_of(a)
         return {
             "action": type(a).__name__,
             "change": is_write(a),
-            "repository": f"{hub.desired.org}/{repo}" if repo else None,
+            "repository": f"{org.org}/{repo}" if repo else None,
             "description": describe(a),
         }
 
     return {
-        "org": hub.desired.org,
-        "changes": hub.has_changes,
-        "actions": [item(a) for a in hub.actions],
-        "warnings": list(hub.warnings),
+        "org": org.org,
+        "changes": plan.hub_changes > 0,
+        "actions": [item(s.action) for s in plan.hub_steps],
+        "warnings": list(org.warnings),
     }
 
 
-def plan_json(
-    plan: Plan, entries: Mapping[str, ImageEntry], *, hub: HubPlan | None = None
-) -> dict[str, object]:
+def plan_json(plan: Plan, entries: Mapping[str, ImageEntry]) -> dict[str, object]:
     actions: list[dict[str, object]] = []
-    for action in plan.actions:
+    for action in plan.image_actions:
         entry = entries.get(action.image)
         item: dict[str, object] = {
             "action": action_name(action),
@@ -141,7 +135,7 @@ def plan_json(
             "image": entry.source_text if entry else action.image,
             "source": entry.source.name if entry else None,
             "target": action.image,
-            "tag": getattr(action, "tag", None),
+            "tag": action.tag,
         }
         match action:
             case CopyTag():
@@ -150,7 +144,7 @@ def plan_json(
                     "old_digest": str(action.old_target_digest)
                     if action.old_target_digest
                     else None,
-                    "reason": action.reason,
+                    "reason": str(action.reason),
                     "backup_tag": action.backup_tag,
                 }
             case SkipTag() | ReportVanished() | ReportRejected() | KeepUnselected() | PruneTag():
@@ -167,10 +161,10 @@ def plan_json(
                 item["error"] = action.message
         actions.append(item)
     out: dict[str, object] = {
-        "changes": plan.has_changes or (hub is not None and hub.has_changes),
+        "changes": plan.has_changes,
         "counts": plan.counts(),
         "actions": actions,
     }
-    if hub is not None:
-        out["hub"] = _hub_json(hub)
+    if plan.org is not None:
+        out["hub"] = _hub_json(plan, plan.org)
     return out

@@ -15,21 +15,10 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
-_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+from imagegate.domain.units import human_bytes
+
 PROGRESS_WIDTH = 30  # characters of the bar itself
 PROGRESS_INTERVAL = 0.1  # seconds between redraws
-
-
-def human_bytes(n: int) -> str:
-    """``1536`` -> ``1.5 KiB``; exact bytes below 1 KiB; binary units."""
-    if n < 1024:
-        return f"{n} B"
-    value = float(n)
-    for unit in _UNITS[1:]:
-        value /= 1024
-        if value < 1024 or unit == _UNITS[-1]:
-            return f"{value:.1f} {unit}"
-    raise AssertionError("unreachable")
 
 
 def table(rows: Sequence[Sequence[object]], headers: Sequence[str] = ()) -> str:

@@ -12,8 +12,8 @@ from imagegate.cli.history import split_image_tag
 from imagegate.cli.render import print_json
 from imagegate.domain.digest import Digest
 from imagegate.errors import EXIT_OK, UsageError
-from imagegate.rollback import Rollback, RollbackResult, rewrite_hub_description
-from imagegate.sync import current_actor, select_entries
+from imagegate.run.rollback import Rollback, RollbackResult, rewrite_hub_description
+from imagegate.run.sync import current_actor, select_entries
 
 
 def register(sub: Any) -> None:

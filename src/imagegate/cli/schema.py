@@ -6,8 +6,8 @@ import argparse
 import sys
 from typing import Any
 
+from imagegate.config.schema import schema_json
 from imagegate.errors import EXIT_OK
-from imagegate.schema import schema_json
 
 
 def register(sub: Any) -> None:

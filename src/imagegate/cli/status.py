@@ -10,9 +10,9 @@ from typing import Any
 from imagegate.cli.common import add_config_options, add_image_filter, session, short
 from imagegate.cli.render import print_json, table
 from imagegate.errors import EXIT_FAILURE, EXIT_OK
+from imagegate.plan.status import ERROR, TagStatus, status_json, tag_statuses
+from imagegate.run.sync import make_plan
 from imagegate.state import RunRecord
-from imagegate.status import ERROR, TagStatus, status_json, tag_statuses
-from imagegate.sync import make_plan
 
 UNKNOWN = "unknown"
 
@@ -41,10 +41,12 @@ class StatusReport:
 
 
 async def _status(args: argparse.Namespace) -> StatusReport:
-    async with session(args, readonly=True) as s:
-        report = await make_plan(
-            s.config, s.client, s.store, images=args.images, refresh=args.refresh
-        )
+    async with (
+        session(args, readonly=True) as s,
+        make_plan(
+            s.config, s.client, s.store, images=args.images, refresh=args.refresh, org=False
+        ) as report,
+    ):
         records = {(r.target_repo, r.tag): r for r in s.store.tags()}
         statuses = tag_statuses(report.plan, report.observed.observations, report.entries, records)
         return StatusReport(statuses, s.store.last_run("sync"), str(s.store.path))

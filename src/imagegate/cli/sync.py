@@ -9,11 +9,12 @@ from typing import Any
 
 from imagegate.cli.common import add_config_options, add_image_filter, session
 from imagegate.cli.copy import progress_handler
-from imagegate.cli.render import ProgressBar, human_bytes, print_json, table
+from imagegate.cli.render import ProgressBar, print_json, table
+from imagegate.domain.units import human_bytes
 from imagegate.errors import failure_exit_code
-from imagegate.inspect import describer_for
-from imagegate.sync import RunReport, run_sync
-from imagegate.watchrun import notify_report
+from imagegate.run.details import describer_for
+from imagegate.run.sync import RunReport, run_sync
+from imagegate.watch.notifications import notify_report
 
 
 def register(sub: Any) -> None:
@@ -65,7 +66,7 @@ def summary_json(report: RunReport) -> dict[str, object]:
         "pending_total": max(report.pending_total, len(out.pending)),
         "failures": [{"image": f.image, "tag": f.tag, "error": f.message} for f in out.failures],
         "hub": [
-            {"action": type(o.action).__name__, "status": o.status, "message": o.message}
+            {"action": type(o.action).__name__, "status": str(o.status), "message": o.message}
             for o in report.hub
         ],
         "warnings": list(report.warnings),

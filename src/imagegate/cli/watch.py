@@ -8,9 +8,10 @@ from typing import Any
 
 from imagegate.cli.args import bounded_int
 from imagegate.cli.common import add_config_options, config_path
+from imagegate.domain.listen import ListenAddress, parse_listen
 from imagegate.domain.schedule import parse_duration
-from imagegate.errors import UsageError
-from imagegate.watchrun import (
+from imagegate.errors import ConfigError, UsageError
+from imagegate.watch.service import (
     DEFAULT_FAILURE_BACKOFF,
     DEFAULT_GRACE,
     DEFAULT_MAX_FAILURES,
@@ -60,6 +61,13 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
+def _listen(text: str) -> ListenAddress:
+    try:
+        return parse_listen(text, any_port=True)
+    except ConfigError as exc:
+        raise UsageError(f"--listen: {exc.detail}") from None
+
+
 def options(args: argparse.Namespace) -> WatchOptions:
     if args.max_failures < 1:
         raise UsageError("--max-failures must be at least 1")
@@ -67,7 +75,7 @@ def options(args: argparse.Namespace) -> WatchOptions:
         config_path=config_path(args),
         state=args.state,
         every=parse_duration(args.every, what="--every") if args.every else None,
-        listen=args.listen,
+        listen=_listen(args.listen) if args.listen else None,
         grace=parse_duration(args.grace, what="--grace").total_seconds(),
         failure_backoff=parse_duration(
             args.failure_backoff, what="--failure-backoff"

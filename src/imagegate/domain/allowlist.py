@@ -1,4 +1,4 @@
-"""The validated allowlist: frozen values produced by ``imagegate.config.load_config``.
+"""The validated allowlist: frozen values produced by ``imagegate.config.load.load_config``.
 
 Everything here is fully resolved: defaults are merged into each ``ImageEntry``, ``${ENV}``
 references are expanded, paths are absolute and references are normalized. The file format
@@ -7,23 +7,23 @@ itself is documented in ``docs/allowlist.md``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
+from urllib.parse import urlsplit
 
 from imagegate.domain.digest import Digest
+from imagegate.domain.listen import ListenAddress
 from imagegate.domain.manifest import Platform
 from imagegate.domain.reference import Reference, parse_reference
-from imagegate.domain.schedule import CronExpr
+from imagegate.domain.schedule import Schedule
 from imagegate.errors import InvalidReferenceError, UsageError
 
 SUPPORTED_VERSIONS = (1,)
 DEFAULT_HUB_URL = "https://hub.docker.com"
-DEFAULT_LISTEN_HOST = "127.0.0.1"
-DEFAULT_LISTEN_PORT = 9108
 HUB_DESCRIPTION_MAX = 100  # Docker Hub's limit for a short description
 
 
@@ -106,7 +106,7 @@ def _no_pins() -> Mapping[str, Digest]:
 
 @dataclass(frozen=True, slots=True)
 class TagRules:
-    """Which tags of a source to mirror; ``imagegate.tags.select_tags`` applies them.
+    """Which tags of a source to mirror; ``imagegate.plan.tags.select_tags`` applies them.
 
     ``explicit`` tags are always selected (pinned tags are among them). ``include`` and
     ``exclude`` are regular expressions (``re.search``), ``semver`` an npm-style range.
@@ -218,29 +218,46 @@ class ImageEntry:
         return ref.repo_only() in (self.source, self.target)
 
 
-@dataclass(frozen=True, slots=True)
-class Schedule:
-    """When ``imagegate watch`` runs: every ``every``, or at ``cron`` times; plus random jitter."""
+def url_origin(url: str) -> str:
+    """``scheme://host[:port]`` of a URL: all of it that may be logged."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or "?"
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "<invalid url>"
+    host = f"[{host}]" if ":" in host else host
+    return f"{parts.scheme or '?'}://{host}{port}"
 
-    every: timedelta | None = None
-    cron: CronExpr | None = None
-    jitter: timedelta = timedelta(0)
+
+_WEBHOOK_URL = re.compile(r"https?://[^\s/]+(?:/\S*)?", re.ASCII)
 
 
-@dataclass(frozen=True, slots=True)
-class Listen:
-    host: str = DEFAULT_LISTEN_HOST
-    port: int = DEFAULT_LISTEN_PORT
-
-    def __str__(self) -> str:
-        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+def is_webhook_url(url: str) -> bool:
+    """An http(s) URL with a host and a valid port (the loader's one check of a webhook URL)."""
+    if not _WEBHOOK_URL.fullmatch(url):
+        return False
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError on a bad port)
+    except ValueError:
+        return False
+    return bool(parts.hostname)
 
 
 @dataclass(frozen=True, slots=True)
 class WebhookConfig:
+    """One webhook. ``events`` picks the messages it gets; ``quiet`` skips summaries of runs
+    where nothing was pending, published or failed. The URL is a secret: log ``origin``."""
+
     url: Secret
     format: WebhookFormat = WebhookFormat.JSON
     events: frozenset[NotifyEvent] = frozenset(NotifyEvent)
+    quiet: bool = True
+
+    @property
+    def origin(self) -> str:
+        return url_origin(self.url.reveal())
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,7 +271,7 @@ class Config:
     images: tuple[ImageEntry, ...]
     state: Path
     schedule: Schedule | None = None
-    listen: Listen = Listen()
+    listen: ListenAddress = field(default_factory=ListenAddress)
     webhooks: tuple[WebhookConfig, ...] = ()
     warnings: tuple[str, ...] = ()  # worth telling the user (e.g. a secret written in clear)
 

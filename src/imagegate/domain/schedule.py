@@ -11,10 +11,15 @@ Sunday like 0. As in Vixie cron, when both day-of-month and day-of-week are rest
 (neither starts with ``*``), a day matches if *either* matches; otherwise both must.
 ``@hourly``, ``@daily``/``@midnight``, ``@weekly``, ``@monthly`` and ``@yearly``/``@annually``
 are accepted as shorthands.
+
+:class:`Schedule` is when ``imagegate watch`` runs: it yields *slots* (un-jittered instants);
+a run starts at its slot plus a random offset in ``[0, jitter)``. ``every`` slots are one
+interval apart, counted from the previous slot; cron slots are the matching minutes in UTC.
 """
 
 from __future__ import annotations
 
+import random
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -243,3 +248,50 @@ def parse_cron(text: str) -> CronExpr:
     if cron.next_after(datetime(2000, 1, 1, tzinfo=UTC)) is None:
         raise _cron_error(expr, "it never matches a real date; check the days")
     return cron
+
+
+# ---- the watch schedule ---------------------------------------------------------------------
+
+
+def _utc(when: datetime) -> datetime:
+    if when.tzinfo is None:
+        raise ValueError("schedule times must be timezone-aware (use datetime.now(UTC))")
+    return when.astimezone(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """Exactly one of ``every`` and ``cron`` is set; ``jitter`` is shorter than ``every``
+    (the allowlist loader and ``watch --every`` refuse anything else)."""
+
+    every: timedelta | None = None
+    cron: CronExpr | None = None
+    jitter: timedelta = timedelta(0)
+
+    def next_slot(self, after: datetime) -> datetime:
+        """The next un-jittered slot strictly after ``after`` (UTC)."""
+        after = _utc(after)
+        if self.every is not None:
+            return after + self.every
+        assert self.cron is not None
+        slot = self.cron.next_after(after)
+        assert slot is not None  # parse_cron rejects expressions that never match
+        return slot
+
+    def jitter_offset(self, rng: random.Random) -> timedelta:
+        """A random delay in ``[0, jitter)`` added to a slot."""
+        if not self.jitter:
+            return timedelta(0)
+        return timedelta(seconds=rng.uniform(0, self.jitter.total_seconds()))
+
+    def next_run(self, after: datetime, rng: random.Random) -> datetime:
+        """When the next run starts: the next slot after ``after`` plus jitter (UTC)."""
+        return self.next_slot(after) + self.jitter_offset(rng)
+
+    def describe(self) -> str:
+        what = f"every {format_duration(self.every)}" if self.every else ""
+        if self.cron is not None:
+            what = f"cron '{self.cron.text}' (UTC)"
+        if self.jitter:
+            what += f" with up to {format_duration(self.jitter)} jitter"
+        return what

@@ -17,7 +17,7 @@ from imagegate.domain.digest import Digest
 from imagegate.domain.manifest import Descriptor
 from imagegate.domain.reference import Reference
 from imagegate.engine.api import BlobStreamLike, RegistryAPI
-from imagegate.engine.events import CopyEvent, EventCallback, EventKind
+from imagegate.engine.events import CopyEvent, CopyEventKind, EventCallback
 from imagegate.engine.locations import BlobLocations
 from imagegate.engine.tasks import OnceMap
 from imagegate.errors import RegistryError
@@ -71,7 +71,7 @@ class BlobCopier:
     async def aclose(self) -> None:
         await self._tasks.aclose()
 
-    def _event(self, kind: EventKind, desc: Descriptor, **kw: object) -> None:
+    def _event(self, kind: CopyEventKind, desc: Descriptor, **kw: object) -> None:
         self._emit(
             CopyEvent(
                 kind=kind,
@@ -86,7 +86,7 @@ class BlobCopier:
     async def _copy(self, desc: Descriptor) -> None:
         if desc.is_foreign:
             self.tally.foreign += 1
-            self._event(EventKind.BLOB_FOREIGN, desc)
+            self._event(CopyEventKind.BLOB_FOREIGN, desc)
             return
         async with self._sem:
             delay = BLOB_RETRY_DELAY
@@ -102,7 +102,7 @@ class BlobCopier:
                         "blob copy failed, trying again",
                         extra={"digest": str(desc.digest), "attempt": attempt, "error": str(exc)},
                     )
-                    self._event(EventKind.BLOB_RETRY, desc, nbytes=sent[0], detail=str(exc))
+                    self._event(CopyEventKind.BLOB_RETRY, desc, nbytes=sent[0], detail=str(exc))
                     await asyncio.sleep(delay * (0.5 + random.random()))  # noqa: S311
                     delay *= 2
 
@@ -126,7 +126,7 @@ class BlobCopier:
     def _skipped(self, desc: Descriptor) -> None:
         self.tally.skipped += 1
         self._locations.add(desc.digest, self._dst)
-        self._event(EventKind.BLOB_SKIPPED, desc)
+        self._event(CopyEventKind.BLOB_SKIPPED, desc)
 
     async def _mount_or_stream(self, desc: Descriptor, sent: list[int]) -> None:
         client, digest = self._client, desc.digest
@@ -134,9 +134,9 @@ class BlobCopier:
             if await self._try_mount(desc, source):
                 self.tally.mounted += 1
                 self._locations.add(digest, self._dst)
-                self._event(EventKind.BLOB_MOUNTED, desc, source=source)
+                self._event(CopyEventKind.BLOB_MOUNTED, desc, source=source)
                 return
-        self._event(EventKind.BLOB_STARTED, desc)
+        self._event(CopyEventKind.BLOB_STARTED, desc)
         async with client.blob_get(self._src, digest) as stream:
             await client.blob_upload(
                 self._dst, digest, desc.size, self._progress(desc, stream, sent)
@@ -144,7 +144,7 @@ class BlobCopier:
         self.tally.copied += 1
         self.tally.bytes_copied += desc.size
         self._locations.add(digest, self._dst)
-        self._event(EventKind.BLOB_UPLOADED, desc, nbytes=desc.size)
+        self._event(CopyEventKind.BLOB_UPLOADED, desc, nbytes=desc.size)
 
     def _mount_candidates(self, digest: Digest) -> list[Reference]:
         """Same registry: the source repository first; then repositories known to hold it."""
@@ -174,4 +174,4 @@ class BlobCopier:
         async for chunk in stream:
             yield chunk
             sent[0] += len(chunk)
-            self._event(EventKind.BLOB_PROGRESS, desc, nbytes=len(chunk))
+            self._event(CopyEventKind.BLOB_PROGRESS, desc, nbytes=len(chunk))

@@ -28,7 +28,7 @@ from imagegate.domain.manifest import (
 from imagegate.domain.reference import Reference
 from imagegate.engine.api import RegistryAPI
 from imagegate.engine.blobs import BlobCopier
-from imagegate.engine.events import CopyEvent, EventCallback, EventKind, ignore_event
+from imagegate.engine.events import CopyEvent, CopyEventKind, EventCallback, ignore_event
 from imagegate.engine.locations import BlobLocations
 from imagegate.engine.platforms import config_platform, filter_index
 from imagegate.engine.result import CopyResult
@@ -128,7 +128,7 @@ class _CopyRun:
         self.pushed += 1
         self.emit(
             CopyEvent(
-                EventKind.MANIFEST_PUSHED,
+                CopyEventKind.MANIFEST_PUSHED,
                 digest,
                 push_ref,
                 len(data),
@@ -164,7 +164,9 @@ class _CopyRun:
 
     def skip(self, digest: Digest, ref: Reference, size: int, media_type: str) -> None:
         self.skipped += 1
-        self.emit(CopyEvent(EventKind.MANIFEST_SKIPPED, digest, ref, size, media_type=media_type))
+        self.emit(
+            CopyEvent(CopyEventKind.MANIFEST_SKIPPED, digest, ref, size, media_type=media_type)
+        )
 
 
 MAX_CONFIG_READ = 1024 * 1024  # an image config bigger than this is not inspected
@@ -236,7 +238,7 @@ async def _copy_top(
         await run.copy_tree(manifest, data, digest, tag_ref or by_digest)
         tagged = tag_ref is not None
     if tagged and tag_ref is not None:
-        run.emit(CopyEvent(EventKind.TAGGED, digest, tag_ref, len(data), media_type=media_type))
+        run.emit(CopyEvent(CopyEventKind.TAGGED, digest, tag_ref, len(data), media_type=media_type))
     return _Top(
         target=tag_ref or by_digest,
         digest=digest,

@@ -10,7 +10,9 @@ from imagegate.domain.digest import Digest
 from imagegate.domain.reference import Reference
 
 
-class EventKind(StrEnum):
+class CopyEventKind(StrEnum):
+    """A step of one copy (not an audit event: those are ``domain.records.EventKind``)."""
+
     BLOB_STARTED = "blob_started"  # a stream from source to target began
     BLOB_PROGRESS = "blob_progress"  # `nbytes` more bytes of a streaming blob went through
     BLOB_SKIPPED = "blob_skipped"  # the target already holds it
@@ -27,7 +29,7 @@ class EventKind(StrEnum):
 class CopyEvent:
     """One step of a copy. ``target`` is the repository (or tag, for TAGGED) written to."""
 
-    kind: EventKind
+    kind: CopyEventKind
     digest: Digest
     target: Reference
     size: int = 0

@@ -11,5 +11,4 @@ Layout (each module has one job):
 - ``apply``       I/O: carry out hub actions, one outcome per action
 - ``classify``    Official / Verified Publisher / Sponsored OSS / Community / own org
 - ``doctor``      preflight checks explained in plain words
-- ``ratefloor``   PURE: pause docker.io pulls when the remaining pulls fall below a floor
 """

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from imagegate.errors import HubApiError
 from imagegate.hub.client import HubClient
@@ -17,6 +16,8 @@ from imagegate.hub.models import (
     CreateRepository,
     GrantTeam,
     HubAction,
+    HubOutcome,
+    HubStatus,
     ReportExtraGrant,
     ReportUnknownTeam,
     RevokeTeam,
@@ -29,32 +30,21 @@ from imagegate.hub.plan import describe
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class HubOutcome:
-    """``status``: ``done``, ``failed``, ``skipped`` or ``reported`` (a report, no write)."""
-
-    action: HubAction
-    status: str
-    message: str
-
-    @property
-    def ok(self) -> bool:
-        return self.status in ("done", "reported")
-
-
 async def apply_hub(client: HubClient, actions: Iterable[HubAction]) -> tuple[HubOutcome, ...]:
     outcomes: list[HubOutcome] = []
     failed_repos: set[tuple[str, str]] = set()
     for action in actions:
         text = describe(action)
         if isinstance(action, ReportExtraGrant | ReportUnknownTeam):
-            outcomes.append(HubOutcome(action, "reported", text))
+            outcomes.append(HubOutcome(action, HubStatus.REPORTED, text))
             continue
         key = _repo_key(action)
         if key is not None and key in failed_repos:
             outcomes.append(
                 HubOutcome(
-                    action, "skipped", f"{text}: skipped, {key[0]}/{key[1]} could not be created"
+                    action,
+                    HubStatus.SKIPPED,
+                    f"{text}: skipped, {key[0]}/{key[1]} could not be created",
                 )
             )
             continue
@@ -70,10 +60,10 @@ async def apply_hub(client: HubClient, actions: Iterable[HubAction]) -> tuple[Hu
                         "access token needs scope-repository-read on it)"
                     )
             log.warning("hub action failed: %s", message)
-            outcomes.append(HubOutcome(action, "failed", message))
+            outcomes.append(HubOutcome(action, HubStatus.FAILED, message))
             continue
         log.info("hub: %s", text)
-        outcomes.append(HubOutcome(action, "done", text))
+        outcomes.append(HubOutcome(action, HubStatus.DONE, text))
     return tuple(outcomes)
 
 

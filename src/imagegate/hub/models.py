@@ -254,3 +254,43 @@ HubWrite = (
 )
 HubReport = ReportExtraGrant | ReportUnknownTeam
 HubAction = HubWrite | HubReport
+
+
+def repository_of(action: HubAction) -> str | None:
+    """The repository (name within the org) an action is about; None for org settings."""
+    match action:
+        case SetAccessManagement():
+            return None
+        case CreateRepository(name=name) | SetVisibility(name=name) | UpdateDescription(name=name):
+            return name
+        case (
+            GrantTeam(repository=name)
+            | ChangeTeamPermission(repository=name)
+            | RevokeTeam(repository=name)
+            | ReportExtraGrant(repository=name)
+            | ReportUnknownTeam(repository=name)
+        ):
+            return name
+
+
+# -- outcomes ------------------------------------------------------------------------------
+
+
+class HubStatus(StrEnum):
+    """What became of one hub action; the values are what ``sync --output json`` says."""
+
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # its repository could not be created
+    REPORTED = "reported"  # a report, no write
+
+
+@dataclass(frozen=True, slots=True)
+class HubOutcome:
+    action: HubAction
+    status: HubStatus
+    message: str
+
+    @property
+    def ok(self) -> bool:
+        return self.status in (HubStatus.DONE, HubStatus.REPORTED)

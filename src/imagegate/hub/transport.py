@@ -1,4 +1,8 @@
-"""HTTP layer of the Docker Hub API: login, bearer token cache, 429 retries, typed errors.
+"""HTTP layer of the Docker Hub API: login, bearer token cache, retries, typed errors.
+
+Retries follow :class:`imagegate.retry.RetryPolicy`, as for registries: a 429 is retried for
+every request (the server did nothing), 408/5xx and connection errors only for idempotent
+methods; a server's Retry-After / X-Retry-After is honoured up to ``max_wait``.
 
 One aiohttp session. Facts are from ``reference/docker-hub-api.md`` (cited as §n).
 Nothing here logs a secret or a JWT: only method, path and status are logged.
@@ -18,7 +22,7 @@ from urllib.parse import urlencode, urljoin, urlsplit
 import aiohttp
 
 from imagegate.domain.allowlist import DEFAULT_HUB_URL
-from imagegate.errors import HubApiError, HubAuthError, HubRateLimitedError
+from imagegate.errors import RETRYABLE_STATUSES, HubApiError, HubAuthError, HubRateLimitedError
 from imagegate.hub.models import CredentialKind
 from imagegate.hub.wire import (
     HubRateLimit,
@@ -26,13 +30,14 @@ from imagegate.hub.wire import (
     jwt_claims,
     jwt_expiry,
     page_results,
-    retry_after_seconds,
 )
+from imagegate.retry import RetryPolicy, retry_after
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 30.0  # seconds per request
-DEFAULT_MAX_RETRIES = 3  # 429 retries per request
+DEFAULT_MAX_RETRIES = 3  # retries per request (429 always; 5xx and network: idempotent only)
+DEFAULT_BACKOFF = 1.0  # seconds; the first backoff waits up to this long (full jitter)
 DEFAULT_MAX_WAIT = 60.0  # longest single 429 wait; longer waits raise HubRateLimitedError
 DEFAULT_PAGE_SIZE = 100  # §9: page_size is at most 100
 # §1: a /v2/auth/token JWT lives 10 minutes; refresh a little early, and assume the
@@ -40,6 +45,7 @@ DEFAULT_PAGE_SIZE = 100  # §9: page_size is at most 100
 TOKEN_MARGIN = 30.0
 TOKEN_FALLBACK_LIFETIME = 300.0
 MAX_BODY = 4 * 1024 * 1024
+IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE"})  # PATCH: set fields only
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +75,9 @@ class HubTransport:
         self.kind = CredentialKind.detect(secret) if secret is not None else None
         self.max_retries = max_retries
         self.max_wait = max_wait
+        self.retry = RetryPolicy(
+            max_attempts=max_retries + 1, base=DEFAULT_BACKOFF, retry_after_cap=max_wait
+        )
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._clock = clock
         self._sleep = sleep
@@ -204,7 +213,7 @@ class HubTransport:
         return url
 
     async def _send(self, method: str, url: str, body: object, *, token: str | None) -> HubResponse:
-        """One HTTP exchange with bounded 429 retries (§7: Retry-After / X-Retry-After)."""
+        """One HTTP exchange, retried under ``self.retry`` (§7: Retry-After / X-Retry-After)."""
         if self._session is None:
             raise RuntimeError("HubTransport used outside 'async with'")
         headers = {"Accept": "application/json"}
@@ -213,6 +222,7 @@ class HubTransport:
         path = urlsplit(url).path
         attempt = 0
         while True:
+            attempt += 1
             self.requests += 1
             try:
                 async with self._session.request(
@@ -221,22 +231,30 @@ class HubTransport:
                     raw = await r.content.read(MAX_BODY)
                     status, resp_headers = r.status, r.headers
             except (aiohttp.ClientError, TimeoutError) as exc:
-                raise HubApiError(
-                    f"cannot reach the Docker Hub API at {self.url} ({type(exc).__name__}: "
-                    f"{exc}); check the network and the hub URL",
-                    method=method,
-                    url=url,
-                ) from exc
+                delay = self.retry.delay(attempt, None) if method in IDEMPOTENT else None
+                if delay is None:
+                    raise HubApiError(
+                        f"cannot reach the Docker Hub API at {self.url} ({type(exc).__name__}: "
+                        f"{exc}); check the network and the hub URL",
+                        method=method,
+                        url=url,
+                    ) from exc
+                await self._pause(f"{type(exc).__name__} on {method} {path}", delay, attempt)
+                continue
             self.rate_limit = HubRateLimit.from_headers(resp_headers) or self.rate_limit
             resp = HubResponse(status, _decode(raw))
-            if status != 429:
+            retryable = status == 429 or (status in RETRYABLE_STATUSES and method in IDEMPOTENT)
+            if not retryable:
                 return resp
-            wait = retry_after_seconds(resp_headers, self._clock())
-            if attempt >= self.max_retries or (wait is not None and wait > self.max_wait):
+            wait = retry_after(resp_headers, self._clock())
+            delay = self.retry.delay(attempt, wait)
+            if delay is None and status != 429:
+                return resp  # the caller turns it into a typed error
+            if delay is None:
                 raise HubRateLimitedError(
                     f"Docker Hub API rate limit hit on {method} {path} "
                     f"({error_text(resp.body, 'too many requests')}); gave up after "
-                    f"{attempt} retries"
+                    f"{attempt - 1} retries"
                     + (f", the server asks to wait {wait:.0f}s" if wait is not None else "")
                     + "; run again later",
                     retry_after=wait,
@@ -244,14 +262,16 @@ class HubTransport:
                     method=method,
                     url=url,
                 )
-            attempt += 1
-            delay = wait if wait is not None else float(2 ** (attempt - 1))
-            log.warning(
-                f"Docker Hub API rate limit hit (429) on {method} {path}; waiting "
-                f"{delay:.1f}s before retry {attempt}/{self.max_retries}",
-                extra={"wait_seconds": delay},
-            )
-            await self._sleep(delay)
+            what = "rate limit hit (429)" if status == 429 else f"answered {status}"
+            await self._pause(f"{what} on {method} {path}", delay, attempt)
+
+    async def _pause(self, what: str, delay: float, attempt: int) -> None:
+        log.warning(
+            f"Docker Hub API {what}; waiting {delay:.1f}s before retry {attempt}/"
+            f"{self.max_retries}",
+            extra={"wait_seconds": delay},
+        )
+        await self._sleep(delay)
 
     def _raise_for(self, resp: HubResponse, method: str, url: str) -> None:
         if resp.status < 400:

@@ -1,4 +1,6 @@
-"""PURE helpers for the Docker Hub wire format: error bodies, Retry-After, JWT expiry.
+"""PURE helpers for the Docker Hub wire format: error bodies, rate-limit headers, JWT expiry.
+
+Retry-After / X-Retry-After are read by :func:`imagegate.retry.retry_after`.
 
 Facts are from ``reference/docker-hub-api.md`` (cited as §n).
 """
@@ -10,10 +12,7 @@ import binascii
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 
-# A Retry-After value above this is a unix timestamp, not a number of seconds (§7).
-TIMESTAMP_THRESHOLD = 1e9
 MAX_ERROR_TEXT = 300  # characters of an error body kept in a message
 
 
@@ -80,29 +79,6 @@ def error_text(body: object, fallback: str) -> str:
 def _clip(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= MAX_ERROR_TEXT else text[: MAX_ERROR_TEXT - 1] + "…"
-
-
-def retry_after_seconds(headers: Mapping[str, str], now: float) -> float | None:
-    """Seconds to wait after a 429, or None when the response does not say.
-
-    §7 / §11.6: the rendered docs give ``Retry-After`` in seconds, the spec gives
-    ``X-Retry-After`` as a unix timestamp. Read both; a value above 1e9 is a timestamp.
-    ``Retry-After`` may also be an HTTP date (RFC 9110).
-    """
-    for name in ("Retry-After", "X-Retry-After"):
-        raw = headers.get(name)
-        if raw is None:
-            continue
-        value = _number(raw)
-        if value is None:
-            try:
-                value = parsedate_to_datetime(raw).timestamp()
-            except (TypeError, ValueError):
-                continue
-        if value > TIMESTAMP_THRESHOLD:
-            value -= now
-        return max(0.0, value)
-    return None
 
 
 def jwt_claims(token: str) -> dict[str, object]:

@@ -1,4 +1,5 @@
-"""Deliver one payload to one webhook: timeout, 3 tries with backoff, 429 Retry-After honoured.
+"""Deliver one payload to one webhook: timeout, 3 tries under the one retry policy
+(:class:`imagegate.retry.RetryPolicy`: backoff with jitter, Retry-After honoured up to a cap).
 
 Never raises for delivery problems (a notification must not break a run) and never puts the
 URL in a log line or message: only its origin (scheme and host).
@@ -15,9 +16,9 @@ from typing import Any
 
 import aiohttp
 
+from imagegate.domain.allowlist import WebhookConfig
 from imagegate.errors import RETRYABLE_STATUSES
-from imagegate.notify.message import WebhookTarget
-from imagegate.registry.retry import parse_retry_after
+from imagegate.retry import RetryPolicy, retry_after
 
 log = logging.getLogger("imagegate.notify")
 
@@ -28,8 +29,17 @@ Sleep = Callable[[float], Awaitable[None]]
 class DeliveryPolicy:
     tries: int = 3
     timeout: float = 10.0  # seconds per attempt, connect included
-    backoff: float = 1.0  # seconds before the 2nd try; doubles each time
-    max_retry_after: float = 60.0  # cap on a server's Retry-After
+    backoff: float = 1.0  # seconds; the 2nd try waits up to this long, doubling (full jitter)
+    max_retry_after: float = 60.0  # a server asking for a longer wait is not retried
+
+    @property
+    def retry(self) -> RetryPolicy:
+        return RetryPolicy(
+            max_attempts=self.tries,
+            base=self.backoff,
+            cap=self.max_retry_after,
+            retry_after_cap=self.max_retry_after,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,22 +62,22 @@ def _describe(exc: BaseException, timeout: float) -> str:
 
 
 async def _attempt(
-    session: aiohttp.ClientSession, target: WebhookTarget, payload: dict[str, Any], timeout: float
+    session: aiohttp.ClientSession, target: WebhookConfig, payload: dict[str, Any], timeout: float
 ) -> tuple[int, float | None]:
     async with session.post(
-        target.url,
+        target.url.reveal(),
         json=payload,
         allow_redirects=False,
         timeout=aiohttp.ClientTimeout(total=timeout),
         headers={"User-Agent": "imagegate-notify"},
     ) as resp:
         await resp.read()
-        return resp.status, parse_retry_after(resp.headers.get("Retry-After"), time.time())
+        return resp.status, retry_after(resp.headers, time.time())
 
 
 async def deliver(
     session: aiohttp.ClientSession,
-    target: WebhookTarget,
+    target: WebhookConfig,
     event: str,
     payload: dict[str, Any],
     *,
@@ -78,10 +88,11 @@ async def deliver(
     status: int | None = None
     error = ""
     attempts = 0
+    retry = policy.retry
     for attempts in range(1, policy.tries + 1):
-        wait = policy.backoff * 2 ** (attempts - 1)
+        asked: float | None = None
         try:
-            status, retry_after = await _attempt(session, target, payload, policy.timeout)
+            status, asked = await _attempt(session, target, payload, policy.timeout)
         except (aiohttp.ClientError, TimeoutError) as exc:
             status, error = None, _describe(exc, policy.timeout)
         else:
@@ -92,19 +103,19 @@ async def deliver(
                 error += " (a redirect: configure the final webhook URL)"
             if status not in RETRYABLE_STATUSES:
                 break
-            if status == 429 and retry_after is not None:
-                wait = min(retry_after, policy.max_retry_after)
-        if attempts < policy.tries:
-            log.info(
-                "webhook delivery will be retried",
-                extra={
-                    "webhook": target.origin,
-                    "notify_event": event,
-                    "error": error,
-                    "wait": wait,
-                },
-            )
-            await sleep(wait)
+        wait = retry.delay(attempts, asked if status == 429 else None)
+        if wait is None:
+            break
+        log.info(
+            "webhook delivery will be retried",
+            extra={
+                "webhook": target.origin,
+                "notify_event": event,
+                "error": error,
+                "wait": wait,
+            },
+        )
+        await sleep(wait)
     log.warning(
         "webhook delivery failed; the run goes on",
         extra={

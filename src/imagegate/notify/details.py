@@ -1,112 +1,63 @@
 """PURE: the compact reviewer details a pending-change notification carries.
 
-Built from the ``details`` mapping the executor stores with a pending change (see
-:meth:`imagegate.inspect.ImageDetails.as_details`), which is untyped JSON: every field is
-checked and a missing or odd one is left out rather than guessed.
+The details themselves are :class:`imagegate.domain.review.ReviewDetails`, typed from the
+moment :mod:`imagegate.run.details` gathers them; here is only how a notification shows them:
+the JSON item's ``details`` object and the one-line Slack summary.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from imagegate.domain.review import ReviewDetails
+from imagegate.domain.units import human_bytes
 
-LABEL_PREFIX = "org.opencontainers.image."
 LABELS = ("version", "revision", "source")  # the labels a notification shows, in this order
 MAX_VALUE = 80  # characters of a label value in a notification
 SHORT_REVISION = 12  # characters of a revision in the one-line summary
-_UNITS = ("KiB", "MiB", "GiB", "TiB")
 
 
-@dataclass(frozen=True, slots=True)
-class ReviewDetails:
-    """What a reviewer needs to know about a pending digest, in a notification."""
-
-    created: str | None = None  # ISO 8601, as the image config says
-    platforms: tuple[str, ...] = ()
-    size: int | None = None  # compressed bytes
-    size_complete: bool = True  # False: some platforms were not measured
-    layers: int | None = None
-    layers_changed: int | None = None  # None: no old digest to compare with
-    labels: tuple[tuple[str, str], ...] = ()  # short names: version, revision, source
-    error: str = ""  # the details are incomplete because of this
-
-    @classmethod
-    def from_mapping(cls, details: Mapping[str, object]) -> ReviewDetails:
-        created = details.get("created")
-        platforms = details.get("platforms")
-        labels = details.get("labels")
-        found = labels if isinstance(labels, Mapping) else {}
-        error = details.get("inspect_error")
-        return cls(
-            created=created if isinstance(created, str) and created else None,
-            platforms=tuple(str(p) for p in platforms) if isinstance(platforms, list) else (),
-            size=_count(details.get("size")),
-            size_complete=details.get("size_complete", True) is not False,
-            layers=_count(details.get("layers")),
-            layers_changed=_count(details.get("layers_changed"), zero=True),
-            labels=tuple(
-                (name, str(found[LABEL_PREFIX + name])[:MAX_VALUE])
-                for name in LABELS
-                if found.get(LABEL_PREFIX + name)
-            ),
-            error=error if isinstance(error, str) else "",
-        )
-
-    def as_json(self) -> dict[str, object]:
-        """The ``details`` object of a JSON notification item."""
-        out: dict[str, object] = {
-            "created": self.created,
-            "platforms": list(self.platforms),
-            "size": self.size,
-            "size_complete": self.size_complete,
-            "layers": self.layers,
-            "layers_changed": self.layers_changed,
-            "labels": dict(self.labels),
-        }
-        if self.error:
-            out["inspect_error"] = self.error
-        return out
-
-    def summary(self) -> str:
-        """One short line, e.g. ``built 2026-11-20, 3 platforms, 41.2 MiB, 2 of 5 layers
-        changed, version 7.4.1, revision abc123``; empty when nothing is known."""
-        parts: list[str] = []
-        if self.created:
-            parts.append(f"built {self.created[:10]}")
-        if len(self.platforms) > 1:
-            parts.append(f"{len(self.platforms)} platforms")
-        elif self.platforms:
-            parts.append(self.platforms[0])
-        if self.size:
-            parts.append(human_bytes(self.size) + ("" if self.size_complete else "+"))
-        if self.layers and self.layers_changed is not None:
-            parts.append(f"{self.layers_changed} of {self.layers} layers changed")
-        elif self.layers:
-            parts.append(f"{self.layers} layer" + ("" if self.layers == 1 else "s"))
-        labels = dict(self.labels)
-        if "version" in labels:
-            parts.append(f"version {labels['version']}")
-        if "revision" in labels:
-            parts.append(f"revision {labels['revision'][:SHORT_REVISION]}")
-        if self.error:
-            parts.append("details incomplete")
-        return ", ".join(parts)
+def _labels(details: ReviewDetails) -> dict[str, str]:
+    found = {name: details.label(name) for name in LABELS}
+    return {name: value[:MAX_VALUE] for name, value in found.items() if value}
 
 
-def _count(value: object, *, zero: bool = False) -> int | None:
-    """A non-negative int from JSON (``bool`` is not one); 0 counts only with ``zero``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        return None
-    return value if value or zero else None
+def details_json(details: ReviewDetails) -> dict[str, object]:
+    """The ``details`` object of a JSON notification item."""
+    out: dict[str, object] = {
+        "created": details.created,
+        "platforms": list(details.platforms),
+        "size": details.size or None,
+        "size_complete": details.size_complete,
+        "layers": details.layers or None,
+        "layers_changed": details.layers_changed,
+        "labels": _labels(details),
+    }
+    if details.error:
+        out["inspect_error"] = details.error
+    return out
 
 
-def human_bytes(n: int) -> str:
-    """``1536`` -> ``1.5 KiB`` (binary units, as ``imagegate pending`` shows sizes)."""
-    if n < 1024:
-        return f"{n} B"
-    value = float(n)
-    for unit in _UNITS:
-        value /= 1024
-        if value < 1024 or unit == _UNITS[-1]:
-            break
-    return f"{value:.1f} {unit}"
+def details_summary(details: ReviewDetails) -> str:
+    """One short line, e.g. ``built 2026-11-20, 3 platforms, 41.2 MiB, 2 of 5 layers
+    changed, version 7.4.1, revision abc123``; empty when nothing is known."""
+    d = details
+    parts: list[str] = []
+    if d.created:
+        parts.append(f"built {d.created[:10]}")
+    if len(d.platforms) > 1:
+        parts.append(f"{len(d.platforms)} platforms")
+    elif d.platforms:
+        parts.append(d.platforms[0])
+    if d.size:
+        parts.append(human_bytes(d.size) + ("" if d.size_complete else "+"))
+    if d.layers and d.layers_changed is not None:
+        parts.append(f"{d.layers_changed} of {d.layers} layers changed")
+    elif d.layers:
+        parts.append(f"{d.layers} layer" + ("" if d.layers == 1 else "s"))
+    labels = _labels(d)
+    if "version" in labels:
+        parts.append(f"version {labels['version']}")
+    if "revision" in labels:
+        parts.append(f"revision {labels['revision'][:SHORT_REVISION]}")
+    if d.error:
+        parts.append("details incomplete")
+    return ", ".join(parts)

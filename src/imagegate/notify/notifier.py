@@ -25,10 +25,11 @@ from typing import Literal
 
 import aiohttp
 
+from imagegate.domain.allowlist import WebhookConfig
+from imagegate.domain.review import ReviewDetails
 from imagegate.errors import ImagegateError
 from imagegate.notify.delivery import DeliveryPolicy, DeliveryResult, Sleep, deliver
-from imagegate.notify.details import ReviewDetails
-from imagegate.notify.message import Event, ItemKind, Message, NotifyItem, WebhookTarget
+from imagegate.notify.message import Event, ItemKind, Message, NotifyItem
 from imagegate.notify.payloads import build_payload
 
 log = logging.getLogger("imagegate.notify")
@@ -44,7 +45,7 @@ class Notifier:
 
     def __init__(
         self,
-        targets: Sequence[WebhookTarget],
+        targets: Sequence[WebhookConfig],
         *,
         policy: DeliveryPolicy = DeliveryPolicy(),  # noqa: B008 (frozen)
         on_delivery: Callable[[DeliveryResult], None] | None = None,

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from imagegate.notify.message import Format, Message, NotifyItem
+from imagegate.domain.allowlist import WebhookFormat
+from imagegate.notify.details import details_json, details_summary
+from imagegate.notify.message import Message, NotifyItem
 
 SCHEMA = "imagegate.notification/v1"
 MAX_JSON_ITEMS = 200
@@ -49,7 +51,7 @@ def _item_json(item: NotifyItem) -> dict[str, Any]:
         "old_digest": item.old_digest,
         "new_digest": item.new_digest,
         "message": item.message,
-        "details": item.details.as_json() if item.details is not None else None,
+        "details": details_json(item.details) if item.details is not None else None,
     }
 
 
@@ -97,7 +99,7 @@ def _slack_line(item: NotifyItem) -> str:
         line += f" `{_short(item.new_digest)}`"
     if item.message:
         line += f": {_escape(item.message)}"
-    summary = item.details.summary() if item.details is not None else ""
+    summary = details_summary(item.details) if item.details is not None else ""
     if summary:  # a second, indented line: what a reviewer needs to know
         line += f"\n    _{_escape(summary)}_"
     return line
@@ -129,5 +131,5 @@ def slack_payload(message: Message) -> dict[str, Any]:
     return {"text": _escape(heading), "blocks": blocks}
 
 
-def build_payload(message: Message, fmt: Format) -> dict[str, Any]:
-    return slack_payload(message) if fmt == "slack" else json_payload(message)
+def build_payload(message: Message, fmt: WebhookFormat) -> dict[str, Any]:
+    return slack_payload(message) if fmt == WebhookFormat.SLACK else json_payload(message)

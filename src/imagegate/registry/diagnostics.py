@@ -14,7 +14,7 @@ from imagegate.errors import (
     RegistryResponseError,
     redact_url,
 )
-from imagegate.registry.retry import parse_retry_after
+from imagegate.retry import retry_after as retry_after_of
 
 MAX_ERROR_BODY = 64 * 1024  # bytes of an error body worth reading
 
@@ -62,7 +62,7 @@ def response_error(
     codes = {d.code for d in diags}
     where = f"{method} {redact_url(url)}"
     detail = _summary(diags, body)
-    retry_after = parse_retry_after(headers.get("retry-after"), time.time() if now is None else now)
+    retry_after = retry_after_of(headers, time.time() if now is None else now)
     kw: dict[str, object] = {
         "status": status,
         "method": method,

@@ -16,7 +16,7 @@ from imagegate.registry.limits import (
     DEFAULT_STALL_WINDOW,
     TransferLimits,
 )
-from imagegate.registry.retry import RetryPolicy
+from imagegate.retry import RetryPolicy
 
 DEFAULT_MAX_CONCURRENCY = 8  # requests in flight per registry host
 DEFAULT_CONNECT_TIMEOUT = 30.0  # seconds to establish a connection

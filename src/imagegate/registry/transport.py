@@ -18,9 +18,8 @@ import asyncio
 import logging
 import ssl
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
-from contextvars import ContextVar
+from collections.abc import AsyncIterable, AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import TypeVar
 
 import aiohttp
@@ -28,22 +27,26 @@ from yarl import URL
 
 from imagegate.errors import (
     RegistryAuthError,
-    RegistryError,
     RegistryResponseError,
     RegistryTransportError,
     redact_url,
 )
 from imagegate.log import redact
+from imagegate.registry.attempts import (
+    error_for,
+    read_capped,
+    request_budget,
+    retrying,
+    within_budget,
+)
 from imagegate.registry.auth import (
     Authenticator,
     CredentialLookup,
 )
 from imagegate.registry.challenge import Challenge, parse_challenges, pick_challenge
-from imagegate.registry.diagnostics import MAX_ERROR_BODY, response_error
-from imagegate.registry.limits import Budget
 from imagegate.registry.origins import Binding, check_followed, origin, realm_problem
 from imagegate.registry.ratelimit import RateLimit
-from imagegate.registry.settings import RegistrySettings, canonical_registry, is_loopback
+from imagegate.registry.settings import RegistrySettings, is_loopback
 from imagegate.registry.stats import RequestStats
 from imagegate.registry.tokens import exchange_token
 from imagegate.registry.wire import Body, Request, Response
@@ -53,33 +56,6 @@ log = logging.getLogger(__name__)
 MAX_REDIRECTS = 5
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 T = TypeVar("T")
-
-# The budget of the request being sent in this task (None: unbounded, e.g. a blob upload).
-_BUDGET: ContextVar[Budget | None] = ContextVar("imagegate_request_budget", default=None)
-# True inside a replayable request's retry loop: nested requests (tokens) are not retried.
-_RETRYING: ContextVar[bool] = ContextVar("imagegate_retrying", default=False)
-
-
-@asynccontextmanager
-async def _within_budget() -> AsyncIterator[None]:
-    """Spend the current request's budget on the block; out of budget -> a clear error."""
-    budget = _BUDGET.get()
-    if budget is None:
-        yield
-        return
-    if budget.exhausted:
-        raise RegistryTransportError(budget.message())
-    loop = asyncio.get_running_loop()
-    start = loop.time()
-    try:
-        async with asyncio.timeout(budget.remaining) as limit:
-            yield
-    except TimeoutError:
-        if limit.expired():
-            raise RegistryTransportError(budget.message()) from None
-        raise
-    finally:
-        budget.spend(loop.time() - start)
 
 
 class Transport:
@@ -204,7 +180,7 @@ class Transport:
         if isinstance(body, bytes):
             self.stats.bytes_out += len(body)
         try:
-            async with _within_budget():
+            async with within_budget():
                 resp = await self._session.request(
                     req.method,
                     url,
@@ -253,40 +229,8 @@ class Transport:
             log.debug("falling back to plain HTTP", extra={"host": host})
             return await self._raw(req, url.with_scheme("http"), headers, body)
 
-    async def _read_capped(self, resp: aiohttp.ClientResponse, limit: int) -> bytes:
-        """Read the body until EOF or ``limit`` bytes, whichever comes first."""
-        parts: list[bytes] = []
-        total = 0
-        try:
-            async with _within_budget():
-                while total < limit:
-                    piece = await resp.content.read(limit - total)
-                    if not piece:
-                        break
-                    parts.append(piece)
-                    total += len(piece)
-        finally:
-            self.stats.bytes_in += total
-        return b"".join(parts)
-
-    async def _error(self, req: Request, resp: aiohttp.ClientResponse) -> RegistryError:
-        try:
-            body = await self._read_capped(resp, MAX_ERROR_BODY)
-        except (aiohttp.ClientError, TimeoutError, OSError):
-            body = b""
-        finally:
-            resp.release()
-        return response_error(
-            status=resp.status,
-            method=req.method,
-            url=str(resp.url),
-            body=body,
-            headers=resp.headers,
-            what=req.what or f"{req.method} {req.target}",
-        )
-
     async def _auth_error(self, req: Request, resp: aiohttp.ClientResponse) -> RegistryAuthError:
-        err = await self._error(req, resp)
+        err = await error_for(req, resp, self.stats)
         cred = await self.auth.credential(req.host)
         who = cred.describe if cred is not None else "anonymous"
         repo = f" repository {req.repository!r}" if req.repository else ""
@@ -390,51 +334,7 @@ class Transport:
                 continue
             if resp.status in req.ok:
                 return resp
-            raise await self._error(req, resp)
-
-    @contextmanager
-    def _budget(self, req: Request) -> Iterator[None]:
-        """A fresh budget for one attempt of ``req`` (none for a streamed body). A request
-        made inside another (a token exchange) is bounded by the outer registry's setting."""
-        outer = _BUDGET.get()
-        registry = outer.registry if outer is not None else canonical_registry(req.host)
-        budget = None
-        if not isinstance(req.body, AsyncIterable):
-            seconds = self.settings.for_host(registry).request_timeout
-            budget = Budget(seconds, what=req.what or req.method, host=req.host, registry=registry)
-        token = _BUDGET.set(budget)
-        try:
-            yield
-        finally:
-            _BUDGET.reset(token)
-
-    async def _retrying(self, req: Request, op: Callable[[], Awaitable[T]]) -> T:
-        if _RETRYING.get():
-            return await op()  # the outer request retries as a whole
-        flag = _RETRYING.set(req.replayable)
-        try:
-            return await self._retry_loop(req, op)
-        finally:
-            _RETRYING.reset(flag)
-
-    async def _retry_loop(self, req: Request, op: Callable[[], Awaitable[T]]) -> T:
-        attempt = 1
-        while True:
-            try:
-                return await op()
-            except (RegistryTransportError, RegistryResponseError) as exc:
-                if not (exc.temporary and req.replayable):
-                    raise
-                retry_after = exc.retry_after if isinstance(exc, RegistryResponseError) else None
-                delay = self.settings.retry.delay(attempt, retry_after)
-                if delay is None:
-                    raise
-                log.debug(
-                    "retrying",
-                    extra={"what": req.what, "attempt": attempt, "delay": round(delay, 2)},
-                )
-                await asyncio.sleep(delay)
-                attempt += 1
+            raise await error_for(req, resp, self.stats)
 
     # -- public ---------------------------------------------------------------------------
     async def fetch(self, req: Request, *, max_body: int = 4 * 1024 * 1024) -> Response:
@@ -442,15 +342,17 @@ class Transport:
 
         async def op() -> Response:
             async with self._slot(req.host):
-                with self._budget(req):
+                with request_budget(self.settings, req):
                     return await self._fetch_once(req, max_body)
 
-        return await self._retrying(req, op)
+        return await retrying(self.settings.retry, req, op)
 
     async def _fetch_once(self, req: Request, max_body: int) -> Response:
         resp = await self._attempt(req)
         try:
-            body = b"" if req.method == "HEAD" else await self._read_capped(resp, max_body + 1)
+            body = (
+                b"" if req.method == "HEAD" else await read_capped(resp, max_body + 1, self.stats)
+            )
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise RegistryTransportError(
                 f"{req.what}: the response body was cut off ({type(exc).__name__}); "
@@ -466,10 +368,12 @@ class Transport:
 
         async def op() -> aiohttp.ClientResponse:
             async with self._slot(req.host):
-                with self._budget(req):  # until the headers; the body is the caller's to bound
+                with request_budget(
+                    self.settings, req
+                ):  # until the headers; the body is the caller's to bound
                     return await self._attempt(req)
 
-        resp = await self._retrying(req, op)
+        resp = await retrying(self.settings.retry, req, op)
         try:
             yield resp
         finally:

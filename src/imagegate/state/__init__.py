@@ -24,8 +24,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from imagegate.domain.digest import Digest
-from imagegate.state.paths import default_state_path
-from imagegate.state.records import (
+from imagegate.domain.records import (
     Event,
     EventKind,
     PendingChange,
@@ -35,6 +34,7 @@ from imagegate.state.records import (
     TagHistoryEntry,
     TagRecord,
 )
+from imagegate.state.paths import default_state_path
 from imagegate.state.sqlite import SqliteStateStore
 
 __all__ = [

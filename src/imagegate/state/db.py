@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from imagegate.domain.records import Event
 from imagegate.errors import StateError
-from imagegate.state import rows
-from imagegate.state.records import Event
+from imagegate.state import cells, rows
 from imagegate.state.schema import check_current, migrate
 
 BUSY_TIMEOUT_MS = 5000  # another process writing: wait this long before giving up
@@ -166,11 +166,11 @@ class Database:
         except sqlite3.Error as exc:
             raise _mapped(exc, target) from exc
 
-    def decode(self, convert: Callable[[rows.Row], T], row: rows.Row) -> T:
+    def decode(self, convert: Callable[[cells.Row], T], row: cells.Row) -> T:
         """``convert(row)``; a damaged value is a StateError naming this database."""
         try:
             return convert(row)
-        except rows.BadRowError as exc:
+        except cells.BadRowError as exc:
             raise exc.located(self.where) from None
 
     def close(self) -> None:

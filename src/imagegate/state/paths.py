@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from collections.abc import Mapping
 from pathlib import Path
 
 from imagegate.errors import StateError
@@ -13,12 +14,20 @@ DIR_MODE = 0o700
 FILE_MODE = 0o600
 
 
-def default_state_path() -> Path:
-    """``$XDG_STATE_HOME/imagegate/state.db``, else ``~/.local/state/imagegate/state.db``."""
-    base = os.environ.get("XDG_STATE_HOME", "")
+STATE_FILE_NAME = "state.db"
+
+
+def default_state_path(env: Mapping[str, str] | None = None) -> Path:
+    """``$XDG_STATE_HOME/imagegate/state.db``, else ``$HOME/.local/state/imagegate/state.db``.
+
+    ``env`` defaults to ``os.environ``; the allowlist loader passes the environment it reads.
+    """
+    env = os.environ if env is None else env
+    base = env.get("XDG_STATE_HOME", "")
+    home = Path(env["HOME"]) if env.get("HOME") else Path.home()
     # The XDG spec says to ignore relative values.
-    root = Path(base) if base and os.path.isabs(base) else Path.home() / ".local" / "state"
-    return root / "imagegate" / "state.db"
+    root = Path(base) if base and os.path.isabs(base) else home / ".local" / "state"
+    return root / "imagegate" / STATE_FILE_NAME
 
 
 def _kind(mode: int) -> str:

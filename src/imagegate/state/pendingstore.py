@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from imagegate.domain.digest import Digest
+from imagegate.domain.records import Event, EventKind, PendingChange, PendingStatus
 from imagegate.errors import StateError
-from imagegate.state import rows
+from imagegate.state import cells, rows
 from imagegate.state.db import Database
-from imagegate.state.records import Event, EventKind, PendingChange, PendingStatus
 
 _SELECT = rows.SELECT_PENDING
 
@@ -43,7 +43,7 @@ def add_pending(db: Database, change: PendingChange, at: datetime) -> tuple[Pend
                 change.target_repo,
                 rows.opt_str(change.old_digest),
                 str(change.new_digest),
-                rows.to_json(change.details),
+                rows.to_json(change.details.as_json() if change.details else {}),
                 str(PendingStatus.PENDING),
                 rows.ts(at),
             ),
@@ -131,7 +131,7 @@ def approved_digest(db: Database, target_repo: str, tag: str) -> Digest | None:
     )
     if row is None:
         return None
-    return db.decode(lambda r: rows.Cells("pending", ("new_digest", "id"), r, (1,)).digest(0), row)
+    return db.decode(lambda r: cells.Cells("pending", ("new_digest", "id"), r, (1,)).digest(0), row)
 
 
 def mark_applied(db: Database, pending_id: int, run_id: int | None) -> PendingChange:

@@ -10,12 +10,7 @@ from pathlib import Path
 from types import TracebackType
 
 from imagegate.domain.digest import Digest
-from imagegate.errors import StateError
-from imagegate.state import pendingstore, rows, tagstore
-from imagegate.state.db import MEMORY, Database
-from imagegate.state.lock import hold_lock, lock_path_for
-from imagegate.state.paths import check_readable, prepare_file
-from imagegate.state.records import (
+from imagegate.domain.records import (
     Event,
     EventKind,
     PendingChange,
@@ -25,6 +20,11 @@ from imagegate.state.records import (
     TagHistoryEntry,
     TagRecord,
 )
+from imagegate.errors import StateError
+from imagegate.state import cells, pendingstore, rows, tagstore
+from imagegate.state.db import MEMORY, Database
+from imagegate.state.lock import hold_lock, lock_path_for
+from imagegate.state.paths import check_readable, prepare_file
 
 DEFAULT_EVENT_LIMIT = 1000
 
@@ -226,10 +226,10 @@ class SqliteStateStore:
         )
         if row is None:
             return None
-        cells = rows.Cells("tag_lists", ("tags", "fetched_at"), row)
+        cached = cells.Cells("tag_lists", ("tags", "fetched_at"), row)
         try:
-            return cells.string_list(0), cells.when(1)
-        except rows.BadRowError:
+            return cached.string_list(0), cached.when(1)
+        except cells.BadRowError:
             return None  # a damaged cache entry is a cache miss: the tags are listed again
 
     def save_tag_list(self, source_repo: str, tags: Sequence[str], fetched_at: datetime) -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from imagegate.domain.records import TagHistoryEntry, TagRecord
 from imagegate.state import rows
 from imagegate.state.db import Database
-from imagegate.state.records import TagHistoryEntry, TagRecord
 
 
 def record_tag(db: Database, record: TagRecord) -> None:

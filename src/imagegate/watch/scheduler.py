@@ -21,9 +21,9 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from imagegate.domain.schedule import Schedule
 from imagegate.errors import ImagegateError
 from imagegate.watch.runs import RunHistory, RunOutcome, RunRecord, RunResult
-from imagegate.watch.schedule import Schedule
 
 log = logging.getLogger("imagegate.watch")
 

@@ -9,45 +9,20 @@ than ``max_consecutive_failures`` runs in a row failed; otherwise 503 with ``"st
 from __future__ import annotations
 
 import logging
-import re
-from dataclasses import dataclass
 from typing import Protocol
 
 from aiohttp import web
 
+from imagegate.domain.listen import ListenAddress
 from imagegate.errors import ConfigError
 from imagegate.watch.metrics import CONTENT_TYPE
 from imagegate.watch.runs import RunHistory
 
 log = logging.getLogger("imagegate.watch")
 
-_ADDRESS = re.compile(r"^(?:\[(?P<v6>[0-9a-fA-F:.]+)\]|(?P<host>[^:\[\]]*)):(?P<port>\d{1,5})$")
-
 
 class Renderable(Protocol):
     def render(self) -> str: ...
-
-
-@dataclass(frozen=True, slots=True)
-class ListenAddress:
-    host: str
-    port: int
-
-    def __str__(self) -> str:
-        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
-
-
-def parse_listen_address(text: str) -> ListenAddress:
-    """``127.0.0.1:9090``, ``[::1]:9090``, ``:9090`` (all interfaces); port 0 picks a free one."""
-    match = _ADDRESS.match(text.strip())
-    port = int(match.group("port")) if match else -1
-    if match is None or port > 65535:
-        raise ConfigError(
-            f"listen address {text!r} is not host:port; write it like 127.0.0.1:9090, "
-            "[::1]:9090 or :9090 (all interfaces)"
-        )
-    host = match.group("v6") or match.group("host") or "0.0.0.0"  # noqa: S104 (':port' asks for it)
-    return ListenAddress(host=host, port=port)
 
 
 class WatchServer:
@@ -55,7 +30,7 @@ class WatchServer:
 
     def __init__(
         self,
-        address: str | ListenAddress,
+        address: ListenAddress,
         *,
         history: RunHistory,
         metrics: Renderable,
@@ -63,9 +38,7 @@ class WatchServer:
     ) -> None:
         if max_consecutive_failures < 1:
             raise ConfigError("max_consecutive_failures must be at least 1")
-        self.address = (
-            address if isinstance(address, ListenAddress) else parse_listen_address(address)
-        )
+        self.address = address
         self.history = history
         self.metrics = metrics
         self.max_consecutive_failures = max_consecutive_failures

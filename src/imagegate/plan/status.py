@@ -14,7 +14,8 @@ from datetime import datetime
 
 from imagegate.domain.allowlist import ImageEntry
 from imagegate.domain.digest import Digest
-from imagegate.planner import (
+from imagegate.domain.records import TagRecord
+from imagegate.plan.planner import (
     Action,
     CopyTag,
     HoldForReview,
@@ -29,7 +30,6 @@ from imagegate.planner import (
     SkipTag,
     action_name,
 )
-from imagegate.state import TagRecord
 
 # Why a tag is (not) in sync; stable strings, also used in the JSON output.
 IN_SYNC = "in-sync"
@@ -117,8 +117,8 @@ def tag_statuses(
     """One status per plan action, in plan order (a tag gets the first action about it)."""
     out: list[TagStatus] = []
     seen: set[tuple[str, str | None]] = set()
-    for action in plan.actions:
-        tag: str | None = getattr(action, "tag", None)
+    for action in plan.image_actions:
+        tag = action.tag
         if (action.image, tag) in seen:
             continue  # a review hold that follows an in-sync approved digest
         seen.add((action.image, tag))

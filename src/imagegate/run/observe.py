@@ -18,15 +18,15 @@ from imagegate.domain.allowlist import ImageEntry
 from imagegate.domain.digest import Digest
 from imagegate.domain.reference import Reference
 from imagegate.errors import ImagegateError
-from imagegate.planner import (
+from imagegate.plan.planner import (
     ImageDesired,
     ImageObservation,
     ImageState,
     StoredTag,
     TagObservation,
 )
+from imagegate.plan.tags import needs_listing, select_tags
 from imagegate.state import PendingStatus, StateStore
-from imagegate.tags import needs_listing, select_tags
 
 DEFAULT_LIST_TTL = timedelta(minutes=1)  # how long a source tag listing is reused
 DEFAULT_IMAGE_CONCURRENCY = 8  # images observed at once

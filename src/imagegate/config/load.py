@@ -2,7 +2,7 @@
 
 Strict: unknown keys, wrong types and invalid values are ``ConfigError`` naming
 ``file:line: key.path``. The format is documented in ``docs/allowlist.md``; its JSON Schema
-is ``imagegate.schema.SCHEMA``. Relative paths are relative to the file's directory.
+is ``imagegate.config.schema.SCHEMA``. Relative paths are relative to the file's directory.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from datetime import timedelta
 from pathlib import Path
 from types import MappingProxyType
 
-from imagegate.config_images import parse_defaults, parse_images
+from imagegate.config.images import parse_defaults, parse_images
+from imagegate.config.yamldoc import Context, Node, compose_file
 from imagegate.domain.allowlist import (
     DEFAULT_HUB_URL,
     REQUEST_TIMEOUT_RANGE,
@@ -25,27 +26,26 @@ from imagegate.domain.allowlist import (
     AccessManagement,
     Config,
     HubSettings,
-    Listen,
     NotifyEvent,
     RegistrySettingsEntry,
-    Schedule,
     Target,
     TeamsMode,
     WebhookConfig,
     WebhookFormat,
+    is_webhook_url,
 )
+from imagegate.domain.listen import ListenAddress, parse_listen
 from imagegate.domain.reference import (
     DOCKER_HUB,
     DOCKER_HUB_ALIASES,
     parse_reference,
     parse_repository,
 )
-from imagegate.domain.schedule import parse_cron, parse_duration
+from imagegate.domain.schedule import Schedule, parse_cron, parse_duration
 from imagegate.errors import ConfigError, InvalidReferenceError
-from imagegate.yamldoc import Context, Node, compose_file
+from imagegate.state.paths import default_state_path
 
 DEFAULT_CONFIG_FILE = "imagegate.yaml"
-STATE_FILE_NAME = "state.db"
 TOP_KEYS = frozenset(
     {"version", "target", "registries", "defaults", "images", "state", "schedule", "listen",
      "notify"}
@@ -60,14 +60,7 @@ REGISTRY_KEYS = frozenset(
 SCHEDULE_KEYS = frozenset({"every", "cron", "jitter"})
 WEBHOOK_KEYS = frozenset({"url", "format", "events"})
 _URL = re.compile(r"https?://[^\s/]+(?:/\S*)?", re.ASCII)
-_LISTEN = re.compile(r"(?:\[([0-9A-Fa-f:.]+)\]|([^:\[\]\s]+)):([0-9]{1,5})", re.ASCII)
 _NAMESPACE = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*", re.ASCII)
-
-
-def default_state_path(env: Mapping[str, str]) -> Path:
-    """``$XDG_STATE_HOME/imagegate/state.db`` (``~/.local/state`` when unset)."""
-    base = env.get("XDG_STATE_HOME") or str(Path(env.get("HOME") or Path.home()) / ".local/state")
-    return Path(base) / "imagegate" / STATE_FILE_NAME
 
 
 def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> Config:
@@ -101,7 +94,7 @@ def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> Co
         images=images,
         state=state,
         schedule=_schedule(top["schedule"]) if "schedule" in top else None,
-        listen=_listen(top["listen"]) if "listen" in top else Listen(),
+        listen=_listen(top["listen"]) if "listen" in top else ListenAddress(),
         webhooks=_notify(top["notify"]) if "notify" in top else (),
         warnings=tuple(ctx.warnings),
     )
@@ -282,20 +275,20 @@ def _schedule(n: Node) -> Schedule:
             raise m["cron"].error(exc.detail) from None
     every = _duration(m["every"], allow_zero=False) if "every" in m else None
     jitter = _duration(m["jitter"], allow_zero=True) if "jitter" in m else timedelta(0)
+    if every is not None and jitter >= every:
+        raise m["jitter"].error(
+            f"jitter {m['jitter'].string()} must be shorter than the interval "
+            f"{m['every'].string()}; lower the jitter"
+        )
     return Schedule(every=every, cron=cron, jitter=jitter)
 
 
-def _listen(n: Node) -> Listen:
+def _listen(n: Node) -> ListenAddress:
     text = n.string()
-    m = _LISTEN.fullmatch(text)
-    if not m:
-        raise n.error(f"invalid address {text!r}: expected host:port, e.g. 127.0.0.1:9108")
-    if not 0 < int(m.group(3)) < 65536:
-        raise n.error(
-            f"invalid address {text!r}: port {int(m.group(3))} is out of range; use "
-            "1-65535 (0, any free port, only with `imagegate watch --listen`)"
-        )
-    return Listen(m.group(1) or m.group(2), int(m.group(3)))
+    try:
+        return parse_listen(text)
+    except ConfigError as exc:
+        raise n.error(exc.detail) from None
 
 
 def _notify(n: Node) -> tuple[WebhookConfig, ...]:
@@ -304,7 +297,7 @@ def _notify(n: Node) -> tuple[WebhookConfig, ...]:
     for item in m["webhooks"].sequence() if "webhooks" in m else []:
         w = item.mapping(WEBHOOK_KEYS, required=("url",))
         url = w["url"].secret()
-        if not _URL.fullmatch(url.reveal()):
+        if not is_webhook_url(url.reveal()):
             # never echo the URL: it carries the webhook's secret
             raise w["url"].error("must be an http:// or https:// URL (value not shown: a secret)")
         events = frozenset(NotifyEvent)

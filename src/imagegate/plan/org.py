@@ -1,36 +1,47 @@
-"""PURE: the Docker Hub state the allowlist wants, with provenance from the state store.
+"""PURE: the Docker Hub state the allowlist wants, with provenance from values passed in.
 
-Descriptions are built from the mirrored tags recorded in the state store (plus, for ``plan``,
-the tags the plan's copies would mirror), so an unchanged mirror yields unchanged text and a
-second run makes no Hub write. Reads the state store; no network, no clock unless ``now`` is
-left out for projected tags.
+Descriptions are built from the mirrored tags the state store records (plus the tags the
+plan's copies would mirror), so an unchanged mirror yields unchanged text and a second run
+makes no Hub write. The I/O layer (:func:`imagegate.run.org.org_inputs`) reads the store and
+passes :class:`OrgInputs`; the clock value comes in as ``now``. No I/O and no clock here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from imagegate import __version__
 from imagegate.domain.allowlist import Config, ImageEntry, Policy
 from imagegate.domain.digest import Digest
-from imagegate.hub.apply import HubOutcome
+from imagegate.domain.records import PendingChange, TagRecord
 from imagegate.hub.models import (
     CreateRepository,
     DesiredHub,
     DesiredRepository,
+    HubOutcome,
+    HubStatus,
     ObservedHub,
     TeamAccess,
     UpdateDescription,
 )
 from imagegate.hub.provenance import MirroredTag, Provenance, full_description, short_description
-from imagegate.planner import CopyTag, is_backup_tag
-from imagegate.state import PendingStatus, StateStore
-from imagegate.state.records import PendingChange
+from imagegate.plan.model import CopyTag, is_backup_tag
 
 TOOL = f"imagegate {__version__}"
 # Projected tags for `plan`: image key -> tag -> digest about to be mirrored.
 Projected = Mapping[str, Mapping[str, Digest]]
+
+
+@dataclass(frozen=True, slots=True)
+class OrgInputs:
+    """What the state says that descriptions depend on, per target repository: its mirrored
+    tags and its approved/applied pending changes; and every repository holding tags."""
+
+    tags: Mapping[str, Sequence[TagRecord]] = field(default_factory=dict)
+    decided: Mapping[str, Sequence[PendingChange]] = field(default_factory=dict)
+    mirrored: frozenset[str] = frozenset()
 
 
 def repository_name(entry: ImageEntry) -> str:
@@ -42,16 +53,15 @@ def _date(at: datetime | None) -> str | None:
 
 
 def _approval(
-    entry: ImageEntry, store: StateStore, digests: set[Digest], latest: datetime | None, path: str
+    entry: ImageEntry,
+    changes: Sequence[PendingChange],
+    digests: set[Digest],
+    latest: datetime | None,
+    path: str,
 ) -> tuple[str | None, str | None]:
     """(when, by whom) the mirrored content was approved: the reviewer under review policy."""
     if entry.policy is Policy.REVIEW:
-        decided: list[PendingChange] = [
-            c
-            for status in (PendingStatus.APPLIED, PendingStatus.APPROVED)
-            for c in store.pending(status, target_repo=entry.target.name)
-            if c.new_digest in digests and c.decided_at is not None
-        ]
+        decided = [c for c in changes if c.new_digest in digests and c.decided_at is not None]
         if decided:
             last = max(decided, key=lambda c: c.decided_at or datetime.min.replace(tzinfo=UTC))
             return _date(last.decided_at), last.decided_by or "a reviewer"
@@ -62,23 +72,25 @@ def _approval(
 
 def provenance(
     entry: ImageEntry,
-    store: StateStore,
+    inputs: OrgInputs,
     *,
+    now: datetime,
     projected: Mapping[str, Digest] | None = None,
-    now: datetime | None = None,
     path: str = "",
 ) -> Provenance:
-    """Provenance of one mirror from the state store (plus tags about to be mirrored)."""
+    """Provenance of one mirror from its recorded tags (plus tags about to be mirrored, at
+    ``now``)."""
+    repo = entry.target.name
     tags: dict[str, tuple[Digest, Digest, datetime]] = {
         r.tag: (r.target_digest, r.source_digest, r.synced_at)
-        for r in store.tags(entry.target.name)
+        for r in inputs.tags.get(repo, ())
         if not is_backup_tag(r.tag)
     }
-    when = now or datetime.now(UTC)
     for tag, digest in (projected or {}).items():
-        tags[tag] = (digest, digest, when)
+        tags[tag] = (digest, digest, now)
     latest = max((t[2] for t in tags.values()), default=None)
-    approved_at, approved_by = _approval(entry, store, {t[1] for t in tags.values()}, latest, path)
+    digests = {t[1] for t in tags.values()}
+    approved_at, approved_by = _approval(entry, inputs.decided.get(repo, ()), digests, latest, path)
     return Provenance(
         source=entry.source.name,
         tags=tuple(MirroredTag(tag, str(t[0])) for tag, t in sorted(tags.items())),
@@ -92,16 +104,16 @@ def provenance(
 def desired_hub(
     config: Config,
     entries: Sequence[ImageEntry],
-    store: StateStore,
+    inputs: OrgInputs,
     *,
+    now: datetime,
     projected: Projected | None = None,
-    now: datetime | None = None,
 ) -> DesiredHub:
     repos = []
     for entry in entries:
         p = provenance(
             entry,
-            store,
+            inputs,
             projected=(projected or {}).get(entry.target.name),
             now=now,
             path=config.path.name,
@@ -123,12 +135,13 @@ def desired_hub(
     )
 
 
-def retired_warnings(config: Config, store: StateStore) -> tuple[str, ...]:
-    """A warning per repository of the org that holds mirrored tags but is no longer listed
-    in the allowlist: nothing touches it any more, and its description still vouches for it."""
+def retired_warnings(config: Config, mirrored: Iterable[str]) -> tuple[str, ...]:
+    """A warning per repository of the org that holds mirrored tags (``mirrored``: target
+    repositories) but is no longer listed in the allowlist: nothing touches it any more, and
+    its description still vouches for it."""
     listed = {e.target.name for e in config.images}
     orgs = {name.rsplit("/", 1)[0] for name in listed}
-    retired = sorted({r.target_repo for r in store.tags()} - listed)
+    retired = sorted(set(mirrored) - listed)
     return tuple(
         f"{config.target.namespace}/{repo.rsplit('/', 1)[-1]} was mirrored but is no longer "
         "in the allowlist: its repository, tags and team grants are left as they are; delete "
@@ -160,7 +173,7 @@ def description_updates(
     }
     for o in done:
         a = o.action
-        if o.status != "done":
+        if o.status is not HubStatus.DONE:
             continue
         if isinstance(a, UpdateDescription):
             short, full = known.get(a.name, ("", ""))

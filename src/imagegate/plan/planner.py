@@ -2,7 +2,7 @@
 
 No I/O and no clock in here. ``observe`` gathers the inputs (HEAD requests, tag lists, the state
 store), ``execute`` carries the plan out; the input and action values are in
-:mod:`imagegate.planmodel` (re-exported here). Every decision about a tag is made in
+:mod:`imagegate.plan.model` (re-exported here). Every decision about a tag is made in
 :func:`_plan_tag`, one table of cases per update policy:
 
 auto    upstream digest is the wanted one; new tag -> copy, moved tag -> update (old one backed up)
@@ -18,16 +18,21 @@ from collections.abc import Iterable, Mapping, Sequence
 from imagegate.domain.allowlist import Policy
 from imagegate.domain.digest import Digest
 from imagegate.errors import EXIT_FAILURE
-from imagegate.planmodel import (
+from imagegate.plan.model import (
     BACKUP_MARK,
     Action,
+    CopyReason,
     CopyTag,
     HoldForReview,
+    HubPhase,
+    HubStep,
+    ImageAction,
     ImageDesired,
     ImageObservation,
     ImageState,
     KeepUnselected,
     ObserveFailed,
+    OrgContext,
     Plan,
     PruneTag,
     ReportMoved,
@@ -41,17 +46,24 @@ from imagegate.planmodel import (
     is_backup_tag,
     is_change,
 )
+from imagegate.plan.steps import OrgChanges, hub_steps, ordered
 
 __all__ = [
     "BACKUP_MARK",
     "Action",
+    "CopyReason",
     "CopyTag",
     "HoldForReview",
+    "HubPhase",
+    "HubStep",
+    "ImageAction",
     "ImageDesired",
     "ImageObservation",
     "ImageState",
     "KeepUnselected",
     "ObserveFailed",
+    "OrgChanges",
+    "OrgContext",
     "Plan",
     "Policy",
     "PruneTag",
@@ -76,8 +88,12 @@ def plan(
     desired: Sequence[ImageDesired],
     observed: Mapping[str, ImageObservation],
     state: Mapping[str, ImageState],
+    *,
+    org: OrgChanges | None = None,
 ) -> Plan:
-    actions: list[Action] = []
+    """The one plan of a run: every image's tag actions and, given ``org``, the Docker Hub
+    organization's steps in their places (see :mod:`imagegate.plan.steps`)."""
+    actions: list[ImageAction] = []
     for image in desired:
         obs = observed.get(image.key)
         st = state.get(image.key, ImageState())
@@ -87,10 +103,15 @@ def plan(
             actions.append(ObserveFailed(image.key, None, msg, code))
             continue
         actions.extend(_plan_image(image, obs, st))
-    return Plan(tuple(actions))
+    if org is None:
+        return Plan(tuple(actions))
+    order = [image.key for image in desired]
+    return Plan(ordered(order, actions, hub_steps(org)), org.context)
 
 
-def _plan_image(image: ImageDesired, obs: ImageObservation, st: ImageState) -> Iterable[Action]:
+def _plan_image(
+    image: ImageDesired, obs: ImageObservation, st: ImageState
+) -> Iterable[ImageAction]:
     wanted = set(image.tags)
     for tag in image.tags:
         tobs = obs.tags.get(tag)
@@ -126,11 +147,11 @@ def _in_sync(
 
 
 def _copy(
-    image: ImageDesired, tag: str, want: Digest, tobs: TagObservation, reason: str
+    image: ImageDesired, tag: str, want: Digest, tobs: TagObservation, reason: CopyReason
 ) -> CopyTag:
     old = tobs.target_digest
-    if old is not None and reason == "new":
-        reason = "repair"
+    if old is not None and reason is CopyReason.NEW:
+        reason = CopyReason.REPAIR
     backup = backup_tag_for(tag, old) if (old is not None and image.backup) else None
     return CopyTag(
         image=image.key,
@@ -146,7 +167,7 @@ def _copy(
 
 def _plan_tag(
     image: ImageDesired, tag: str, tobs: TagObservation, st: ImageState
-) -> tuple[Action, ...]:
+) -> tuple[ImageAction, ...]:
     first = _decide(image, tag, tobs, st)
     upstream = tobs.source_digest
     # Under review, an approved digest is mirrored even if upstream moved again; that newer
@@ -172,7 +193,7 @@ def _plan_tag(
     return (first,)
 
 
-def _decide(image: ImageDesired, tag: str, tobs: TagObservation, st: ImageState) -> Action:
+def _decide(image: ImageDesired, tag: str, tobs: TagObservation, st: ImageState) -> ImageAction:
     rec = st.stored.get(tag)
     upstream = tobs.source_digest
     pinned = image.pins.get(tag)
@@ -182,13 +203,13 @@ def _decide(image: ImageDesired, tag: str, tobs: TagObservation, st: ImageState)
             if upstream is not None and upstream != pinned:
                 return ReportMoved(image.key, tag, pinned, upstream)
             return SkipTag(image.key, tag, pinned)
-        return _copy(image, tag, pinned, tobs, "pinned")
+        return _copy(image, tag, pinned, tobs, CopyReason.PINNED)
 
     if image.policy is Policy.REVIEW and tag in st.approved:
         approved = st.approved[tag]
         if _in_sync(image, approved, tobs, rec):
             return SkipTag(image.key, tag, approved)
-        return _copy(image, tag, approved, tobs, "approved")
+        return _copy(image, tag, approved, tobs, CopyReason.APPROVED)
 
     if upstream is None:
         if rec is not None or tobs.target_digest is not None:
@@ -204,7 +225,7 @@ def _decide(image: ImageDesired, tag: str, tobs: TagObservation, st: ImageState)
     mirrored = rec.source_digest if rec is not None else None
     if image.policy is Policy.PIN and mirrored is not None:
         if not _in_sync(image, mirrored, tobs, rec):
-            return _copy(image, tag, mirrored, tobs, "repair")
+            return _copy(image, tag, mirrored, tobs, CopyReason.REPAIR)
         if upstream != mirrored:
             return ReportMoved(image.key, tag, mirrored, upstream)
         return SkipTag(image.key, tag, mirrored)
@@ -222,7 +243,7 @@ def _decide(image: ImageDesired, tag: str, tobs: TagObservation, st: ImageState)
         return SkipTag(image.key, tag, upstream)
     if image.policy is Policy.AUTO and (tag, upstream) in st.rejected:
         return ReportRejected(image.key, tag, upstream)
-    reason = "new" if tobs.target_digest is None else "moved"
+    reason = CopyReason.NEW if tobs.target_digest is None else CopyReason.MOVED
     if rec is not None and rec.source_digest == upstream:
-        reason = "repair"  # the target drifted from what we mirrored
+        reason = CopyReason.REPAIR  # the target drifted from what we mirrored
     return _copy(image, tag, upstream, tobs, reason)

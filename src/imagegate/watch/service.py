@@ -2,7 +2,7 @@
 
 Each run re-reads the allowlist (edits apply on the next run; ``schedule`` and ``listen`` are
 read once at start), opens the state store, takes the run lock and calls
-:func:`imagegate.sync.run_sync` with a fresh registry client. A failing run (invalid file,
+:func:`imagegate.run.sync.run_sync` with a fresh registry client. A failing run (invalid file,
 registry or Hub outage, another run holding the lock) is logged, counted, notified, and the
 loop goes on (:mod:`imagegate.watch.scheduler` backs off). SIGTERM/SIGINT stop the loop: the
 run in flight gets ``grace`` seconds, then it is cancelled; the copy engine writes a tag only
@@ -14,21 +14,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from imagegate.config import load_config
+from imagegate.config.load import load_config
 from imagegate.domain.allowlist import Config
+from imagegate.domain.listen import ListenAddress
+from imagegate.domain.schedule import Schedule, format_duration
 from imagegate.errors import ImagegateError, UsageError
-from imagegate.inspect import describer_for
 from imagegate.notify.delivery import DeliveryResult
-from imagegate.notify.details import ReviewDetails
-from imagegate.notify.message import WebhookTarget
-from imagegate.notify.notifier import Notifier, RunNotifications
-from imagegate.observe import DEFAULT_LIST_TTL
-from imagegate.planner import (
+from imagegate.plan.planner import (
     CopyTag,
     HoldForReview,
     ObserveFailed,
@@ -37,12 +33,14 @@ from imagegate.planner import (
     SkipTag,
 )
 from imagegate.registry.client import RegistryClient
-from imagegate.runtime import registry_client, state_for
+from imagegate.run.details import describer_for
+from imagegate.run.observe import DEFAULT_LIST_TTL
+from imagegate.run.sync import RunReport, run_sync
+from imagegate.run.wiring import registry_client, state_for
 from imagegate.state import PendingStatus, RunResult
-from imagegate.sync import RunReport, run_sync
 from imagegate.watch.metrics import WatchMetrics
+from imagegate.watch.notifications import notify_failure, notify_report
 from imagegate.watch.runs import RunHistory, RunOutcome
-from imagegate.watch.schedule import Schedule
 from imagegate.watch.scheduler import install_signal_handlers, run_schedule
 from imagegate.watch.server import WatchServer
 
@@ -52,15 +50,13 @@ DEFAULT_GRACE = 30.0  # seconds a run in flight may finish after SIGTERM
 DEFAULT_FAILURE_BACKOFF = 30.0  # seconds after one failed run, doubling (scheduler)
 DEFAULT_MAX_FAILURES = 3  # failed runs in a row before /healthz answers 503
 
-OnDelivery = Callable[[DeliveryResult], None]
-
 
 @dataclass(frozen=True, slots=True)
 class WatchOptions:
     config_path: Path
     state: str | None = None  # overrides `state:` in the file
     every: timedelta | None = None  # overrides `schedule:` in the file
-    listen: str | None = None  # overrides `listen:` in the file
+    listen: ListenAddress | None = None  # overrides `listen:` in the file
     grace: float = DEFAULT_GRACE
     failure_backoff: float = DEFAULT_FAILURE_BACKOFF
     max_consecutive_failures: int = DEFAULT_MAX_FAILURES
@@ -85,31 +81,25 @@ def watch_schedule(config: Config, every: timedelta | None = None) -> Schedule:
     planned = config.schedule
     jitter = planned.jitter if planned is not None else timedelta(0)
     if every is not None:
-        return Schedule(interval=every, jitter=jitter if jitter < every else timedelta(0))
+        if jitter >= every:
+            raise UsageError(
+                f"--every {format_duration(every)} must be longer than the schedule jitter "
+                f"{format_duration(jitter)} in {config.path}; lower the jitter or run less often"
+            )
+        return Schedule(every=every, jitter=jitter)
     if planned is None:
         raise UsageError(
             f"{config.path} has no schedule; add 'schedule: {{every: 6h}}' (or a cron "
             "expression) to the file, or pass --every 6h"
         )
-    if planned.cron is not None:
-        return Schedule(cron=planned.cron, jitter=jitter)
-    return Schedule(interval=planned.every, jitter=jitter)
+    return planned
 
 
 def list_ttl_for(schedule: Schedule) -> timedelta:
     """Reuse a source tag listing for at most half an interval, so new tags are seen."""
-    if schedule.interval is None:
+    if schedule.every is None:
         return DEFAULT_LIST_TTL
-    return min(DEFAULT_LIST_TTL, schedule.interval / 2)
-
-
-def webhook_targets(config: Config) -> tuple[WebhookTarget, ...]:
-    return tuple(
-        WebhookTarget.create(
-            w.url.reveal(), format=str(w.format), events=[str(e) for e in w.events]
-        )
-        for w in config.webhooks
-    )
+    return min(DEFAULT_LIST_TTL, schedule.every / 2)
 
 
 _OK, _HELD, _OUT = 0, 1, 2  # a tag's (and its image's) worst state
@@ -157,60 +147,6 @@ def run_message(report: RunReport) -> str:
         f"images in sync, {len(out.copied)} copied, {len(out.updated)} updated, "
         f"{len(out.pending)} new pending, {len(out.failures)} failed"
     )
-
-
-def record_notifications(note: RunNotifications, report: RunReport) -> None:
-    """Put a finished run's news into ``note`` (one batch per kind, one summary, on finish)."""
-    out = report.outcome
-    source = {key: entry.source_text for key, entry in report.entries.items()}
-    for change in out.pending:
-        note.pending(
-            source.get(change.target_repo, change.source_repo),
-            tag=change.tag,
-            target=change.target_repo,
-            old_digest=str(change.old_digest) if change.old_digest else None,
-            new_digest=str(change.new_digest),
-            details=ReviewDetails.from_mapping(change.details) if change.details else None,
-        )
-    published = [(i, t, d, None) for i, t, d in out.copied] + list(out.updated)
-    for image, tag, digest, old in published:
-        note.published(
-            source.get(image, image),
-            tag=tag,
-            target=image,
-            old_digest=str(old) if old else None,
-            new_digest=str(digest),
-        )
-    for failure in out.failures:
-        note.failed(
-            failure.message,
-            image=source.get(failure.image, failure.image),
-            tag=failure.tag,
-            target=failure.image,
-        )
-    note.count("in_sync", out.skipped)
-    note.count("bytes_copied", out.bytes_copied)
-
-
-async def notify_report(
-    config: Config, report: RunReport, *, on_delivery: OnDelivery | None = None
-) -> None:
-    """Send the webhooks of ``config`` what ``report`` says. Never raises for delivery."""
-    targets = webhook_targets(config)
-    if not targets:
-        return
-    async with Notifier(targets, on_delivery=on_delivery).run(str(report.run_id)) as note:
-        record_notifications(note, report)
-
-
-async def notify_failure(
-    config: Config, message: str, on_delivery: OnDelivery | None, run_id: int | None = None
-) -> None:
-    targets = webhook_targets(config)
-    if targets:
-        note = Notifier(targets, on_delivery=on_delivery).run(str(run_id) if run_id else None)
-        note.failed(f"the run failed: {message}")
-        await note.finish(success=False)
 
 
 class Watcher:
@@ -294,7 +230,7 @@ async def watch(options: WatchOptions) -> int:
     history = RunHistory()
     stop, force = asyncio.Event(), asyncio.Event()
     server = WatchServer(
-        options.listen or str(config.listen),
+        options.listen or config.listen,
         history=history,
         metrics=watcher.metrics,
         max_consecutive_failures=options.max_consecutive_failures,

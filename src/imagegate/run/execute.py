@@ -1,12 +1,15 @@
-"""Execute: carry a Plan out with the copy engine, writing state and audit events.
+"""Execute: carry THE plan out: Hub steps, copies, records and audit events; every failure.
 
-Images run concurrently (bounded); the tags of one image run in order. Every target write is
+Order: the Docker Hub org's settings and every image's repository steps first (no push ever
+auto-creates a repository); then the images, concurrently (bounded), the tags of one image
+in order; then the description of each image whose copies all succeeded. An image whose Hub
+step failed is not copied (it fails; the others go on). Every target write is
 "content first, tag last" (the engine's guarantee), and a tag's state record and its audit
 event are written in one transaction after the tag moved. A failure is confined to its image:
 it is recorded, and the other images go on. Before a tag moves to a new digest the old one is
 kept referenced on the target under a backup tag, so ``imagegate rollback`` can restore it.
 Copies and their records are here; the actions that copy nothing (pending, prune, vanished)
-are in :mod:`imagegate.housekeeping`.
+are in :mod:`imagegate.run.housekeeping`.
 """
 
 from __future__ import annotations
@@ -14,27 +17,22 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from imagegate.domain.allowlist import ImageEntry
 from imagegate.domain.digest import Digest
 from imagegate.domain.reference import Reference
+from imagegate.domain.review import ReviewDetails
 from imagegate.engine.copy import CopyResult, copy_image
 from imagegate.engine.events import EventCallback
 from imagegate.engine.locations import BlobLocations
 from imagegate.errors import EXIT_FAILURE, ImagegateError
-from imagegate.housekeeping import (
-    DescribeChange,
-    hold_for_review,
-    mark_applied,
-    prune_tag,
-    report_vanished,
-)
-from imagegate.planner import (
-    Action,
+from imagegate.plan.planner import (
+    CopyReason,
     CopyTag,
     HoldForReview,
+    HubPhase,
+    ImageAction,
     ObserveFailed,
     Plan,
     PruneTag,
@@ -43,7 +41,16 @@ from imagegate.planner import (
     backup_tag_for,
 )
 from imagegate.registry.client import RegistryClient
-from imagegate.state import Event, EventKind, PendingChange, StateStore, TagRecord
+from imagegate.run.housekeeping import (
+    DescribeChange,
+    hold_for_review,
+    mark_applied,
+    prune_tag,
+    report_vanished,
+)
+from imagegate.run.org import OrgSteps
+from imagegate.run.outcome import Failure, Outcome
+from imagegate.state import Event, EventKind, StateStore, TagRecord
 
 __all__ = [
     "DEFAULT_IMAGE_CONCURRENCY",
@@ -63,54 +70,12 @@ DEFAULT_IMAGE_CONCURRENCY = 4  # images copied at once; each copies blobs concur
 BeforePull = Callable[[Reference], Awaitable[None]]
 
 
-@dataclass(frozen=True, slots=True)
-class Failure:
-    image: str  # the target repository
-    tag: str | None
-    message: str
-    exit_code: int = EXIT_FAILURE  # EXIT_AUTH when credentials or permissions were the cause
-
-
-@dataclass(slots=True)
-class Outcome:
-    """What a run did; mutable while the run goes, read-only afterwards."""
-
-    copied: list[tuple[str, str, Digest]] = field(default_factory=list)  # (image, tag, digest)
-    updated: list[tuple[str, str, Digest, Digest | None]] = field(default_factory=list)
-    pending: list[PendingChange] = field(default_factory=list)
-    pruned: list[tuple[str, str]] = field(default_factory=list)
-    failures: list[Failure] = field(default_factory=list)
-    skipped: int = 0
-    bytes_copied: int = 0
-    blobs_copied: int = 0
-    blobs_mounted: int = 0
-    blobs_skipped: int = 0
-
-    @property
-    def failed_images(self) -> set[str]:
-        return {f.image for f in self.failures}
-
-    def summary(self) -> dict[str, object]:
-        return {
-            "copied": len(self.copied),
-            "updated": len(self.updated),
-            "skipped": self.skipped,
-            "pending": len(self.pending),
-            "pruned": len(self.pruned),
-            "failed": len(self.failures),
-            "bytes_copied": self.bytes_copied,
-            "blobs_copied": self.blobs_copied,
-            "blobs_mounted": self.blobs_mounted,
-            "blobs_skipped": self.blobs_skipped,
-        }
-
-
 async def _no_wait(_src: Reference) -> None:
     return None
 
 
-async def no_details(_src: Reference, _new: Digest, _old: Digest | None) -> Mapping[str, object]:
-    return {}
+async def no_details(_src: Reference, _new: Digest, _old: Digest | None) -> ReviewDetails | None:
+    return None
 
 
 class Executor:
@@ -127,6 +92,7 @@ class Executor:
         describe: DescribeChange = no_details,
         image_concurrency: int = DEFAULT_IMAGE_CONCURRENCY,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        org: OrgSteps | None = None,
     ) -> None:
         self.client = client
         self.store = store
@@ -140,18 +106,43 @@ class Executor:
         self.clock = clock
         self.locations = BlobLocations()
         self.outcome = Outcome()
+        self.org = org  # carries the plan's Docker Hub steps out (None: no Hub org)
 
     async def run(self, plan: Plan) -> Outcome:
-        by_image: dict[str, list[Action]] = {}
-        for action in plan.actions:
-            by_image.setdefault(action.image, []).append(action)
+        steps = plan.hub_steps
+        if steps and self.org is None:
+            raise AssertionError("a plan with Docker Hub steps needs an OrgSteps")
+        blocked: set[str] = set()
+        if self.org is not None:  # org settings, repositories, visibility, teams: first
+            ahead = [s for s in steps if s.phase is not HubPhase.DESCRIPTION]
+            blocked = self._hub_failed(await self.org.run(ahead))
+        by_image: dict[str, list[ImageAction]] = {}
+        for action in plan.image_actions:
+            if action.image not in blocked:
+                by_image.setdefault(action.image, []).append(action)
         await asyncio.gather(*(self._image(key, acts) for key, acts in by_image.items()))
+        if self.org is not None:  # descriptions of what the copies really mirrored
+            described = {s.image for s in steps if s.phase is HubPhase.DESCRIPTION}
+            copied = {a.image for a in plan.image_actions if isinstance(a, CopyTag)}
+            failed = blocked | self.outcome.failed_images
+            due = [k for k in self.entries if k in described | copied and k not in failed]
+            self._hub_failed(await self.org.describe(due))
         return self.outcome
 
-    async def _image(self, key: str, actions: Sequence[Action]) -> None:
+    def _hub_failed(self, failed: Mapping[str | None, str]) -> set[str]:
+        """An image (or the org: None) whose Hub step failed fails; the step's own FAILED
+        event is already written. Returns the image keys."""
+        assert self.org is not None
+        for image, message in failed.items():
+            key = image if image is not None else self.org.org_label()
+            log.error("image failed", extra={"image": key, "tag": "", "error": message})
+            self.outcome.failures.append(Failure(key, None, message))
+        return {image for image in failed if image is not None}
+
+    async def _image(self, key: str, actions: Sequence[ImageAction]) -> None:
         async with self.gate:
             for action in actions:
-                tag = getattr(action, "tag", None)
+                tag = action.tag
                 try:
                     await self._one(action)
                 except ImagegateError as exc:
@@ -166,7 +157,7 @@ class Executor:
             Event(EventKind.FAILED, run_id=self.run_id, image=image, tag=tag, reason=message)
         )
 
-    async def _one(self, action: Action) -> None:
+    async def _one(self, action: ImageAction) -> None:
         match action:
             case CopyTag():
                 await self._copy(action)
@@ -248,7 +239,7 @@ class Executor:
             digest=result.digest,
             old_digest=action.old_target_digest if moved else None,
             actor=self.actor,
-            reason=action.reason,
+            reason=str(action.reason),
             detail={
                 "source": str(action.source),
                 "bytes_copied": result.bytes_copied,
@@ -261,7 +252,7 @@ class Executor:
         )
         with self.store.transaction():
             self.store.record_tag_with_event(record, event)
-            if action.reason == "approved":
+            if action.reason is CopyReason.APPROVED:
                 mark_applied(self.store, entry.target.name, action.tag, action.digest, self.run_id)
         if moved:
             out.updated.append(

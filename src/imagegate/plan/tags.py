@@ -32,7 +32,7 @@ from functools import lru_cache
 import re2
 
 from imagegate.domain.allowlist import TagRules
-from imagegate.semver import Range, Version, parse_range, parse_version
+from imagegate.domain.semver import Range, Version, parse_range, parse_version
 
 _DIGITS = re.compile(r"(\d+)")
 MAX_TAG_LENGTH = 128  # OCI distribution: [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}

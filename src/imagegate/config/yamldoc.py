@@ -1,4 +1,4 @@
-"""A YAML document read with its line numbers: typed, strict access for ``imagegate.config``.
+"""A YAML document read with its line numbers: typed, strict access for ``imagegate.config.load``.
 
 Every accessor raises ``ConfigError`` naming ``file:line: key.path: problem``. Strings get
 ``${VAR}`` / ``${VAR:-default}`` expansion (``$${`` is a literal ``${``); numbers where a

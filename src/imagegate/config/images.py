@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from imagegate.config.yamldoc import Node
 from imagegate.domain.allowlist import (
     HUB_DESCRIPTION_MAX,
     ImageEntry,
@@ -25,10 +26,9 @@ from imagegate.domain.allowlist import (
 from imagegate.domain.digest import Digest
 from imagegate.domain.manifest import Platform
 from imagegate.domain.reference import Reference, parse_repository
+from imagegate.domain.semver import parse_range
 from imagegate.errors import ConfigError, InvalidReferenceError
-from imagegate.semver import parse_range
-from imagegate.tags import PatternError, compile_pattern
-from imagegate.yamldoc import Node
+from imagegate.plan.tags import PatternError, compile_pattern
 
 DEFAULT_KEYS = frozenset({"platforms", "tags", "visibility", "teams", "policy", "prune", "backup"})
 IMAGE_KEYS = DEFAULT_KEYS | {"source", "target", "description", "reason"}

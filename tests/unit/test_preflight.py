@@ -1,4 +1,4 @@
-"""Pure parts of the Hub org steps: credentials precedence, description writes after copies."""
+"""run/preflight.py: which Docker Hub credential a run uses."""
 
 from __future__ import annotations
 
@@ -7,22 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from imagegate.config import load_config
+from imagegate.config.load import load_config
 from imagegate.errors import CredentialsError
-from imagegate.hub.apply import HubOutcome
-from imagegate.hub.models import (
-    CreateRepository,
-    DesiredHub,
-    DesiredRepository,
-    HubRepository,
-    ObservedHub,
-    ObservedRepository,
-    UpdateDescription,
-    Visibility,
-)
-from imagegate.hubdesired import description_updates
-from imagegate.hubsync import hub_credentials
 from imagegate.registry.credentials import CredentialStore
+from imagegate.run.preflight import hub_credentials
 
 
 def config(tmp_path: Path, hub: str, registries: str = "") -> Path:
@@ -65,30 +53,3 @@ def test_credentials_come_from_hub_then_registries_then_docker_config(tmp_path: 
     nothing = load_config(config(tmp_path, "{url: https://hub.example.com}"))
     with pytest.raises(CredentialsError, match=r"docker login registry\.example\.com"):
         hub_credentials(nothing, CredentialStore.empty())
-
-
-def repo(name: str, short: str, full: str) -> DesiredRepository:
-    return DesiredRepository(name, Visibility.PRIVATE, short, full)
-
-
-def test_description_updates_only_where_the_mirrored_text_differs() -> None:
-    observed = ObservedHub(
-        "acme",
-        None,
-        (),
-        (ObservedRepository(HubRepository("acme", "loki", True, "s", "old\r\n")),),
-    )
-    done = (
-        HubOutcome(CreateRepository("acme", "redis", False, "s", "projected"), "done", ""),
-        HubOutcome(CreateRepository("acme", "gone", False, "s", "x"), "failed", ""),
-    )
-    after = DesiredHub(
-        "acme",
-        None,
-        (repo("redis", "s", "mirrored"), repo("loki", "s", "old"), repo("gone", "s", "y")),
-    )
-    # redis: created with the projection, corrected; loki: same text (CRLF ignored);
-    # gone: its creation failed, so there is nothing to describe.
-    assert description_updates(observed, done, after) == (
-        UpdateDescription("acme", "redis", None, "mirrored"),
-    )

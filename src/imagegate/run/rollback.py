@@ -23,9 +23,11 @@ from imagegate.domain.digest import Digest
 from imagegate.domain.manifest import ImageIndex, parse_manifest
 from imagegate.domain.reference import Reference
 from imagegate.errors import CredentialsError, ImagegateError, NotFoundError, UsageError
-from imagegate.hubsync import connect, rewrite_descriptions
-from imagegate.planner import backup_tag_for
+from imagegate.hub.models import HubStatus
+from imagegate.plan.planner import backup_tag_for
 from imagegate.registry.client import RegistryClient
+from imagegate.run.org import rewrite_descriptions
+from imagegate.run.preflight import connect
 from imagegate.state import (
     Event,
     EventKind,
@@ -229,7 +231,6 @@ class Rollback:
                 target_repo=self.repo,
                 old_digest=restored,
                 new_digest=digest,
-                details={"rolled_back": True},
             )
         )
         if change.status is PendingStatus.PENDING and change.id is not None:
@@ -253,7 +254,7 @@ async def rewrite_hub_description(
         async with connect(config) as hub:
             assert hub is not None
             outcomes = await rewrite_descriptions(
-                config, [entry], store, hub, run_id=run_id, actor=actor
+                config, [entry], store, hub, run_id=run_id, actor=actor, now=datetime.now(UTC)
             )
     except CredentialsError as exc:
         return f"the Docker Hub description of {name} was not rewritten: {exc}"
@@ -262,12 +263,12 @@ async def rewrite_hub_description(
             f"the Docker Hub description of {name} was not rewritten ({exc}); "
             "'imagegate sync' will rewrite it"
         )
-    failed = [o.message for o in outcomes if o.status in ("failed", "skipped")]
+    failed = [o.message for o in outcomes if o.status in (HubStatus.FAILED, HubStatus.SKIPPED)]
     if failed:
         return (
             f"the Docker Hub description of {name} was not rewritten ({failed[0]}); "
             "'imagegate sync' will rewrite it"
         )
-    if any(o.status == "done" for o in outcomes):
+    if any(o.status is HubStatus.DONE for o in outcomes):
         return f"the Docker Hub description of {name} now names the restored digest"
     return ""

@@ -7,8 +7,8 @@ platform, read from the target first (our own registry: no pull quota spent), th
 Docker Hub counts a manifest GET as a pull, so a review costs at most
 ``MAX_PLATFORMS + 3`` pulls; blob GETs are not counted.
 
-A failure here never stops the change from being recorded: the details then carry
-``inspect_error`` and whatever was gathered before it.
+A failure here never stops the change from being recorded: the details then carry the
+error and whatever was gathered before it (:class:`imagegate.domain.review.ReviewDetails`).
 """
 
 from __future__ import annotations
@@ -16,16 +16,17 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 from imagegate.domain.allowlist import Config
 from imagegate.domain.digest import Digest
 from imagegate.domain.manifest import ImageIndex, ImageManifest, Manifest, parse_manifest
 from imagegate.domain.reference import Reference
+from imagegate.domain.review import LABEL_PREFIX, ReviewDetails
 from imagegate.errors import ImagegateError, NotFoundError, UnsupportedManifestError
-from imagegate.execute import DescribeChange
 from imagegate.registry.client import RegistryClient
+from imagegate.run.execute import DescribeChange
 
 log = logging.getLogger(__name__)
 
@@ -33,39 +34,7 @@ MAX_PLATFORMS = 8  # child manifests fetched to measure the size of a multi-plat
 MAX_CONFIG_BYTES = 1024 * 1024  # an image config larger than this is not read
 MAX_LABELS = 12  # labels kept in the details
 MAX_LABEL_LENGTH = 200  # characters per label value
-LABEL_PREFIX = "org.opencontainers.image."
 PREFERRED_PLATFORMS = ("linux/amd64", "linux/arm64")  # inspected first, in this order
-
-
-@dataclass(frozen=True, slots=True)
-class ImageDetails:
-    """Reviewer details of one digest. ``layers_changed`` is None without an old digest."""
-
-    platforms: tuple[str, ...] = ()
-    platform: str = ""  # the platform whose config, layers and labels are shown
-    created: str | None = None
-    size: int = 0  # compressed bytes of every distinct blob over the inspected platforms
-    size_complete: bool = True  # False when more than MAX_PLATFORMS platforms exist
-    layers: int = 0  # layers of ``platform``
-    layers_changed: int | None = None  # layers of ``platform`` not in the old digest's
-    labels: Mapping[str, str] = field(default_factory=dict)
-    error: str = ""
-
-    def as_details(self) -> dict[str, object]:
-        """The JSON-friendly mapping stored with the pending change."""
-        out: dict[str, object] = {
-            "platforms": list(self.platforms),
-            "platform": self.platform,
-            "created": self.created,
-            "size": self.size,
-            "size_complete": self.size_complete,
-            "layers": self.layers,
-            "layers_changed": self.layers_changed,
-            "labels": dict(self.labels),
-        }
-        if self.error:
-            out["inspect_error"] = self.error
-        return out
 
 
 def _is_real_platform(text: str) -> bool:
@@ -163,11 +132,11 @@ async def inspect_digest(
     *,
     old: Digest | None = None,
     old_repos: Sequence[Reference] = (),
-) -> ImageDetails:
+) -> ReviewDetails:
     """Details of ``repo@digest``; with ``old``, how many layers changed (old read from
     ``old_repos`` in order, default ``repo``). Never raises an ImagegateError."""
     reader = _Reader(client)
-    details = ImageDetails()
+    details = ReviewDetails()
     try:
         with client.scopes(pull=[repo, *old_repos]):
             top = await reader.manifest(repo, digest)
@@ -177,7 +146,7 @@ async def inspect_digest(
             sizes: dict[Digest, int] = {}
             for child in fetched.values():
                 sizes.update((b.digest, b.size) for b in child.blobs)
-            details = ImageDetails(
+            details = ReviewDetails(
                 platforms=tuple(p for p in platforms if p),
                 platform=shown,
                 size=sum(sizes.values()),
@@ -188,14 +157,14 @@ async def inspect_digest(
                 return details
             config = await reader.config(repo, image)
             created = config.get("created")
-            details = ImageDetails(
+            details = ReviewDetails(
                 platforms=details.platforms or tuple(filter(None, [_platform_of(config)])),
                 platform=shown or _platform_of(config),
                 created=created if isinstance(created, str) else None,
                 size=details.size,
                 size_complete=complete,
                 layers=len(image.layers),
-                labels=image_labels(config),
+                labels=tuple(image_labels(config).items()),
             )
             if old is not None:
                 previous = await _old_layers(reader, old, shown, old_repos or (repo,))
@@ -238,18 +207,17 @@ async def _old_layers(
 def change_describer(
     client: RegistryClient, targets: Mapping[str, Reference] | None = None
 ) -> DescribeChange:
-    """The ``describe`` callback for :class:`imagegate.execute.Executor` / ``run_sync``.
+    """The ``describe`` callback for :class:`imagegate.run.execute.Executor` / ``run_sync``.
 
     ``targets`` maps a source repository name to its target repository, where the old
     digest is looked up first (for an image mirrored unchanged, it is there)."""
     where = dict(targets or {})
 
-    async def describe(source: Reference, new: Digest, old: Digest | None) -> Mapping[str, object]:
+    async def describe(source: Reference, new: Digest, old: Digest | None) -> ReviewDetails:
         repo = source.repo_only()
         target = where.get(repo.name)
         old_repos = (target, repo) if target is not None else (repo,)
-        found = await inspect_digest(client, repo, new, old=old, old_repos=old_repos)
-        return found.as_details()
+        return await inspect_digest(client, repo, new, old=old, old_repos=old_repos)
 
     return describe
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from imagegate.domain.digest import Digest
+from imagegate.domain.review import ReviewDetails
 
 
 class EventKind(StrEnum):
@@ -118,7 +119,7 @@ class PendingChange:
     target_repo: str
     old_digest: Digest | None
     new_digest: Digest
-    details: Mapping[str, object] = field(default_factory=dict, compare=False)
+    details: ReviewDetails | None = field(default=None, compare=False)
     id: int | None = None
     status: PendingStatus = PendingStatus.PENDING
     created_at: datetime | None = None

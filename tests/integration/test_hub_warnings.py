@@ -1,13 +1,27 @@
-"""Small user-facing fixes, end to end against the Hub double and a real docker-registry:
-`classify` and `plan` on a repository Docker Hub search does not know, and `sync` showing
-the warnings `plan` gives."""
+"""The warnings about the org's images, end to end against the Hub double and a real
+docker-registry: `classify` and `plan` on a repository Docker Hub search does not know, and
+`sync` showing the warnings `plan` gives (a retired repository)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
-from tests.integration.test_admin_journeys import ORG, allowlist, world  # noqa: F401
+import pytest
+
+from tests.support.images import ImageFactory
+from tests.support.org_world import ORG, allowlist, org_world
 from tests.support.world import cli, cli_json
+
+
+@pytest.fixture
+def world(
+    registry_pool, tmp_path: Path, image_factory: ImageFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[SimpleNamespace]:
+    with org_world(registry_pool, tmp_path, image_factory, monkeypatch) as w:
+        yield w
+
 
 UNKNOWN = (
     "unknown: not found on Docker Hub search (check the name; a private repository cannot "
@@ -15,7 +29,7 @@ UNKNOWN = (
 )
 
 
-def test_classify_says_unknown_for_a_typo_or_a_private_repository(world, capsys):  # noqa: F811
+def test_classify_says_unknown_for_a_typo_or_a_private_repository(world, capsys):
     """A repository search does not list was called 'Community, blocked': a typo looked like a
     real image that needs a mirror."""
     m = world.hub.model
@@ -37,7 +51,7 @@ def test_classify_says_unknown_for_a_typo_or_a_private_repository(world, capsys)
     assert row.rstrip().endswith("unknown") and "blocked" not in row
 
 
-def test_plan_warns_that_an_unknown_repository_cannot_be_classified(world, capsys):  # noqa: F811
+def test_plan_warns_that_an_unknown_repository_cannot_be_classified(world, capsys):
     """plan assumed a repository missing from search was Community: no word about the typo."""
     w = world
     cfg = allowlist(w)
@@ -54,7 +68,7 @@ def test_plan_warns_that_an_unknown_repository_cannot_be_classified(world, capsy
     assert not any("bitnami/redis" in x for x in warnings)  # known Community: mirror, no word
 
 
-def test_sync_shows_the_warning_plan_gives_for_a_retired_repository(world, capsys):  # noqa: F811
+def test_sync_shows_the_warning_plan_gives_for_a_retired_repository(world, capsys):
     """Only `plan` said a repository was left behind; a team that only runs `sync` (or
     `watch`) never heard of it."""
     w = world

@@ -1,22 +1,23 @@
 """I/O: the plan actions that copy nothing: hold a change for review, prune, report vanished.
 
-Each writes the state store and its audit event; :class:`imagegate.execute.Executor` calls
+Each writes the state store and its audit event; :class:`imagegate.run.execute.Executor` calls
 them and counts what they did. Pending changes approved earlier are marked applied here too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 
 from imagegate.domain.allowlist import ImageEntry
 from imagegate.domain.digest import Digest
 from imagegate.domain.reference import Reference
-from imagegate.planner import HoldForReview, PruneTag, ReportVanished
+from imagegate.domain.review import ReviewDetails
+from imagegate.plan.planner import HoldForReview, PruneTag, ReportVanished
 from imagegate.registry.client import RegistryClient
 from imagegate.state import Event, EventKind, PendingChange, PendingStatus, StateStore
 
 # Called when a pending change is created, to gather what a reviewer needs.
-DescribeChange = Callable[[Reference, Digest, Digest | None], Awaitable[Mapping[str, object]]]
+DescribeChange = Callable[[Reference, Digest, Digest | None], Awaitable[ReviewDetails | None]]
 
 
 async def hold_for_review(
@@ -35,7 +36,7 @@ async def hold_for_review(
             target_repo=entry.target.name,
             old_digest=action.old_digest,
             new_digest=action.new_digest,
-            details=dict(details),
+            details=details,
         )
     )
     return change if created else None

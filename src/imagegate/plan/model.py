@@ -1,18 +1,24 @@
 """PURE values of the planner: its inputs (desired, observed, stored), its actions and the Plan.
 
-The decisions that turn inputs into actions are in :mod:`imagegate.planner`, which re-exports
-every name here. Actions are consumed with ``match``.
+The decisions that turn inputs into actions are in :mod:`imagegate.plan.planner`, which re-exports
+every name here. Actions are consumed with ``match``. ONE plan holds a run's every step: the
+tag actions of each image and, when the target is a Docker Hub organization, its Hub actions
+wrapped in :class:`HubStep` (the image they serve and their phase: org settings first, then
+per image repository and team steps before its copies, its description after them).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from imagegate.domain.allowlist import Policy
 from imagegate.domain.digest import Digest
 from imagegate.domain.reference import Reference
 from imagegate.errors import EXIT_FAILURE
+from imagegate.hub.models import HubAction, ObservedHub
+from imagegate.hub.plan import is_write
 
 # ---------------------------------------------------------------- inputs
 
@@ -65,6 +71,16 @@ class ImageState:
 # ---------------------------------------------------------------- actions
 
 
+class CopyReason(StrEnum):
+    """Why a tag is copied; the values are what ``plan --output json`` and the audit log say."""
+
+    NEW = "new"  # not on the target yet
+    MOVED = "moved"  # upstream moved the tag
+    APPROVED = "approved"  # a reviewer approved this digest
+    PINNED = "pinned"  # the allowlist pins tag@digest
+    REPAIR = "repair"  # the target differs from what was mirrored
+
+
 @dataclass(frozen=True, slots=True)
 class CopyTag:
     """Copy ``source@digest`` and point ``target:tag`` at it (new, moved, approved, repair)."""
@@ -74,7 +90,7 @@ class CopyTag:
     source: Reference  # with digest
     target: Reference  # with tag
     digest: Digest
-    reason: str  # new | moved | approved | pinned | repair
+    reason: CopyReason
     old_target_digest: Digest | None = None
     backup_tag: str | None = None
 
@@ -144,7 +160,40 @@ class ObserveFailed:
     exit_code: int = EXIT_FAILURE
 
 
-Action = (
+class HubPhase(StrEnum):
+    """When a Hub action runs: ``org`` first, ``repository`` before the image's copies (the
+    repository must exist, with its visibility and team grants, before the first push),
+    ``description`` after them (the text names what was really mirrored)."""
+
+    ORG = "org"
+    REPOSITORY = "repository"
+    DESCRIPTION = "description"
+
+
+@dataclass(frozen=True, slots=True)
+class HubStep:
+    """One Docker Hub action of the plan; ``image`` is the image key it serves (None: org)."""
+
+    image: str | None
+    phase: HubPhase
+    action: HubAction
+
+    @property
+    def tag(self) -> None:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class OrgContext:
+    """What the plan knows of the Docker Hub organization besides its steps: what Hub held
+    when observed (the executor compares descriptions against it) and the warnings."""
+
+    org: str
+    observed: ObservedHub
+    warnings: tuple[str, ...] = ()
+
+
+ImageAction = (
     CopyTag
     | SkipTag
     | HoldForReview
@@ -155,15 +204,26 @@ Action = (
     | PruneTag
     | ObserveFailed
 )
+Action = ImageAction | HubStep
 
 
 @dataclass(frozen=True, slots=True)
 class Plan:
     actions: tuple[Action, ...]
+    org: OrgContext | None = None  # set when the target is a Docker Hub organization
+
+    @property
+    def image_actions(self) -> tuple[ImageAction, ...]:
+        """The tag actions, in order (no Hub step)."""
+        return tuple(a for a in self.actions if not isinstance(a, HubStep))
+
+    @property
+    def hub_steps(self) -> tuple[HubStep, ...]:
+        return tuple(a for a in self.actions if isinstance(a, HubStep))
 
     @property
     def changes(self) -> tuple[Action, ...]:
-        """Actions that would write to the target or create a pending change."""
+        """Actions that would write to the target (or Hub) or create a pending change."""
         return tuple(a for a in self.actions if is_change(a))
 
     @property
@@ -174,27 +234,38 @@ class Plan:
         return tuple(a for a in self.actions if a.image == key)
 
     def counts(self) -> dict[str, int]:
+        """Tag actions by name (Hub steps are counted by their writes: ``hub_changes``)."""
         out: dict[str, int] = {}
-        for a in self.actions:
+        for a in self.image_actions:
             name = action_name(a)
             out[name] = out.get(name, 0) + 1
         return out
+
+    @property
+    def hub_changes(self) -> int:
+        return sum(1 for s in self.hub_steps if is_write(s.action))
 
 
 def is_change(action: Action) -> bool:
     match action:
         case CopyTag() | PruneTag():
             return True
+        case HubStep(action=hub):
+            return is_write(hub)
         case HoldForReview(already_pending=pending):
             return not pending
         case _:
             return False
 
 
-def action_name(action: Action) -> str:
+def action_name(action: ImageAction) -> str:
     match action:
+        case CopyTag(reason=CopyReason.NEW):
+            return "copy"
+        case CopyTag(reason=CopyReason.MOVED):
+            return "update"
         case CopyTag(reason=reason):
-            return {"new": "copy", "moved": "update"}.get(reason, reason)
+            return str(reason)
         case SkipTag():
             return "in-sync"
         case HoldForReview():

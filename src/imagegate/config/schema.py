@@ -159,7 +159,7 @@ SCHEMA: Json = {
                 ),
                 "oneOf": [{"required": ["every"]}, {"required": ["cron"]}],
             },
-            "listen": {"type": "string", "pattern": r"^(\[[0-9A-Fa-f:.]+\]|[^:\s]+):[0-9]+$"},
+            "listen": {"type": "string", "pattern": r"^(\[[0-9A-Fa-f:.]+\]|[^:\[\]\s]*):[0-9]+$"},
             "notify": _obj({"webhooks": {"type": "array", "items": WEBHOOK}}, "notifications"),
         },
         "imagegate allowlist file",

@@ -1,0 +1,1 @@
+"""I/O use cases: observe, execute, the Hub steps, sync, review, rollback, reviewer details."""

@@ -1,0 +1,51 @@
+"""What a run did: its failures and its counts (filled in by the executor as it goes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from imagegate.domain.digest import Digest
+from imagegate.domain.records import PendingChange
+from imagegate.errors import EXIT_FAILURE
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    image: str  # the target repository
+    tag: str | None
+    message: str
+    exit_code: int = EXIT_FAILURE  # EXIT_AUTH when credentials or permissions were the cause
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What a run did; mutable while the run goes, read-only afterwards."""
+
+    copied: list[tuple[str, str, Digest]] = field(default_factory=list)  # (image, tag, digest)
+    updated: list[tuple[str, str, Digest, Digest | None]] = field(default_factory=list)
+    pending: list[PendingChange] = field(default_factory=list)
+    pruned: list[tuple[str, str]] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    skipped: int = 0
+    bytes_copied: int = 0
+    blobs_copied: int = 0
+    blobs_mounted: int = 0
+    blobs_skipped: int = 0
+
+    @property
+    def failed_images(self) -> set[str]:
+        return {f.image for f in self.failures}
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "copied": len(self.copied),
+            "updated": len(self.updated),
+            "skipped": self.skipped,
+            "pending": len(self.pending),
+            "pruned": len(self.pruned),
+            "failed": len(self.failures),
+            "bytes_copied": self.bytes_copied,
+            "blobs_copied": self.blobs_copied,
+            "blobs_mounted": self.blobs_mounted,
+            "blobs_skipped": self.blobs_skipped,
+        }
