@@ -30,6 +30,7 @@ umoci init --layout "$DIR/oci"
 umoci new --image "$DIR/oci:empty"
 umoci unpack --image "$DIR/oci:empty" "$DIR/bundle" >/dev/null
 tar -xpf "$DIR/rootfs.tar" -C "$DIR/bundle/rootfs" --numeric-owner
+install -d -m 0755 "$DIR/bundle/rootfs/dev"   # empty: a mount point for the runtime
 umoci repack --image "$DIR/oci:base" --history.created_by "mmdebstrap $SUITE: $PACKAGES" \
   "$DIR/bundle" >/dev/null
 umoci rm --image "$DIR/oci:empty"

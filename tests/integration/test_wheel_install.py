@@ -17,6 +17,7 @@ import tarfile
 import tomllib
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,7 +32,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _pyproject() -> dict:
+def _pyproject() -> dict[str, Any]:
     return tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
 
 
@@ -99,7 +100,7 @@ def test_sdist_holds_the_sources_and_build_metadata():
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory) -> Path:
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A virtual environment outside the checkout with only the wheel (and what it needs)."""
     wheel = _one(f"imagegate-{_version()}-py3-none-any.whl")
     venv = tmp_path_factory.mktemp("wheel-venv") / "venv"
