@@ -18,9 +18,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
+import signal
 import subprocess
+import time
 import tomllib
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,13 +84,12 @@ def image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Image]:
     shutil.rmtree(bundle, ignore_errors=True)
 
 
-def run_in_image(
-    image: Image, state_dir: Path, *args: str, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    """The image's entry point with ``args``, as a container runtime would run it: its
-    root filesystem read-only (its own mount namespace), /dev and /proc from the host, a
-    tmpfs on /tmp, ``state_dir`` mounted on /var/lib/imagegate, the image's environment and
-    user. The network is the host's, so loopback registries are reachable."""
+def in_image(image: Image, state_dir: Path, *args: str) -> list[str]:
+    """The command that runs the image's entry point with ``args`` as a container runtime
+    would: its root filesystem read-only (its own mount namespace), /dev and /proc from the
+    host, a tmpfs on /tmp, ``state_dir`` mounted on /var/lib/imagegate, the image's user.
+    Run it with the image's environment (``image.env``). The network is the host's, so
+    loopback registries are reachable. Every step execs, so its pid is imagegate's."""
     user = image.config["config"]["User"]
     script = """
         set -e
@@ -98,10 +102,18 @@ def run_in_image(
         "$mount" --bind "$state" "$root/var/lib/imagegate"
         exec "$chroot" --userspec="$user" "$root" "$@"
     """
+    return [
+        "/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", script,
+        "run-in-image", _host_tool("mount"), _host_tool("chroot"), str(image.rootfs),
+        str(state_dir), user, *image.entrypoint, *args,
+    ]  # fmt: skip
+
+
+def run_in_image(
+    image: Image, state_dir: Path, *args: str, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", script,
-         "run-in-image", _host_tool("mount"), _host_tool("chroot"), str(image.rootfs),
-         str(state_dir), user, *image.entrypoint, *args],
+        in_image(image, state_dir, *args),
         env=image.env, capture_output=True, text=True, timeout=timeout, check=False,
     )  # fmt: skip
 
@@ -244,3 +256,60 @@ def test_sync_between_two_registries_inside_the_image(
     )
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["copied"] == 0
+
+
+def _get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def test_watch_serves_the_probe_endpoints_inside_the_image(
+    image, state_dir, source_registry, target_registry, image_factory
+):
+    """The Deployment's mode: `watch` in the read-only image serves /healthz and /metrics
+    (the probe paths of examples/kubernetes/deployment.yaml), and SIGTERM stops it (exit 0)."""
+    upstream = image_factory.multiarch()
+    Pusher(source_registry.url).push_image("upstream/app", "1.0", upstream)
+    (state_dir / "imagegate.yaml").write_text(
+        f"version: 1\ntarget:\n  registry: {target_registry.host}\n  namespace: mirror\n"
+        f"images:\n  - source: {source_registry.host}/upstream/app\n    tags: ['1.0']\n"
+        "schedule: {every: 1h}\n"
+    )
+    proc = subprocess.Popen(
+        in_image(image, state_dir, "watch", "-c", f"{STATE_DIR}/imagegate.yaml",
+                 "--state", f"{STATE_DIR}/state.db", "--listen", "127.0.0.1:0",
+                 "--log-format", "json"),
+        env=image.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stderr is not None
+        url = ""
+        for line in proc.stderr:  # ends at EOF if watch exits: no endless wait
+            if "watch started" in line:
+                url = json.loads(line)["url"].rstrip("/")
+                break
+        assert url, f"watch exited with {proc.wait(timeout=30)} before it started listening"
+        deadline = time.monotonic() + 120  # only catches a hang: the first run is one small copy
+        while time.monotonic() < deadline:
+            status, body = _get(f"{url}/healthz")
+            if status == 200 and json.loads(body)["last_run"]:
+                break
+            time.sleep(0.1)
+        assert status == 200, body
+        assert json.loads(body)["last_run"]["result"] == "success"
+        status, metrics = _get(f"{url}/metrics")
+        assert status == 200
+        runs = re.search(r'^imagegate_runs_total\{result="success"\} (\S+)$', metrics, re.M)
+        assert runs and float(runs.group(1)) == 1, metrics
+        Pusher(target_registry.url).assert_image("mirror/app", "1.0", upstream)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=10)
+        assert proc.stderr is not None
+        proc.stderr.close()
