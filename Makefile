@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint typecheck unit demo bench deps system-deps clean
+.PHONY: test lint typecheck unit demo bench deps system-deps clean dist smoke-wheel image-deps \
+	image image-test
 
 $(STAMP): pyproject.toml
 	@$(PY) -c 'import ensurepip, venv' 2>/dev/null || { \
@@ -48,5 +49,39 @@ bench: deps
 	@if [ ! -x /usr/bin/skopeo ]; then $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq skopeo >/dev/null; fi
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
+# Packaging (docs/install.md). `make dist`: the sdist and wheel in dist/. `make smoke-wheel`:
+# the wheel installed into a fresh virtual environment outside the checkout runs a sync.
+# `make image`: the container image as an OCI layout in build/image/oci (Debian's mmdebstrap
+# and umoci; needs root; the Debian base layer is cached in ~/.cache/imagegate-image).
+# `make image-test`: that image pushed, copied by its own imagegate, read back digest-exact,
+# and run (a sync) in its read-only root filesystem as its non-root user.
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+IMAGE_NAME ?= imagegate
+IMAGE_DIR := build/image
+WHEEL := dist/imagegate-$(VERSION)-py3-none-any.whl
+
+dist: $(STAMP)
+	rm -rf dist
+	@mkdir -p build
+	$(BIN)/python -m build --outdir dist . >build/dist.log 2>&1 || { cat build/dist.log; exit 1; }
+	@ls -l dist
+
+smoke-wheel: dist system-deps
+	SMOKE_DIST=$(CURDIR)/dist $(BIN)/pytest -q tests/integration/test_wheel_install.py
+
+image-deps:
+	@if ! command -v mmdebstrap >/dev/null || ! command -v umoci >/dev/null; then \
+	  echo "installing Debian packages mmdebstrap umoci"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq mmdebstrap umoci >/dev/null; \
+	fi
+
+image: dist image-deps
+	$(SUDO) env PIP=$(CURDIR)/$(BIN)/pip IMAGE_NAME=$(IMAGE_NAME) \
+	  deploy/image/build.sh $(WHEEL) $(IMAGE_DIR)
+
+image-test: image system-deps
+	$(SUDO) env IMAGE_LAYOUT=$(CURDIR)/$(IMAGE_DIR)/oci IMAGE_TAG=$(VERSION) \
+	  $(BIN)/pytest -q tests/integration/test_image.py
+
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .demo bench/out
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .demo bench/out build dist
