@@ -20,6 +20,7 @@ from typing import TypeVar
 import yaml
 
 from imagegate.domain.allowlist import Secret
+from imagegate.domain.files import file_kind
 from imagegate.errors import ConfigError
 
 E = TypeVar("E", bound=StrEnum)
@@ -71,7 +72,7 @@ def read_text(path: Path, display: str) -> str:
             info = os.fstat(f.fileno())
             if not stat.S_ISREG(info.st_mode):
                 raise ConfigError(
-                    f"not a regular file ({_kind(info.st_mode)}); pass the allowlist file "
+                    f"not a regular file ({file_kind(info.st_mode)}); pass the allowlist file "
                     "with -c FILE",
                     path=display,
                 )
@@ -98,18 +99,6 @@ def read_text(path: Path, display: str) -> str:
             path=display,
             line=line,
         ) from None
-
-
-def _kind(mode: int) -> str:
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISFIFO(mode):
-        return "a pipe"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a file"
 
 
 def _check_depth(text: str, display: str) -> None:

@@ -8,6 +8,7 @@ import stat
 from collections.abc import Mapping
 from pathlib import Path
 
+from imagegate.domain.files import file_kind
 from imagegate.errors import StateError
 
 DIR_MODE = 0o700
@@ -30,16 +31,6 @@ def default_state_path(env: Mapping[str, str] | None = None) -> Path:
     return root / "imagegate" / STATE_FILE_NAME
 
 
-def _kind(mode: int) -> str:
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISFIFO(mode):
-        return "a pipe"
-    return "not a regular file"
-
-
 def _check_regular(path: Path) -> bool:
     """False if ``path`` does not exist; StateError if it is not a regular file."""
     try:
@@ -53,7 +44,7 @@ def _check_regular(path: Path) -> bool:
         ) from exc
     if not stat.S_ISREG(info.st_mode):
         raise StateError(
-            f"the state database {path} is {_kind(info.st_mode)}, not a file; point --state "
+            f"the state database {path} is {file_kind(info.st_mode)}, not a file; point --state "
             "(or state: in the allowlist) at a file path, such as state.db"
         )
     return True
