@@ -20,11 +20,16 @@ $(STAMP): pyproject.toml
 deps: $(STAMP) system-deps
 
 # The CNCF distribution registry (Debian package docker-registry) runs the real-registry tests
-# and the demo; skopeo is the peer the benchmarks compare against.
+# and the demo; skopeo is the peer the benchmarks compare against. zsh and fish check the
+# completion scripts (tests/integration/test_cli_conventions.py).
 system-deps:
 	@if [ ! -x /usr/bin/docker-registry ]; then \
 	  echo "installing Debian package docker-registry"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq docker-registry >/dev/null; \
+	fi
+	@if ! command -v zsh >/dev/null || ! command -v fish >/dev/null; then \
+	  echo "installing Debian packages zsh fish"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq zsh fish >/dev/null; \
 	fi
 
 lint: $(STAMP)

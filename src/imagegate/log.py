@@ -72,7 +72,9 @@ class TextFormatter(logging.Formatter):
         return line
 
 
-def setup_logging(*, debug: bool = False, fmt: str = "auto") -> None:
+def setup_logging(*, debug: bool = False, fmt: str = "auto", level: int | None = None) -> None:
+    """Logs of ``imagegate`` to stderr at ``level`` (default: DEBUG with ``debug``, else
+    INFO), as text on a terminal and JSON lines otherwise (``fmt``: auto, text or json)."""
     root = logging.getLogger("imagegate")
     for h in list(root.handlers):
         root.removeHandler(h)
@@ -81,5 +83,7 @@ def setup_logging(*, debug: bool = False, fmt: str = "auto") -> None:
     handler.setFormatter(JsonFormatter() if use_json else TextFormatter())
     handler.addFilter(_RedactingFilter())
     root.addHandler(handler)
-    root.setLevel(logging.DEBUG if debug else logging.INFO)
+    if level is None:
+        level = logging.DEBUG if debug else logging.INFO
+    root.setLevel(level)
     root.propagate = False

@@ -1,8 +1,9 @@
 """The CLI boundary: global options in either position, usage errors, exit codes."""
 
 import argparse
+import logging
 
-from imagegate.cli.main import build_parser, command_module, main
+from imagegate.cli.main import build_parser, command_module, log_level, main
 
 
 def test_global_options_work_before_and_after_the_command():
@@ -36,3 +37,21 @@ def test_only_the_named_command_is_loaded():
     assert {"plan", "sync", "approve", "reject", "schema"} <= set(sub.choices)
     assert command_module("reject") == "imagegate.cli.approve"
     assert command_module("nope") is None
+
+
+def test_quiet_and_verbose_set_the_log_level_and_debug_wins():
+    def level(*argv: str) -> int:
+        return log_level(build_parser(list(argv)).parse_args(list(argv)))
+
+    assert level("schema") == logging.INFO
+    assert level("-q", "schema") == logging.WARNING
+    assert level("schema", "-qq") == logging.ERROR
+    assert level("-qqqq", "schema") == logging.ERROR
+    assert level("schema", "-v") == logging.DEBUG
+    assert level("schema", "--verbose", "--quiet") == logging.INFO
+    assert level("-q", "schema", "--debug") == logging.DEBUG
+
+
+def test_version_alone_loads_no_command_module():
+    parser = build_parser(["--version"])
+    assert not any(isinstance(a, argparse._SubParsersAction) and a.choices for a in parser._actions)

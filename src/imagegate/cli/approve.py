@@ -7,11 +7,8 @@ from typing import Any
 
 from imagegate.cli.common import add_config_options, load
 from imagegate.cli.render import print_json, table
+from imagegate.domain.records import PendingChange, PendingStatus
 from imagegate.errors import EXIT_OK
-from imagegate.run.review import decide_changes, parse_selector
-from imagegate.run.sync import current_actor
-from imagegate.run.wiring import state_for
-from imagegate.state import PendingChange, PendingStatus
 
 
 def register(sub: Any) -> None:
@@ -60,6 +57,10 @@ def decided_json(change: PendingChange) -> dict[str, object]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from imagegate.run.actor import current_actor
+    from imagegate.run.review import decide_changes, parse_selector
+    from imagegate.run.wiring import state_for
+
     config = load(args)
     selectors = [parse_selector(text) for text in args.changes]
     with state_for(config, args.state) as store:

@@ -7,16 +7,14 @@ whether it is worth mirroring. Anonymous search (§6 of the Docker Hub API refer
 from __future__ import annotations
 
 import argparse
-import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from imagegate.cli.render import print_json, table
-from imagegate.domain.allowlist import DEFAULT_HUB_URL
-from imagegate.domain.reference import parse_reference
 from imagegate.errors import EXIT_OK
-from imagegate.hub.classify import Classification, Classifier
-from imagegate.hub.client import HubClient
-from imagegate.hub.models import AccessManagement
+
+if TYPE_CHECKING:
+    from imagegate.hub.classify import Classification
+    from imagegate.hub.models import AccessManagement
 
 
 def register(sub: Any) -> None:
@@ -45,11 +43,13 @@ def register(sub: Any) -> None:
         help="IAM does not allow Verified Publisher images (allowed by default)",
     )
     p.add_argument("--output", choices=("text", "json"), default="text", help="output format")
-    p.add_argument("--hub-url", default=DEFAULT_HUB_URL, help="Docker Hub API base URL")
+    p.add_argument("--hub-url", default=None, help="Docker Hub API base URL")
     p.set_defaults(func=run)
 
 
 def iam_settings(args: argparse.Namespace) -> AccessManagement:
+    from imagegate.hub.models import AccessManagement
+
     return AccessManagement(
         enabled=args.iam == "on",
         allow_official_images=not args.block_official,
@@ -62,11 +62,18 @@ def _verdict(blocked: bool | None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from imagegate.domain.allowlist import DEFAULT_HUB_URL
+    from imagegate.domain.reference import parse_reference
+    from imagegate.hub.classify import Classifier
+    from imagegate.hub.client import HubClient
+
     refs = [parse_reference(text, default_tag=None) for text in args.images]
     settings = iam_settings(args)
 
     async def go() -> tuple[Classification, ...]:
-        async with HubClient(args.hub_url) as client:
+        async with HubClient(args.hub_url or DEFAULT_HUB_URL) as client:
             classifier = Classifier(client, org=args.org, settings=settings)
             return await classifier.classify_all(refs)
 

@@ -1,4 +1,9 @@
-"""Options and helpers shared by the commands that read the allowlist file."""
+"""Options and helpers shared by the commands that read the allowlist file.
+
+Every command module imports this one to build its parser, so it stays light: the loader
+(YAML, RE2), the state store and the registry client (aiohttp) are imported by the functions
+that use them, at the I/O edge (``tests/integration/test_startup_imports.py``).
+"""
 
 from __future__ import annotations
 
@@ -9,15 +14,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from imagegate.config.load import DEFAULT_CONFIG_FILE, load_config
-from imagegate.domain.allowlist import Config
-from imagegate.domain.digest import Digest
-from imagegate.registry.client import RegistryClient
-from imagegate.run.wiring import registry_client, state_for
-from imagegate.state import SqliteStateStore
+from imagegate.config.defaults import CONFIG_ENV, DEFAULT_CONFIG_FILE
 
-CONFIG_ENV = "IMAGEGATE_CONFIG"
+if TYPE_CHECKING:
+    from imagegate.domain.allowlist import Config
+    from imagegate.domain.digest import Digest
+    from imagegate.registry.client import RegistryClient
+    from imagegate.state import SqliteStateStore
 
 
 def add_config_options(p: argparse.ArgumentParser, *, output: bool = True) -> None:
@@ -54,6 +59,8 @@ def load(args: argparse.Namespace) -> Config:
     They are printed, not logged: the loader never puts a secret's value in a warning, and the
     log redactor would mangle the key names they quote (``token: ...``).
     """
+    from imagegate.config.load import load_config
+
     config = load_config(config_path(args))
     for warning in config.warnings:
         print(f"imagegate: warning: {warning}", file=sys.stderr)  # starts with file:line
@@ -74,6 +81,8 @@ async def session(
     """The config, an open registry client and the state store, closed on exit.
 
     ``readonly``: the state is only read (never created, migrated or written)."""
+    from imagegate.run.wiring import registry_client, state_for
+
     cfg = config or load(args)
     with state_for(cfg, args.state, readonly=readonly) as store:
         async with registry_client(cfg) as client:

@@ -7,24 +7,24 @@ The registry connection options (``--insecure-registry``, ``--ca-file``) are def
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from imagegate.cli.args import bounded_int
 from imagegate.cli.render import ProgressBar, print_json, table
-from imagegate.domain.digest import Digest
-from imagegate.domain.manifest import Platform
-from imagegate.domain.reference import Reference, parse_reference
 from imagegate.domain.units import human_bytes
-from imagegate.engine.copy import DEFAULT_CONCURRENCY, CopyResult, copy_image
-from imagegate.engine.events import CopyEvent, CopyEventKind, EventCallback
+from imagegate.engine.defaults import DEFAULT_CONCURRENCY
 from imagegate.errors import EXIT_OK, UsageError
-from imagegate.registry.client import RegistryClient
-from imagegate.registry.credentials import CredentialStore
-from imagegate.registry.settings import HostSettings, RegistrySettings
+
+if TYPE_CHECKING:
+    from imagegate.domain.digest import Digest
+    from imagegate.domain.manifest import Platform
+    from imagegate.domain.reference import Reference
+    from imagegate.engine.copy import CopyResult
+    from imagegate.engine.events import CopyEvent, EventCallback
+    from imagegate.registry.settings import RegistrySettings
 
 MAX_CONCURRENCY = 256  # as `max_concurrency` in the allowlist's registries:
 
@@ -76,6 +76,8 @@ def add_registry_options(p: argparse.ArgumentParser) -> None:
 
 
 def registry_settings(insecure: Sequence[str], ca_files: Sequence[str]) -> RegistrySettings:
+    from imagegate.registry.settings import HostSettings, RegistrySettings
+
     """Build per-host settings from the command-line options."""
     hosts: dict[str, HostSettings] = {h: HostSettings(insecure=True) for h in insecure}
     for item in ca_files:
@@ -87,6 +89,8 @@ def registry_settings(insecure: Sequence[str], ca_files: Sequence[str]) -> Regis
 
 
 def resolve_target(src: Reference, dst_text: str) -> Reference:
+    from imagegate.domain.reference import parse_reference
+
     """DST as given; a bare repository takes the source tag (or stays digest-only)."""
     dst = parse_reference(dst_text, default_tag=None)
     if dst.tag is None and dst.digest is None and src.tag is not None:
@@ -95,6 +99,11 @@ def resolve_target(src: Reference, dst_text: str) -> Reference:
 
 
 def run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from imagegate.domain.manifest import Platform
+    from imagegate.domain.reference import parse_reference
+
     src = parse_reference(args.src)
     dst = resolve_target(src, args.dst)
     platforms = [Platform.parse(p) for p in args.platform]
@@ -136,6 +145,10 @@ async def _copy(
     concurrency: int,
     bar: ProgressBar,
 ) -> CopyResult:
+    from imagegate.engine.copy import copy_image
+    from imagegate.registry.client import RegistryClient
+    from imagegate.registry.credentials import CredentialStore
+
     async with RegistryClient(registries=settings, credentials=CredentialStore()) as client:
         return await copy_image(
             client,
@@ -149,6 +162,7 @@ async def _copy(
 
 def progress_handler(bar: ProgressBar) -> EventCallback:
     """An on_event callback that drives ``bar`` with the bytes being streamed."""
+    from imagegate.engine.events import CopyEventKind
 
     started: set[Digest] = set()  # a retried blob starts again: count its size once
 

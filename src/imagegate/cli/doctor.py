@@ -10,19 +10,14 @@ source: a token exchange, nothing pushed). Exit 4 when a required check fails.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from imagegate.cli.render import print_json
-from imagegate.config.load import load_config
-from imagegate.domain.allowlist import DEFAULT_HUB_URL
 from imagegate.errors import EXIT_AUTH, EXIT_OK, CredentialsError, UsageError
-from imagegate.hub.client import HubClient
-from imagegate.hub.doctor import Check, run_doctor
-from imagegate.registry.credentials import CredentialStore
-from imagegate.run.preflight import connect, preflight
-from imagegate.run.wiring import registry_client
+
+if TYPE_CHECKING:
+    from imagegate.hub.doctor import Check
 
 TOKEN_ENV = "IMAGEGATE_HUB_TOKEN"  # noqa: S105 - the name of the variable
 
@@ -41,7 +36,7 @@ def register(sub: Any) -> None:
         help="check what a sync of this allowlist needs (replaces the other options)",
     )
     p.add_argument("--org", help="the target Docker Hub organization (required without -c)")
-    p.add_argument("--hub-url", default=DEFAULT_HUB_URL, help="Docker Hub API base URL")
+    p.add_argument("--hub-url", default=None, help="Docker Hub API base URL")
     p.add_argument(
         "--username",
         help="login identifier: a username, or the org name for an org access token "
@@ -72,6 +67,8 @@ def credentials(username: str | None, env: dict[str, str] | None = None) -> tupl
                 "name for an org access token)"
             )
         return username, secret
+    from imagegate.registry.credentials import CredentialStore
+
     cred = CredentialStore(env=environ).get("docker.io")
     if cred is None or not cred.password:
         raise CredentialsError(
@@ -83,6 +80,10 @@ def credentials(username: str | None, env: dict[str, str] | None = None) -> tupl
 
 async def from_file(path: str) -> tuple[Check, ...]:
     """The preflight ``sync`` runs, for the allowlist at ``path``."""
+    from imagegate.config.load import load_config
+    from imagegate.run.preflight import connect, preflight
+    from imagegate.run.wiring import registry_client
+
     config = load_config(path)
     if config.target.hub is None:
         raise UsageError(
@@ -95,6 +96,12 @@ async def from_file(path: str) -> tuple[Check, ...]:
 
 
 def run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from imagegate.domain.allowlist import DEFAULT_HUB_URL
+    from imagegate.hub.client import HubClient
+    from imagegate.hub.doctor import run_doctor
+
     if args.config:
         checks = asyncio.run(from_file(args.config))
         return report(args, checks)
@@ -103,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
     identifier, secret = credentials(args.username)
 
     async def go() -> tuple[Check, ...]:
-        async with HubClient(args.hub_url, identifier, secret) as client:
+        async with HubClient(args.hub_url or DEFAULT_HUB_URL, identifier, secret) as client:
             return await run_doctor(
                 client,
                 org=args.org,

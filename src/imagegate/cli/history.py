@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from imagegate.cli.args import bounded_int
 from imagegate.cli.common import add_config_options, config_path, load
 from imagegate.cli.render import print_json, table
-from imagegate.domain.allowlist import Config
+from imagegate.domain.records import Event, EventKind, RunRecord
 from imagegate.domain.reference import parse_reference
 from imagegate.errors import EXIT_OK, UsageError
-from imagegate.run.wiring import state_for
-from imagegate.state import Event, EventKind, RunRecord, SqliteStateStore, open_state
+
+if TYPE_CHECKING:
+    from imagegate.domain.allowlist import Config
+    from imagegate.state import SqliteStateStore
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1_000_000_000
@@ -73,6 +75,9 @@ def target_repo(config: Config | None, name: str) -> str:
 
 def _open(args: argparse.Namespace) -> tuple[Config | None, SqliteStateStore]:
     """The config when there is one (``--state`` alone is enough to read the history)."""
+    from imagegate.run.wiring import state_for
+    from imagegate.state import open_state
+
     if args.state and not config_path(args).exists():
         return None, open_state(args.state, readonly=True)
     config = load(args)

@@ -3,6 +3,13 @@
 Each subcommand lives in its own module under ``imagegate.cli`` exposing
 ``register(subparsers)``; it sets ``func`` to a callable ``(args) -> int``.
 Nothing below this module prints a traceback or calls ``sys.exit``.
+
+Start-up: a run imports only the module of the command it names (``imagegate --version``
+none), and a command module imports at its top only what its parser needs; what a command
+does (the HTTP stack, the run layer) is imported inside its ``run`` function. So the whole
+parser (``--help``, ``completion``) is cheap to build and a command that touches no network
+never imports aiohttp (``tests/integration/test_startup_imports.py`` holds every module to
+that).
 """
 
 from __future__ import annotations
@@ -43,6 +50,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "imagegate.cli.classify",
     "imagegate.cli.doctor",
     "imagegate.cli.schema",
+    "imagegate.cli.completion",
 )
 
 
@@ -56,13 +64,17 @@ def command_module(name: str) -> str | None:
     return module if module in COMMAND_MODULES else EXTRA_COMMANDS.get(name)
 
 
+# Global options that take a value (the word after them is not the command).
+VALUE_OPTIONS = frozenset({"--log-format"})
+
+
 def _command_in(argv: Sequence[str]) -> str | None:
     """The command word of ``argv`` (global options may come first)."""
     skip = False
     for word in argv:
         if skip:
             skip = False
-        elif word == "--log-format":
+        elif word in VALUE_OPTIONS:
             skip = True
         elif not word.startswith("-"):
             return word
@@ -89,19 +101,46 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     sub = _GlobalOptionsEverywhere(
         parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     )
-    only = command_module(_command_in(argv) or "") if argv is not None else None
-    for name in (only,) if only else COMMAND_MODULES:
+    for name in _modules_for(argv):
         importlib.import_module(name).register(sub)
     return parser
 
 
+def _modules_for(argv: Sequence[str] | None) -> tuple[str, ...]:
+    """The command modules to import for ``argv``: the named command's, none for a bare
+    ``--version``, all of them otherwise (``--help``, no command, an unknown one)."""
+    if argv is None:
+        return COMMAND_MODULES
+    command = _command_in(argv)
+    module = command_module(command) if command else None
+    if module is not None:
+        return (module,)
+    if command is None and "--version" in argv and not {"-h", "--help"} & set(argv):
+        return ()
+    return COMMAND_MODULES
+
+
 def _add_global_options(p: argparse.ArgumentParser, *, default: bool) -> None:
-    """--debug and --log-format, before the command or after it (`imagegate sync --debug`)."""
+    """--debug, -v/-q and --log-format, before the command or after it (`imagegate sync -q`)."""
     p.add_argument(
         "--debug",
         action="store_true",
         default=False if default else argparse.SUPPRESS,
-        help="verbose logs and tracebacks (secrets stay redacted)",
+        help="debug logs and tracebacks on errors (secrets stay redacted)",
+    )
+    p.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0 if default else argparse.SUPPRESS,
+        help="louder logs: debug messages too (no tracebacks; that is --debug)",
+    )
+    p.add_argument(
+        "-q",
+        "--quiet",
+        action="count",
+        default=0 if default else argparse.SUPPRESS,
+        help="quieter logs: warnings and errors only; -qq: errors only",
     )
     p.add_argument(
         "--log-format",
@@ -138,7 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         parser = build_parser(args_list)
         args = _parse(parser, args_list)
-        setup_logging(debug=args.debug, fmt=args.log_format)
+        setup_logging(level=log_level(args), fmt=args.log_format)
         func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
         if func is None:
             parser.print_help(sys.stderr)
@@ -163,6 +202,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERNAL
+
+
+def log_level(args: argparse.Namespace) -> int:
+    """The log level: INFO, one step down per -v, one up per -q; --debug is always DEBUG.
+
+    Only logs on stderr change: what a command prints as its result (stdout) and error
+    messages (`imagegate: error: ...`) are the same at every level."""
+    if args.debug:
+        return logging.DEBUG
+    steps: int = args.verbose - args.quiet
+    return max(logging.DEBUG, min(logging.ERROR, logging.INFO - 10 * steps))
 
 
 def _stdout_gone() -> bool:

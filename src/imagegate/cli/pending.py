@@ -8,12 +8,10 @@ from typing import Any
 
 from imagegate.cli.common import add_config_options, add_image_filter, load
 from imagegate.cli.render import print_json
+from imagegate.domain.records import PendingChange, PendingStatus
 from imagegate.domain.review import ReviewDetails
 from imagegate.domain.units import human_bytes
 from imagegate.errors import EXIT_OK
-from imagegate.run.review import target_repo_for
-from imagegate.run.wiring import state_for
-from imagegate.state import PendingChange, PendingStatus
 
 STATUSES = ("pending", "approved", "rejected", "applied", "superseded", "all")
 
@@ -132,6 +130,9 @@ def render_changes(changes: Sequence[PendingChange], status: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from imagegate.run.review import target_repo_for
+    from imagegate.run.wiring import state_for
+
     config = load(args)
     status = None if args.status == "all" else PendingStatus(args.status)
     with state_for(config, args.state, readonly=True) as store:

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from imagegate.cli.common import add_config_options, add_image_filter, session
-from imagegate.cli.planview import plan_json, render_plan
 from imagegate.cli.render import print_json
 from imagegate.errors import EXIT_CHANGES, EXIT_OK, failure_exit_code
-from imagegate.plan.planner import ObserveFailed
-from imagegate.run.sync import PlanReport, make_plan
+
+if TYPE_CHECKING:
+    from imagegate.run.sync import PlanReport
 
 
 def register(sub: Any) -> None:
@@ -36,6 +35,8 @@ def register(sub: Any) -> None:
 
 
 async def _plan(args: argparse.Namespace) -> PlanReport:
+    from imagegate.run.sync import make_plan
+
     async with (
         session(args) as s,
         make_plan(s.config, s.client, s.store, images=args.images, refresh=args.refresh) as report,
@@ -44,6 +45,11 @@ async def _plan(args: argparse.Namespace) -> PlanReport:
 
 
 def run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from imagegate.cli.planview import plan_json, render_plan
+    from imagegate.plan.planner import ObserveFailed
+
     report = asyncio.run(_plan(args))
     if args.output == "json":
         print_json(plan_json(report.plan, report.entries))

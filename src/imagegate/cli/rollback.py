@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from imagegate.cli.common import add_config_options, session, short
 from imagegate.cli.history import split_image_tag
 from imagegate.cli.render import print_json
-from imagegate.domain.digest import Digest
 from imagegate.errors import EXIT_OK, UsageError
-from imagegate.run.rollback import Rollback, RollbackResult, rewrite_hub_description
-from imagegate.run.sync import current_actor, select_entries
+
+if TYPE_CHECKING:
+    from imagegate.run.rollback import RollbackResult
 
 
 def register(sub: Any) -> None:
@@ -43,6 +42,11 @@ def register(sub: Any) -> None:
 
 
 async def _rollback(args: argparse.Namespace) -> RollbackResult:
+    from imagegate.domain.digest import Digest
+    from imagegate.run.actor import current_actor
+    from imagegate.run.rollback import Rollback, rewrite_hub_description
+    from imagegate.run.sync import select_entries
+
     name, tag = split_image_tag(args.ref)
     if tag is None:
         raise UsageError(f"say which tag to roll back: IMAGE:TAG, not {args.ref!r}")
@@ -80,6 +84,8 @@ def render(result: RollbackResult) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    import asyncio
+
     result = asyncio.run(_rollback(args))
     if args.output == "json":
         print_json(

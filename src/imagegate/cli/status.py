@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from imagegate.cli.common import add_config_options, add_image_filter, session, short
 from imagegate.cli.render import print_json, table
 from imagegate.errors import EXIT_FAILURE, EXIT_OK
-from imagegate.plan.status import ERROR, TagStatus, status_json, tag_statuses
-from imagegate.run.sync import make_plan
-from imagegate.state import RunRecord
+
+if TYPE_CHECKING:
+    from imagegate.domain.records import RunRecord
+    from imagegate.plan.status import TagStatus
 
 UNKNOWN = "unknown"
 
@@ -41,6 +41,9 @@ class StatusReport:
 
 
 async def _status(args: argparse.Namespace) -> StatusReport:
+    from imagegate.plan.status import tag_statuses
+    from imagegate.run.sync import make_plan
+
     async with (
         session(args, readonly=True) as s,
         make_plan(
@@ -89,6 +92,10 @@ def render_status(report: StatusReport) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from imagegate.plan.status import ERROR, status_json
+
     report = asyncio.run(_status(args))
     if args.output == "json":
         last = report.last_run

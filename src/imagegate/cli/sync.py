@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from imagegate.cli.common import add_config_options, add_image_filter, session
 from imagegate.cli.copy import progress_handler
 from imagegate.cli.render import ProgressBar, print_json, table
 from imagegate.domain.units import human_bytes
 from imagegate.errors import failure_exit_code
-from imagegate.run.details import describer_for
-from imagegate.run.sync import RunReport, run_sync
-from imagegate.watch.notifications import notify_report
+
+if TYPE_CHECKING:
+    from imagegate.run.sync import RunReport
 
 
 def register(sub: Any) -> None:
@@ -29,10 +28,20 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--refresh", action="store_true", help="list source tags again even if recently listed"
     )
-    p.set_defaults(func=run)
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="show what would change and change nothing: the same as `imagegate plan`",
+    )
+    # `sync --dry-run` runs `plan`, with plan's defaults for the options only plan has.
+    p.set_defaults(func=run, all=False, detailed_exitcode=False)
 
 
 async def _sync(args: argparse.Namespace, bar: ProgressBar) -> RunReport:
+    from imagegate.run.details import describer_for
+    from imagegate.run.sync import run_sync
+    from imagegate.watch.notifications import notify_report
+
     async with session(args) as s:
         with s.store.lock():
             report = await run_sync(
@@ -104,6 +113,12 @@ def render_summary(report: RunReport) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    if args.dry_run:
+        from imagegate.cli import plan
+
+        return plan.run(args)
     bar = ProgressBar(sys.stderr, enabled=None if args.output == "text" else False)
     try:
         report = asyncio.run(_sync(args, bar))

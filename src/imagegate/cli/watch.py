@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from imagegate.cli.args import bounded_int
 from imagegate.cli.common import add_config_options, config_path
-from imagegate.domain.listen import ListenAddress, parse_listen
-from imagegate.domain.schedule import parse_duration
 from imagegate.errors import ConfigError, UsageError
-from imagegate.watch.service import (
+from imagegate.watch.options import (
     DEFAULT_FAILURE_BACKOFF,
     DEFAULT_GRACE,
     DEFAULT_MAX_FAILURES,
     WatchOptions,
-    watch,
 )
+
+if TYPE_CHECKING:
+    from imagegate.domain.listen import ListenAddress
 
 
 def register(sub: Any) -> None:
@@ -62,6 +61,8 @@ def register(sub: Any) -> None:
 
 
 def _listen(text: str) -> ListenAddress:
+    from imagegate.domain.listen import parse_listen
+
     try:
         return parse_listen(text, any_port=True)
     except ConfigError as exc:
@@ -69,6 +70,8 @@ def _listen(text: str) -> ListenAddress:
 
 
 def options(args: argparse.Namespace) -> WatchOptions:
+    from imagegate.domain.schedule import parse_duration
+
     if args.max_failures < 1:
         raise UsageError("--max-failures must be at least 1")
     return WatchOptions(
@@ -85,4 +88,8 @@ def options(args: argparse.Namespace) -> WatchOptions:
 
 
 def run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from imagegate.watch.service import watch
+
     return asyncio.run(watch(options(args)))

@@ -45,7 +45,6 @@ from imagegate.domain.schedule import Schedule, parse_cron, parse_duration
 from imagegate.errors import ConfigError, InvalidReferenceError
 from imagegate.state.paths import default_state_path
 
-DEFAULT_CONFIG_FILE = "imagegate.yaml"
 TOP_KEYS = frozenset(
     {"version", "target", "registries", "defaults", "images", "state", "schedule", "listen",
      "notify"}

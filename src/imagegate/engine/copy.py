@@ -28,6 +28,7 @@ from imagegate.domain.manifest import (
 from imagegate.domain.reference import Reference
 from imagegate.engine.api import RegistryAPI
 from imagegate.engine.blobs import BlobCopier
+from imagegate.engine.defaults import DEFAULT_CONCURRENCY
 from imagegate.engine.events import CopyEvent, CopyEventKind, EventCallback, ignore_event
 from imagegate.engine.locations import BlobLocations
 from imagegate.engine.platforms import config_platform, filter_index
@@ -42,7 +43,6 @@ from imagegate.errors import (
 
 __all__ = ["DEFAULT_CONCURRENCY", "CopyResult", "copy_image"]
 
-DEFAULT_CONCURRENCY = 6  # blob copies in flight per image
 MAX_INDEX_DEPTH = 8  # indexes inside indexes: deeper is refused (UnsupportedManifestError)
 CONFIG_TYPES = frozenset({DOCKER_CONFIG, OCI_CONFIG})
 

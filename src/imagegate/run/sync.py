@@ -8,7 +8,6 @@ hands it to the one executor and records the run.
 from __future__ import annotations
 
 import asyncio
-import getpass
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -23,6 +22,7 @@ from imagegate.hub.models import HubOutcome, HubStatus
 from imagegate.plan.org import projected_tags
 from imagegate.plan.planner import Plan, plan
 from imagegate.registry.client import RegistryClient
+from imagegate.run.actor import current_actor
 from imagegate.run.execute import DescribeChange, Executor, no_details
 from imagegate.run.observe import DEFAULT_LIST_TTL, Observed, image_key, observe
 from imagegate.run.org import OrgSteps, left_empty, plan_org, unobserved
@@ -72,13 +72,6 @@ def select_entries(config: Config, names: Sequence[str]) -> tuple[ImageEntry, ..
             )
         out.append(entry)
     return tuple(out)
-
-
-def current_actor() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
 
 
 @asynccontextmanager

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from imagegate.domain.allowlist import Config
 from imagegate.domain.reference import DOCKER_HUB
-from imagegate.registry.client import RegistryClient
 from imagegate.registry.credentials import Credential, CredentialStore
 from imagegate.registry.limits import (
     DEFAULT_REQUEST_TIMEOUT,
@@ -15,6 +15,9 @@ from imagegate.registry.limits import (
 )
 from imagegate.registry.settings import DEFAULT_MAX_CONCURRENCY, HostSettings, RegistrySettings
 from imagegate.state import SqliteStateStore, open_state
+
+if TYPE_CHECKING:
+    from imagegate.registry.client import RegistryClient
 
 
 def registry_settings(config: Config) -> RegistrySettings:
@@ -45,6 +48,8 @@ def hub_fallback(config: Config) -> dict[str, Credential]:
 
 
 def registry_client(config: Config) -> RegistryClient:
+    from imagegate.registry.client import RegistryClient  # noqa: PLC0415 - the HTTP stack, when used
+
     return RegistryClient(
         registry_settings(config), CredentialStore(fallbacks=hub_fallback(config))
     )

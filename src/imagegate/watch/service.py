@@ -16,11 +16,9 @@ import logging
 from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
 from imagegate.config.load import load_config
 from imagegate.domain.allowlist import Config
-from imagegate.domain.listen import ListenAddress
 from imagegate.domain.schedule import Schedule, format_duration
 from imagegate.errors import ImagegateError, UsageError
 from imagegate.notify.delivery import DeliveryResult
@@ -40,26 +38,12 @@ from imagegate.run.wiring import registry_client, state_for
 from imagegate.state import PendingStatus, RunResult
 from imagegate.watch.metrics import WatchMetrics
 from imagegate.watch.notifications import notify_failure, notify_report
+from imagegate.watch.options import WatchOptions as WatchOptions  # noqa: PLC0414 - re-export
 from imagegate.watch.runs import RunHistory, RunOutcome
 from imagegate.watch.scheduler import install_signal_handlers, run_schedule
 from imagegate.watch.server import WatchServer
 
 log = logging.getLogger("imagegate.watch")
-
-DEFAULT_GRACE = 30.0  # seconds a run in flight may finish after SIGTERM
-DEFAULT_FAILURE_BACKOFF = 30.0  # seconds after one failed run, doubling (scheduler)
-DEFAULT_MAX_FAILURES = 3  # failed runs in a row before /healthz answers 503
-
-
-@dataclass(frozen=True, slots=True)
-class WatchOptions:
-    config_path: Path
-    state: str | None = None  # overrides `state:` in the file
-    every: timedelta | None = None  # overrides `schedule:` in the file
-    listen: ListenAddress | None = None  # overrides `listen:` in the file
-    grace: float = DEFAULT_GRACE
-    failure_backoff: float = DEFAULT_FAILURE_BACKOFF
-    max_consecutive_failures: int = DEFAULT_MAX_FAILURES
 
 
 @dataclass(frozen=True, slots=True)
