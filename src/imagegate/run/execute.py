@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
@@ -213,6 +214,7 @@ class Executor:
         entry = self.entries[action.image]
         backup = await self._backup(action)
         await self.before_pull(action.source)
+        began = time.monotonic()
         result: CopyResult = await copy_image(
             self.client,
             action.source,
@@ -222,6 +224,7 @@ class Executor:
             on_event=self.on_event,
         )
         out = self.outcome
+        out.copy_seconds.append(time.monotonic() - began)
         out.bytes_copied += result.bytes_copied
         out.blobs_copied += result.blobs_copied
         out.blobs_mounted += result.blobs_mounted
