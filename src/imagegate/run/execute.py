@@ -42,6 +42,7 @@ from imagegate.plan.planner import (
     backup_tag_for,
 )
 from imagegate.registry.client import RegistryClient
+from imagegate.run.backups import delete_backup
 from imagegate.run.housekeeping import (
     DescribeChange,
     hold_for_review,
@@ -167,6 +168,12 @@ class Executor:
                 change = await hold_for_review(self.store, entry, action, self.describe)
                 if change is not None:
                     self.outcome.pending.append(change)
+            case PruneTag(backup_of=str()):
+                entry = self.entries[action.image]
+                await delete_backup(
+                    self.client, self.store, entry, action, run_id=self.run_id, actor=self.actor
+                )
+                self.outcome.pruned.append((entry.target.name, action.tag))
             case PruneTag():
                 entry = self.entries[action.image]
                 await prune_tag(
