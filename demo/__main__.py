@@ -17,12 +17,15 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 
+from tests.support.images import ImageFactory
 from tests.support.registry_server import REGISTRY_BINARY, RegistryServer, RegistryStartError
 
 from demo.console import heading, say, shown_path
+from demo.org import run_org
 from demo.report import render_summary
 from demo.scenario import run_scenario
 from imagegate.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, ImagegateError
@@ -69,6 +72,8 @@ def _demo(workdir: Path, storage: Path) -> None:
         say(f'  "Docker Hub" stand-in   {hub.url}   (pid {hub.pid})')
         say(f"  organization registry  {org.url}   (pid {org.pid})")
         outcome = run_scenario(workdir, hub, org)
+    org_job = run_org(workdir, storage / "hub-registry", ImageFactory(seed=7))
+    outcome = replace(outcome, org_checks=org_job.checks)
     heading("Done")
     say(render_summary(outcome, seconds=time.monotonic() - began))
 

@@ -7,10 +7,11 @@ its stderr (logs, and the progress bar on a terminal) goes straight to the demo'
 
 from __future__ import annotations
 
+import os
 import shlex
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,8 +44,11 @@ def heading(text: str) -> None:
     say(f"== {text}")
 
 
-def imagegate(*args: str, expect: Sequence[int] = (0,)) -> CommandResult:
-    """Run ``imagegate ARGS`` and print it; raise ImagegateError on an unexpected exit code."""
+def imagegate(
+    *args: str, expect: Sequence[int] = (0,), env: Mapping[str, str] | None = None
+) -> CommandResult:
+    """Run ``imagegate ARGS`` and print it; raise ImagegateError on an unexpected exit code.
+    ``env``: variables set for the command (on top of the demo's environment)."""
     say()
     say("$ imagegate " + shlex.join(args))
     proc = subprocess.run(  # noqa: S603 - our own interpreter running our own CLI
@@ -54,6 +58,7 @@ def imagegate(*args: str, expect: Sequence[int] = (0,)) -> CommandResult:
         text=True,
         timeout=COMMAND_TIMEOUT,
         check=False,
+        env={**os.environ, **env} if env else None,
     )
     sys.stdout.write(proc.stdout)
     sys.stdout.flush()

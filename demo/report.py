@@ -65,6 +65,7 @@ class DemoOutcome:
     checks: Sequence[str]  # facts verified on the target with an independent client
     allowlist: str
     state: str
+    org_checks: Sequence[str] = ()  # the organization's job, checked on the Hub double
 
 
 def render_summary(o: DemoOutcome, *, seconds: float) -> str:
@@ -82,8 +83,11 @@ def render_summary(o: DemoOutcome, *, seconds: float) -> str:
     lines += [f"      {repo}: {', '.join(tags)}" for repo, tags in o.target_tags]
     lines.append("  - checked on the organization registry with an independent client:")
     lines += [f"      ok  {check}" for check in o.checks]
+    if o.org_checks:
+        lines.append("  - the organization's job, checked on the Docker Hub double:")
+        lines += [f"      ok  {check}" for check in o.org_checks]
     lines += [
         f"  - allowlist: {o.allowlist}   state and audit log: {o.state}",
-        f"  - both registries stopped; nothing is left running ({seconds:.1f}s in all)",
+        f"  - every registry stopped; nothing is left running ({seconds:.1f}s in all)",
     ]
     return "\n".join(lines)

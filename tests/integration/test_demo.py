@@ -47,9 +47,11 @@ def _registry_pids_mentioning(text: str) -> list[int]:
     return found
 
 
-def _assert_nothing_left(tmp_path: Path, output: str) -> None:
+def _assert_nothing_left(tmp_path: Path, output: str, registries: int = 3) -> None:
+    """``registries`` started: the Hub stand-in, the org registry, then Hub's registry of the
+    organization's job."""
     pids = [int(p) for p in re.findall(r"\(pid (\d+)\)", output)]
-    assert len(pids) == 2, output
+    assert len(pids) == registries, output
     for pid in pids:
         cmdline = Path(f"/proc/{pid}/cmdline")
         assert not cmdline.exists() or b"docker-registry" not in cmdline.read_bytes()
@@ -75,7 +77,9 @@ def test_demo_tells_the_whole_story_and_leaves_nothing_running(tmp_path):
 
     # The real CLI, each command shown before its output, in this order.
     commands = re.findall(r"^\$ imagegate (\w+)", out, flags=re.MULTILINE)
-    assert commands == ["plan", "sync", "status", "plan", "plan", "sync", "history"]
+    registry_side = ["plan", "sync", "status", "plan", "plan", "sync", "history"]
+    org_job = ["sync", "approve", "sync", "sync", "approve", "sync"]
+    assert commands == registry_side + org_job
     assert f"-c {workdir / 'imagegate.yaml'}" in out
     assert "(exit code 2)" in out  # plan --detailed-exitcode before the first sync
     assert "Everything is in sync" in out  # and after it
@@ -89,7 +93,8 @@ def test_demo_tells_the_whole_story_and_leaves_nothing_running(tmp_path):
     cli_part = out.split("== Plan:")[1].split("== Done")[0]
     assert "3.2.0-rc1" not in cli_part  # the excluded rc is never planned or copied
 
-    first, second = (parse_sync_output(part) for part in out.split("$ imagegate sync")[1:])
+    registry_out = out.split("== The organization's job")[0]
+    first, second = (parse_sync_output(p) for p in registry_out.split("$ imagegate sync")[1:])
     assert (first.copied, first.updated, first.failed) == (5, 0, 0)
     assert (second.copied, second.updated, second.in_sync, second.failed) == (1, 1, 3, 0)
     assert second.moved_bytes * 5 < first.moved_bytes, (first.moved, second.moved)
@@ -98,10 +103,35 @@ def test_demo_tells_the_whole_story_and_leaves_nothing_running(tmp_path):
 
     # The closing summary, with every fact checked on the target by the demo.
     summary = out.split("== Done")[1]
-    assert summary.count("      ok  ") == 4, summary
+    assert summary.count("      ok  ") == 4 + 7, summary
     assert "acme/loki: 3.0.0, 3.1.0, 3.3.0" in summary
     assert re.search(r"acme/redis: 7\.2, 7\.4, 7\.4--prev-[0-9a-f]{12}", summary)
     assert "nothing is left running" in summary
+
+    # The organization's job, against the Docker Hub double: every step checked by the demo
+    # on the double and with a member's own pulls.
+    org_part = out.split("== The organization's job")[1].split("== Done")[0]
+    org_summary = summary.split("the organization's job")[1]
+    for fact in (
+        "Image Access Management of acme is on",
+        "acme/redis was created private through the API, before any push",
+        "team developers may read acme/redis",
+        "molly is refused the community original bitnami/redis:7.2 (IAM)",
+        "molly pulls the mirror acme/redis:7.2",
+        "stays on the reviewed",
+        "is the approved update",
+    ):
+        assert fact in org_summary, org_summary
+    org_yaml = (workdir / "org.yaml").read_text()
+    assert "access_management: {enabled: true}" in org_yaml and "policy: review" in org_yaml
+    first_sync = org_part.split("$ imagegate sync")[1]
+    hub_lines = re.findall(r"^hub done\s+(.+?)\s*$", first_sync, flags=re.MULTILINE)
+    assert hub_lines[0].startswith("set Image Access Management of acme"), hub_lines
+    assert "create repository acme/redis (private)" in hub_lines
+    assert "grant team developers read on acme/redis" in hub_lines
+    syncs = [parse_sync_output(p) for p in org_part.split("$ imagegate sync")[1:]]
+    assert [(s.copied, s.updated) for s in syncs] == [(0, 0), (1, 0), (0, 0), (0, 1)]
+    assert "1 pending review" in org_part.split("$ imagegate sync")[3]
     _assert_nothing_left(tmp_path, out)
 
 
@@ -132,4 +162,4 @@ def test_demo_stops_its_registries_when_interrupted(tmp_path):
             proc.wait()
     assert proc.returncode == 130, err
     assert "demo: interrupted; registries stopped" in err
-    _assert_nothing_left(tmp_path, "".join(seen) + rest)
+    _assert_nothing_left(tmp_path, "".join(seen) + rest, registries=2)

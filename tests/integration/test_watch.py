@@ -76,13 +76,15 @@ def test_watch_follows_upstream_without_overlap_and_stops_cleanly(
     m = w.metrics()
     assert sample(m, "imagegate_runs_total", result="success") >= 3
     assert sample(m, "imagegate_runs_total", result="failure") == 0
-    assert sample(m, "imagegate_bytes_copied_total") > sum(len(x) for x in b.blobs.values())
+    assert sample(m, "imagegate_copied_bytes_total") > sum(len(x) for x in b.blobs.values())
     assert sample(m, "imagegate_pending_changes") == 1  # the review image waits
-    assert sample(m, "imagegate_images_in_sync") == 2
+    assert sample(m, "imagegate_images", state="in_sync") == 2
     # the review image is held on purpose, not drifted: no out-of-sync alert for it
-    assert sample(m, "imagegate_images_out_of_sync") == 0
-    assert sample(m, "imagegate_images_held") == 1
-    assert sample(m, "imagegate_tags_held") == 1
+    assert sample(m, "imagegate_images", state="out_of_sync") == 0
+    assert sample(m, "imagegate_images", state="held") == 1
+    assert sample(m, "imagegate_tags", state="held") == 1
+    assert sample(m, "imagegate_run_duration_seconds_count") >= 3
+    assert sample(m, "imagegate_copy_duration_seconds_count") >= 3  # app twice, new once
     assert sample(m, "imagegate_last_run_success") == 1
     assert began <= sample(m, "imagegate_last_run_timestamp_seconds") <= time.time()
     assert target.head_manifest("acme/rev", "1.0") is None
@@ -130,6 +132,11 @@ def test_watch_survives_a_registry_outage(
     w.wait("a failed run", lambda: w.health()["consecutive_failures"] >= 1)
     status, body = w.get("/healthz")
     assert status == 503 and json.loads(body)["status"] == "failing"
+    # an upstream outage is not the pod's fault: alive and ready, so no restart loop
+    status, body = w.get("/livez")
+    assert status == 200 and json.loads(body)["status"] == "alive", body
+    status, body = w.get("/readyz")
+    assert status == 200 and json.loads(body)["status"] == "ready", body
     assert w.proc.poll() is None  # the loop goes on
     quota = sample(w.metrics(), "imagegate_source_rate_limit_remaining", registry=proxy.host)
     assert quota == 7  # seen on the failing answers

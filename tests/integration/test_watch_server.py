@@ -1,6 +1,7 @@
 """The /healthz and /metrics server on loopback, fed by a real scheduler loop."""
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import pytest
@@ -9,8 +10,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from imagegate.domain.listen import ListenAddress, parse_listen
 from imagegate.domain.schedule import Schedule, parse_duration
 from imagegate.errors import ConfigError, RegistryTransportError
-from imagegate.watch.metrics import WatchMetrics
-from imagegate.watch.runs import RunHistory, RunOutcome
+from imagegate.watch.metrics import SyncStateLabel, WatchMetrics
+from imagegate.watch.runs import HealthReport, RunHistory, RunOutcome
 from imagegate.watch.scheduler import run_schedule
 from imagegate.watch.server import WatchServer
 
@@ -38,13 +39,11 @@ def test_metrics_and_healthz_follow_the_watch_loop():
             if what == "down":
                 raise RegistryTransportError("registry.test: connection refused")
             metrics.set_sync_state(
-                images_in_sync=2,
-                images_out_of_sync=0,
-                tags_in_sync=5,
-                tags_out_of_sync=0,
+                images={SyncStateLabel.IN_SYNC: 2},
+                tags={SyncStateLabel.IN_SYNC: 5},
                 pending_changes=1,
             )
-            metrics.add_bytes_copied(4096)
+            metrics.add_copied_bytes(4096)
             metrics.set_rate_limit("docker.io", 99)
             return RunOutcome(success=True, message="2 images in sync")
 
@@ -96,9 +95,9 @@ def test_metrics_and_healthz_follow_the_watch_loop():
             }
             assert values["imagegate_runs"][(("result", "success"),)] == 1
             assert values["imagegate_last_run_success"] == {(): 1}
-            assert values["imagegate_images_in_sync"] == {(): 2}
+            assert values["imagegate_images"][(("state", "in_sync"),)] == 2
             assert values["imagegate_pending_changes"] == {(): 1}
-            assert values["imagegate_bytes_copied"] == {(): 4096}
+            assert values["imagegate_copied_bytes"] == {(): 4096}
             assert values["imagegate_source_rate_limit_remaining"] == {
                 (("registry", "docker.io"),): 99
             }
@@ -108,11 +107,16 @@ def test_metrics_and_healthz_follow_the_watch_loop():
                 status, body = await step(session, base)
                 assert status == expected
             assert body["status"] == "failing"
+            # failing runs (an upstream outage) leave the process alive and ready
+            status, live = await get_json(session, f"{base}/livez")
+            assert (status, live["status"]) == (200, "alive")
+            status, ready = await get_json(session, f"{base}/readyz")
+            assert (status, ready["status"]) == (200, "ready")
             assert body["consecutive_failures"] == 3
             assert body["last_run"]["message"] == "registry.test: connection refused"
             _, _, text = await get(session, f"{base}/metrics")
-            assert "imagegate_last_run_success 0\n" in text
-            assert 'imagegate_runs_total{result="failure"} 3\n' in text
+            assert "imagegate_last_run_success 0.0\n" in text
+            assert 'imagegate_runs_total{result="failure"} 3.0\n' in text
 
             status, body = await step(session, base)  # recovery resets the streak
             assert (status, body["status"], body["consecutive_failures"]) == (200, "ok", 0)
@@ -122,9 +126,51 @@ def test_metrics_and_healthz_follow_the_watch_loop():
             await loop_task
             status, body = await get_json(session, f"{base}/healthz")
             assert (status, body["status"]) == (503, "stopped")
+            status, body = await get_json(session, f"{base}/livez")
+            assert (status, body["status"]) == (503, "stopped")
 
             status, _, _ = await get(session, f"{base}/nope")
             assert status == 404
+
+    asyncio.run(main())
+
+
+def test_livez_fails_only_when_the_scheduler_is_wedged_and_readyz_asks_the_check():
+    now = datetime(2024, 3, 10, 10, 0, tzinfo=UTC)
+    history = RunHistory()
+    history.state, history.next_run = "waiting", now - timedelta(minutes=4)
+    checks: dict[str, str | None] = {"state_error": None}
+
+    async def readiness():
+        error = checks["state_error"]
+        return HealthReport(error is None, {"status": "unready" if error else "ready"})
+
+    async def main():
+        async with (
+            WatchServer(
+                ListenAddress("127.0.0.1", 0),
+                history=history,
+                metrics=WatchMetrics(),
+                readiness=readiness,
+                wedged_after=timedelta(minutes=5),
+                clock=lambda: now,
+            ) as server,
+            aiohttp.ClientSession() as session,
+        ):
+            status, body = await get_json(session, f"{server.url}/livez")
+            assert (status, body["status"]) == (200, "alive")  # late, within the margin
+            history.next_run = now - timedelta(minutes=6)
+            status, body = await get_json(session, f"{server.url}/livez")
+            assert (status, body["status"]) == (503, "wedged")
+            history.state = "running"  # a long run is not a wedged scheduler
+            status, body = await get_json(session, f"{server.url}/livez")
+            assert (status, body["status"]) == (200, "alive")
+
+            status, body = await get_json(session, f"{server.url}/readyz")
+            assert (status, body["status"]) == (200, "ready")
+            checks["state_error"] = "state.db: file is not a database"
+            status, body = await get_json(session, f"{server.url}/readyz")
+            assert (status, body["status"]) == (503, "unready")
 
     asyncio.run(main())
 

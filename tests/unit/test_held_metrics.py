@@ -64,22 +64,16 @@ def test_holds_are_not_out_of_sync_and_drift_wins_in_an_image():
     assert [is_held(a) for a in actions[:5]] == [False, True, True, True, False]
 
     metrics = WatchMetrics()
-    metrics.set_sync_state(
-        images_in_sync=state.images_in_sync,
-        images_out_of_sync=state.images_out_of_sync,
-        tags_in_sync=state.tags_in_sync,
-        tags_out_of_sync=state.tags_out_of_sync,
-        images_held=state.images_held,
-        tags_held=state.tags_held,
-        pending_changes=1,
-    )
+    metrics.set_sync_state(images=state.images(), tags=state.tags(), pending_changes=1)
     values = {
-        f.name: f.samples[0].value
+        (s.name, s.labels.get("state")): s.value
         for f in text_string_to_metric_families(metrics.render())
-        if f.samples
+        for s in f.samples
     }
-    assert values["imagegate_tags_held"] == 4 and values["imagegate_tags_out_of_sync"] == 3
-    assert values["imagegate_images_held"] == 3 and values["imagegate_images_out_of_sync"] == 3
+    assert values[("imagegate_tags", "held")] == 4
+    assert values[("imagegate_tags", "out_of_sync")] == 3
+    assert values[("imagegate_images", "held")] == 3
+    assert values[("imagegate_images", "out_of_sync")] == 3
 
 
 def test_only_holds_keep_an_alert_quiet():

@@ -190,12 +190,14 @@ def test_ports_and_probes_match_watch_and_its_docs():
 
     watch_md = (REPO_ROOT / "docs" / "watch.md").read_text()
     documented = set(re.findall(r"^#+ [^`\n]*`GET (/\w+)`", watch_md, re.M))
-    assert {"/healthz", "/metrics"} <= documented
+    assert {"/livez", "/readyz", "/healthz", "/metrics"} <= documented
     for probe in ("readinessProbe", "livenessProbe"):
         get = container[probe]["httpGet"]
         assert get["path"] in documented, f"{probe} {get['path']} is not in docs/watch.md"
         assert ports[get["port"]] == int(port)
-    assert container["readinessProbe"]["httpGet"]["path"] == "/healthz"
+    # liveness must not fail during an upstream outage (a restart loop fixes nothing)
+    assert container["livenessProbe"]["httpGet"]["path"] == "/livez"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
     # a run in flight may finish (watch --grace, 30 s by default) before the pod is killed
     assert spec["terminationGracePeriodSeconds"] > 30
 

@@ -1,131 +1,109 @@
-import math
+"""WatchMetrics through prometheus_client: names, labels at zero, histograms, no zero timestamps."""
+
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from imagegate import __version__
-from imagegate.watch.metrics import MetricsRegistry, WatchMetrics, format_value
+from imagegate.watch.metrics import ErrorKind, SyncStateLabel, WatchMetrics
 from imagegate.watch.runs import RunRecord
+
+T0 = datetime(2024, 3, 10, 10, 0, tzinfo=UTC)
 
 
 def parse(text):
     return {family.name: family for family in text_string_to_metric_families(text)}
 
 
-def sample_values(family):
-    return {tuple(sorted(s.labels.items())): s.value for s in family.samples}
-
-
-def test_registry_output_is_valid_exposition_with_escaping():
-    registry = MetricsRegistry()
-    hits = registry.counter("demo_hits_total", 'Hits with "quotes", a \\ and\na newline.', ["path"])
-    temp = registry.gauge("demo_temperature", "Plain gauge.")
-    hits.inc(path="/a")
-    hits.inc(2, path="/a")
-    hits.inc(path='we"ird\\pa\nth')
-    temp.set(-3.25)
-
-    text = registry.render()
-    assert text.endswith("\n")
-    assert "# TYPE demo_hits_total counter" in text
-    assert 'demo_hits_total{path="we\\"ird\\\\pa\\nth"} 1\n' in text
-    assert "demo_temperature -3.25\n" in text
-    families = parse(text)
-    hits_family = families["demo_hits"]  # the parser strips a counter's _total
-    assert hits_family.type == "counter"
-    assert hits_family.documentation == 'Hits with "quotes", a \\ and\na newline.'
-    assert sample_values(hits_family) == {
-        (("path", "/a"),): 3,
-        (("path", 'we"ird\\pa\nth'),): 1,
+def samples(text):
+    """{(sample name, sorted labels): value} of every sample."""
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
     }
-    assert sample_values(families["demo_temperature"]) == {(): -3.25}
 
 
-def test_unlabelled_metrics_start_at_zero_labelled_ones_are_absent():
-    registry = MetricsRegistry()
-    registry.gauge("a_value", "x")
-    registry.gauge("b_value", "y", ["registry"])
-    families = parse(registry.render())
-    assert sample_values(families["a_value"]) == {(): 0}
-    assert families["b_value"].samples == []
-
-
-@pytest.mark.parametrize(
-    ("call", "needle"),
-    [
-        (lambda r: r.gauge("bad-name", "x"), "invalid metric name"),
-        (lambda r: r.gauge("ok", "x", ["__reserved"]), "invalid label name"),
-        (lambda r: r.gauge("ok", "x", ["a-b"]), "invalid label name"),
-        (lambda r: r.counter("requests", "x"), "must end with _total"),
-        (lambda r: r.counter("c_total", "x").inc(-1), "can only go up"),
-        (lambda r: r.gauge("g", "x", ["a"]).set(1, b="x"), "takes labels"),
-        (lambda r: r.gauge("g", "x", ["a"]).set(1), "takes labels"),
-        (lambda r: (r.gauge("g", "x"), r.gauge("g", "y")), "already registered"),
-    ],
-)
-def test_misuse_is_refused(call, needle):
-    with pytest.raises(ValueError, match=needle):
-        call(MetricsRegistry())
-
-
-@pytest.mark.parametrize(
-    ("value", "text"),
-    [
-        (0, "0"),
-        (3.0, "3"),
-        (0.5, "0.5"),
-        (1e20, "1e+20"),
-        (math.inf, "+Inf"),
-        (-math.inf, "-Inf"),
-        (math.nan, "NaN"),
-    ],
-)
-def test_format_value(value, text):
-    assert format_value(value) == text
+def test_before_the_first_run_every_known_series_is_zero_and_no_timestamp_is_shown():
+    metrics = WatchMetrics()
+    text = metrics.render()
+    values = samples(text)
+    for state in ("in_sync", "held", "out_of_sync"):
+        assert values[("imagegate_tags", (("state", state),))] == 0
+        assert values[("imagegate_images", (("state", state),))] == 0
+    for result in ("success", "failure", "cancelled"):
+        assert values[("imagegate_runs_total", (("result", result),))] == 0
+    for kind in ("run", "image", "notify"):
+        assert values[("imagegate_errors_total", (("kind", kind),))] == 0
+    assert values[("imagegate_copied_bytes_total", ())] == 0
+    assert values[("imagegate_run_duration_seconds_count", ())] == 0
+    assert values[("imagegate_copy_duration_seconds_count", ())] == 0
+    assert values[("imagegate_build_info", (("version", __version__),))] == 1
+    # a timestamp of 0 would read as 1970: the last-run series appear only after a run
+    assert "imagegate_last_run_timestamp_seconds" not in text
+    assert "imagegate_last_run_success" not in text
+    assert "imagegate_last_success_timestamp_seconds" not in text
+    # a labelled series whose label values are not known in advance starts absent
+    assert "imagegate_source_rate_limit_remaining{" not in text
+    assert all(f.documentation for f in parse(text).values())  # every metric has HELP
 
 
 def test_watch_metrics_track_runs_and_sync_state():
     metrics = WatchMetrics()
-    t0 = datetime(2024, 3, 10, 10, 0, tzinfo=UTC)
-    metrics.observe_run(RunRecord(t0, t0 + timedelta(seconds=12.5), "failure", "boom"))
-    metrics.observe_run(RunRecord(t0, t0 + timedelta(seconds=4), "success"))
+    metrics.observe_run(RunRecord(T0, T0 + timedelta(seconds=12.5), "failure", "boom"))
+    after_failure = samples(metrics.render())
+    assert after_failure[("imagegate_last_run_success", ())] == 0
+    assert ("imagegate_last_success_timestamp_seconds", ()) not in after_failure
+
+    metrics.observe_run(RunRecord(T0, T0 + timedelta(seconds=4), "success"))
     metrics.set_sync_state(
-        images_in_sync=7,
-        images_out_of_sync=1,
-        tags_in_sync=40,
-        tags_out_of_sync=2,
+        images={SyncStateLabel.IN_SYNC: 7, SyncStateLabel.OUT_OF_SYNC: 1},
+        tags={SyncStateLabel.IN_SYNC: 40, SyncStateLabel.HELD: 3, SyncStateLabel.OUT_OF_SYNC: 2},
         pending_changes=3,
     )
-    metrics.add_bytes_copied(1024)
-    metrics.add_bytes_copied(1024)
-    metrics.count_error("image", 2)
+    metrics.add_copied_bytes(1024)
+    metrics.add_copied_bytes(1024)
+    metrics.observe_copies([0.3, 7.0])
+    metrics.count_error(ErrorKind.IMAGE, 2)
     metrics.set_rate_limit("docker.io", 97)
     metrics.set_rate_limit("ghcr.io", 5000)
 
-    families = parse(metrics.render())
-    value = {name: sample_values(f) for name, f in families.items()}
-    assert value["imagegate_runs"] == {
-        (("result", "success"),): 1,
-        (("result", "failure"),): 1,
-        (("result", "cancelled"),): 0,  # present from the start, so rate() works
-    }
-    assert value["imagegate_last_run_success"] == {(): 1}
-    assert value["imagegate_last_run_duration_seconds"] == {(): 4}
-    assert value["imagegate_last_run_timestamp_seconds"] == {(): t0.timestamp() + 4}
-    assert value["imagegate_last_success_timestamp_seconds"] == {(): t0.timestamp() + 4}
-    assert value["imagegate_images_in_sync"] == {(): 7}
-    assert value["imagegate_images_out_of_sync"] == {(): 1}
-    assert value["imagegate_tags_in_sync"] == {(): 40}
-    assert value["imagegate_tags_out_of_sync"] == {(): 2}
-    assert value["imagegate_pending_changes"] == {(): 3}
-    assert value["imagegate_bytes_copied"] == {(): 2048}
-    assert value["imagegate_errors"] == {(("kind", "run"),): 1, (("kind", "image"),): 2}
-    assert value["imagegate_source_rate_limit_remaining"] == {
-        (("registry", "docker.io"),): 97,
-        (("registry", "ghcr.io"),): 5000,
-    }
-    assert value["imagegate_build_info"] == {(("version", __version__),): 1}
+    text = metrics.render()
+    v = samples(text)
+    assert v[("imagegate_runs_total", (("result", "success"),))] == 1
+    assert v[("imagegate_runs_total", (("result", "failure"),))] == 1
+    assert v[("imagegate_runs_total", (("result", "cancelled"),))] == 0
+    assert v[("imagegate_last_run_success", ())] == 1
+    assert v[("imagegate_last_run_timestamp_seconds", ())] == T0.timestamp() + 4
+    assert v[("imagegate_last_success_timestamp_seconds", ())] == T0.timestamp() + 4
+    assert v[("imagegate_run_duration_seconds_count", ())] == 2
+    assert v[("imagegate_run_duration_seconds_sum", ())] == 16.5
+    assert v[("imagegate_run_duration_seconds_bucket", (("le", "5.0"),))] == 1
+    assert v[("imagegate_run_duration_seconds_bucket", (("le", "15.0"),))] == 2
+    assert v[("imagegate_copy_duration_seconds_count", ())] == 2
+    assert v[("imagegate_copy_duration_seconds_bucket", (("le", "0.5"),))] == 1
+    assert v[("imagegate_images", (("state", "in_sync"),))] == 7
+    assert v[("imagegate_images", (("state", "held"),))] == 0  # left out: zero
+    assert v[("imagegate_images", (("state", "out_of_sync"),))] == 1
+    assert v[("imagegate_tags", (("state", "held"),))] == 3
+    assert v[("imagegate_pending_changes", ())] == 3
+    assert v[("imagegate_copied_bytes_total", ())] == 2048
+    assert v[("imagegate_errors_total", (("kind", "run"),))] == 1
+    assert v[("imagegate_errors_total", (("kind", "image"),))] == 2
+    assert v[("imagegate_source_rate_limit_remaining", (("registry", "docker.io"),))] == 97
+    assert v[("imagegate_source_rate_limit_remaining", (("registry", "ghcr.io"),))] == 5000
+    families = parse(text)
     assert families["imagegate_runs"].type == "counter"
-    assert families["imagegate_pending_changes"].type == "gauge"
-    assert all(f.documentation for f in families.values())  # every metric has HELP
+    assert families["imagegate_copied_bytes"].type == "counter"
+    assert families["imagegate_run_duration_seconds"].type == "histogram"
+    assert families["imagegate_tags"].type == "gauge"
+    # the old names are gone (docs/watch.md lists the renames)
+    for old in ("imagegate_bytes_copied_total", "imagegate_tags_in_sync", "imagegate_tags_held"):
+        assert old not in text
+
+
+def test_each_watcher_has_its_own_registry():
+    first, second = WatchMetrics(), WatchMetrics()  # no "Duplicated timeseries" error
+    first.add_copied_bytes(5)
+    assert samples(second.render())[("imagegate_copied_bytes_total", ())] == 0
+    assert samples(first.render())[("imagegate_copied_bytes_total", ())] == 5

@@ -58,6 +58,8 @@ def _detail(action: ImageAction) -> tuple[str, str]:
             return short(action.digest), "upstream digest was rejected; not mirrored"
         case KeepUnselected():
             return short(action.digest), "no longer selected; kept (prune: false)"
+        case PruneTag(backup_of=str(of)):
+            return short(action.digest), f"backup of :{of} beyond backup_keep; will be removed"
         case PruneTag():
             return short(action.digest), "no longer selected; will be removed (prune: true)"
         case ObserveFailed():
@@ -147,6 +149,8 @@ def plan_json(plan: Plan, entries: Mapping[str, ImageEntry]) -> dict[str, object
                     "reason": str(action.reason),
                     "backup_tag": action.backup_tag,
                 }
+            case PruneTag(backup_of=str(of)):
+                item |= {"digest": str(action.digest), "backup_of": of}
             case SkipTag() | ReportVanished() | ReportRejected() | KeepUnselected() | PruneTag():
                 item["digest"] = str(action.digest) if action.digest else None
             case HoldForReview():

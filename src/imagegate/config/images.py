@@ -15,7 +15,9 @@ from types import MappingProxyType
 
 from imagegate.config.yamldoc import Node
 from imagegate.domain.allowlist import (
+    DEFAULT_BACKUP_KEEP,
     HUB_DESCRIPTION_MAX,
+    MAX_BACKUP_KEEP,
     ImageEntry,
     Permission,
     Policy,
@@ -30,7 +32,9 @@ from imagegate.domain.semver import parse_range
 from imagegate.errors import ConfigError, InvalidReferenceError
 from imagegate.plan.tags import PatternError, compile_pattern
 
-DEFAULT_KEYS = frozenset({"platforms", "tags", "visibility", "teams", "policy", "prune", "backup"})
+DEFAULT_KEYS = frozenset(
+    {"platforms", "tags", "visibility", "teams", "policy", "prune", "backup", "backup_keep"}
+)
 IMAGE_KEYS = DEFAULT_KEYS | {"source", "target", "description", "reason"}
 TAG_RULE_KEYS = frozenset({"explicit", "include", "exclude", "semver", "newest", "prerelease"})
 
@@ -61,6 +65,7 @@ class Defaults:
     policy: Policy = Policy.AUTO
     prune: bool = False
     backup: bool = True
+    backup_keep: int = DEFAULT_BACKUP_KEEP
 
 
 def _pin_or_tag(n: Node) -> tuple[str, Digest | None]:
@@ -199,7 +204,12 @@ def parse_defaults(n: Node | None) -> Defaults:
         policy=m["policy"].choice(Policy) if "policy" in m else d.policy,
         prune=m["prune"].boolean() if "prune" in m else d.prune,
         backup=m["backup"].boolean() if "backup" in m else d.backup,
+        backup_keep=_backup_keep(m["backup_keep"]) if "backup_keep" in m else d.backup_keep,
     )
+
+
+def _backup_keep(n: Node) -> int:
+    return n.integer(minimum=1, maximum=MAX_BACKUP_KEEP)
 
 
 def _target_ref(n: Node | None, source: Reference, target: Target, where: Node) -> Reference:
@@ -265,6 +275,9 @@ def parse_image(n: Node, index: int, defaults: Defaults, target: Target) -> Imag
         reason=m["reason"].string() if "reason" in m else None,
         line=n.line,
         index=index,
+        backup_keep=(
+            _backup_keep(m["backup_keep"]) if "backup_keep" in m else defaults.backup_keep
+        ),
     )
 
 

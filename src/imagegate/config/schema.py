@@ -11,7 +11,9 @@ import json
 from typing import Any
 
 from imagegate.domain.allowlist import (
+    DEFAULT_BACKUP_KEEP,
     HUB_DESCRIPTION_MAX,
+    MAX_BACKUP_KEEP,
     NotifyEvent,
     Permission,
     Policy,
@@ -90,6 +92,13 @@ _COMMON: Json = {
     "policy": _enum(Policy, "auto: mirror updates; review: approve first; pin: never change"),
     "prune": {**_BOOL, "description": "delete target tags that fall out of the selection"},
     "backup": {**_BOOL, "description": "keep the previous digest under a backup tag"},
+    "backup_keep": {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": MAX_BACKUP_KEEP,
+        "default": DEFAULT_BACKUP_KEEP,
+        "description": "backup tags kept per mirrored tag (the newest); older ones are deleted",
+    },
 }
 IMAGE = _obj(
     {

@@ -182,6 +182,10 @@ class RegistrySettingsEntry:
     stall_min_kib: int | None = None  # ... this many KiB in that window fails
 
 
+DEFAULT_BACKUP_KEEP = 3  # `backup_keep:` backup tags kept per mirrored tag
+MAX_BACKUP_KEEP = 100
+
+
 @dataclass(frozen=True, slots=True)
 class ImageEntry:
     """One allowlisted image with every default merged in."""
@@ -200,6 +204,7 @@ class ImageEntry:
     reason: str | None
     line: int  # line of the entry in the file
     index: int  # position in `images:`
+    backup_keep: int = DEFAULT_BACKUP_KEEP  # backup tags kept per tag; older ones are deleted
 
     @property
     def location(self) -> str:

@@ -36,6 +36,7 @@ class ImageDesired:
     prune: bool = False
     backup: bool = True
     rewrites_index: bool = False  # a platform subset gives the target its own digest
+    backup_keep: int = 3  # backup tags kept per tag (plan/backups.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +67,8 @@ class ImageState:
     approved: Mapping[str, Digest] = field(default_factory=dict)  # approved, not yet applied
     rejected: frozenset[tuple[str, Digest]] = frozenset()
     pending: frozenset[tuple[str, Digest]] = frozenset()
+    # per mirrored tag, the backup tags the state knows, newest first: (backup tag, digest)
+    backups: Mapping[str, tuple[tuple[str, Digest], ...]] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------- actions
@@ -146,10 +149,14 @@ class KeepUnselected:
 
 @dataclass(frozen=True, slots=True)
 class PruneTag:
+    """Delete a target tag: one that fell out of the selection (``prune: true``), or a
+    backup tag of ``backup_of`` older than the ``backup_keep`` newest."""
+
     image: str
     tag: str
     target: Reference  # with tag
     digest: Digest
+    backup_of: str | None = None  # the mirrored tag whose backup this is
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from imagegate.domain.allowlist import Policy
 from imagegate.domain.digest import Digest
 from imagegate.errors import EXIT_FAILURE
+from imagegate.plan.backups import expired_backups
 from imagegate.plan.model import (
     BACKUP_MARK,
     Action,
@@ -102,7 +103,9 @@ def plan(
             code = obs.error_code if obs is not None else EXIT_FAILURE
             actions.append(ObserveFailed(image.key, None, msg, code))
             continue
-        actions.extend(_plan_image(image, obs, st))
+        planned = list(_plan_image(image, obs, st))
+        actions.extend(planned)
+        actions.extend(expired_backups(image, st, planned))  # retention: backup_keep
     if org is None:
         return Plan(tuple(actions))
     order = [image.key for image in desired]

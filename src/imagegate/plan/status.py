@@ -119,6 +119,8 @@ def tag_statuses(
     seen: set[tuple[str, str | None]] = set()
     for action in plan.image_actions:
         tag = action.tag
+        if isinstance(action, PruneTag) and action.backup_of is not None:
+            continue  # a backup tag retention deletes is not a mirrored tag
         if (action.image, tag) in seen:
             continue  # a review hold that follows an in-sync approved digest
         seen.add((action.image, tag))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
@@ -41,6 +42,7 @@ from imagegate.plan.planner import (
     backup_tag_for,
 )
 from imagegate.registry.client import RegistryClient
+from imagegate.run.backups import delete_backup
 from imagegate.run.housekeeping import (
     DescribeChange,
     hold_for_review,
@@ -166,6 +168,12 @@ class Executor:
                 change = await hold_for_review(self.store, entry, action, self.describe)
                 if change is not None:
                     self.outcome.pending.append(change)
+            case PruneTag(backup_of=str()):
+                entry = self.entries[action.image]
+                await delete_backup(
+                    self.client, self.store, entry, action, run_id=self.run_id, actor=self.actor
+                )
+                self.outcome.pruned.append((entry.target.name, action.tag))
             case PruneTag():
                 entry = self.entries[action.image]
                 await prune_tag(
@@ -213,6 +221,7 @@ class Executor:
         entry = self.entries[action.image]
         backup = await self._backup(action)
         await self.before_pull(action.source)
+        began = time.monotonic()
         result: CopyResult = await copy_image(
             self.client,
             action.source,
@@ -222,6 +231,7 @@ class Executor:
             on_event=self.on_event,
         )
         out = self.outcome
+        out.copy_seconds.append(time.monotonic() - began)
         out.bytes_copied += result.bytes_copied
         out.blobs_copied += result.blobs_copied
         out.blobs_mounted += result.blobs_mounted

@@ -9,7 +9,7 @@ Images are observed concurrently; a failure is confined to its image (or tag).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -71,7 +71,27 @@ def image_state(store: StateStore, entry: ImageEntry, tags: Sequence[str]) -> Im
     pending = frozenset(
         (p.tag, p.new_digest) for p in store.pending(PendingStatus.PENDING, target_repo=repo)
     )
-    return ImageState(stored=stored, approved=approved, rejected=rejected, pending=pending)
+    return ImageState(
+        stored=stored,
+        approved=approved,
+        rejected=rejected,
+        pending=pending,
+        backups=known_backups(store, repo, stored),
+    )
+
+
+def known_backups(
+    store: StateStore, repo: str, tags: Iterable[str]
+) -> dict[str, tuple[tuple[str, Digest], ...]]:
+    """Per mirrored tag, the backup tags its history names, newest first (for retention)."""
+    out: dict[str, tuple[tuple[str, Digest], ...]] = {}
+    for tag in tags:
+        found = tuple(
+            (h.backup_tag, h.target_digest) for h in store.tag_history(repo, tag) if h.backup_tag
+        )
+        if found:
+            out[tag] = found
+    return out
 
 
 def desired_for(entry: ImageEntry, tags: Sequence[str]) -> ImageDesired:
@@ -85,6 +105,7 @@ def desired_for(entry: ImageEntry, tags: Sequence[str]) -> ImageDesired:
         prune=entry.prune,
         backup=entry.backup,
         rewrites_index=entry.platforms is not None,
+        backup_keep=entry.backup_keep,
     )
 
 

@@ -31,6 +31,7 @@ class Outcome:
     blobs_copied: int = 0
     blobs_mounted: int = 0
     blobs_skipped: int = 0
+    copy_seconds: list[float] = field(default_factory=list)  # each tag copy that succeeded
 
     @property
     def failed_images(self) -> set[str]:

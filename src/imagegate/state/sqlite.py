@@ -218,6 +218,9 @@ class SqliteStateStore:
     def forget_tag(self, target_repo: str, tag: str) -> bool:
         return tagstore.forget_tag(self._db, target_repo, tag)
 
+    def forget_backup_tag(self, target_repo: str, backup_tag: str) -> int:
+        return tagstore.forget_backup_tag(self._db, target_repo, backup_tag)
+
     # -- upstream tag list cache ------------------------------------------------------------
 
     def tag_list_cache(self, source_repo: str) -> tuple[tuple[str, ...], datetime] | None:

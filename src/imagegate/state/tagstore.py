@@ -75,6 +75,16 @@ def tag_history(db: Database, target_repo: str, tag: str) -> tuple[TagHistoryEnt
     return tuple(db.decode(rows.history_entry, r) for r in found)
 
 
+def forget_backup_tag(db: Database, target_repo: str, backup_tag: str) -> int:
+    """The backup tag was deleted from the target: history entries no longer name it (the
+    audit log keeps the deletion). Returns how many entries named it."""
+    cur = db.execute(
+        "UPDATE tag_history SET backup_tag = NULL WHERE target_repo = ? AND backup_tag = ?",
+        (target_repo, backup_tag),
+    )
+    return cur.rowcount
+
+
 def forget_tag(db: Database, target_repo: str, tag: str) -> bool:
     """Drop the tag record (its history stays, for the audit). True if there was one."""
     with db.transaction():

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 DEFAULT_GRACE = 30.0  # seconds a run in flight may finish after SIGTERM
 DEFAULT_FAILURE_BACKOFF = 30.0  # seconds after one failed run, doubling (scheduler)
-DEFAULT_MAX_FAILURES = 3  # failed runs in a row before /healthz answers 503
+DEFAULT_MAX_FAILURES = 3  # failed runs in a row before /healthz (not /livez) answers 503
 
 
 @dataclass(frozen=True, slots=True)

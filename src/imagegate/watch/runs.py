@@ -1,14 +1,14 @@
 """What the watch loop has done so far: run records, the loop's state, and health (pure).
 
-The scheduler writes a :class:`RunHistory`; the server reads it for ``/healthz``. Both live in
-the same event loop, so no locking is needed.
+The scheduler writes a :class:`RunHistory`; the server reads it for ``/livez`` and
+``/healthz``. Both live in the same event loop, so no locking is needed.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 RunResult = Literal["success", "failure", "cancelled"]
@@ -103,3 +103,32 @@ class RunHistory:
             "runs": {result: self.totals[result] for result in RUN_RESULTS},
         }
         return HealthReport(healthy=status == "ok", body=body)
+
+
+# How long past its planned start a run may still not have started before /livez says the
+# scheduler is wedged (it wakes within milliseconds of its slot on a healthy loop).
+DEFAULT_WEDGED_AFTER = timedelta(minutes=5)
+
+
+def liveness(
+    history: RunHistory, now: datetime, *, wedged_after: timedelta = DEFAULT_WEDGED_AFTER
+) -> HealthReport:
+    """Alive: the loop runs and its scheduler keeps its word. Not alive: the loop has
+    stopped, or it waits for a run that should have started ``wedged_after`` ago. Failing
+    runs (an upstream outage) do not make the process dead: a restart would not fix them."""
+    status = "alive"
+    if history.state == "stopped":
+        status = "stopped"
+    elif (
+        history.state == "waiting"
+        and history.next_run is not None
+        and now - history.next_run > wedged_after
+    ):
+        status = "wedged"
+    body: dict[str, Any] = {
+        "status": status,
+        "state": history.state,
+        "next_run": _iso(history.next_run),
+        "running_since": _iso(history.running_since),
+    }
+    return HealthReport(healthy=status == "alive", body=body)

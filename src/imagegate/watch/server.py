@@ -1,14 +1,20 @@
-"""The watch loop's HTTP endpoints: ``/healthz`` (JSON) and ``/metrics`` (Prometheus text).
+"""The watch loop's HTTP endpoints: ``/livez``, ``/readyz``, ``/healthz`` (JSON) and
+``/metrics`` (Prometheus text).
 
 Started and stopped from inside the watch loop's event loop, so every answer also proves the
-loop is alive. ``/healthz`` answers 200 with ``"status": "ok"`` while the loop runs and fewer
-than ``max_consecutive_failures`` runs in a row failed; otherwise 503 with ``"status"`` set to
-``failing``, ``stopping`` or ``stopped``.
+loop is alive. ``/livez``: 200 while the loop runs and its scheduler is not wedged (for a
+liveness probe: an upstream outage never makes it fail). ``/readyz``: 200 while the
+configuration is loaded and the state database is usable (the ``readiness`` check).
+``/healthz`` (kept for compatibility, not for probes) answers 200 with ``"status": "ok"``
+while the loop runs and fewer than ``max_consecutive_failures`` runs in a row failed;
+otherwise 503 with ``"status"`` set to ``failing``, ``stopping`` or ``stopped``.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from aiohttp import web
@@ -16,13 +22,21 @@ from aiohttp import web
 from imagegate.domain.listen import ListenAddress
 from imagegate.errors import ConfigError
 from imagegate.watch.metrics import CONTENT_TYPE
-from imagegate.watch.runs import RunHistory
+from imagegate.watch.runs import DEFAULT_WEDGED_AFTER, HealthReport, RunHistory, liveness
 
 log = logging.getLogger("imagegate.watch")
 
 
 class Renderable(Protocol):
     def render(self) -> str: ...
+
+
+# Is the watcher ready to work: configuration loaded, state database usable?
+Readiness = Callable[[], Awaitable[HealthReport]]
+
+
+async def always_ready() -> HealthReport:
+    return HealthReport(healthy=True, body={"status": "ready"})
 
 
 class WatchServer:
@@ -35,6 +49,9 @@ class WatchServer:
         history: RunHistory,
         metrics: Renderable,
         max_consecutive_failures: int = 3,
+        readiness: Readiness = always_ready,
+        wedged_after: timedelta = DEFAULT_WEDGED_AFTER,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         if max_consecutive_failures < 1:
             raise ConfigError("max_consecutive_failures must be at least 1")
@@ -42,6 +59,9 @@ class WatchServer:
         self.history = history
         self.metrics = metrics
         self.max_consecutive_failures = max_consecutive_failures
+        self.readiness = readiness
+        self.wedged_after = wedged_after
+        self.clock = clock
         self._runner: web.AppRunner | None = None
         self.bound: ListenAddress | None = None
 
@@ -62,12 +82,22 @@ class WatchServer:
         report = self.history.health(max_consecutive_failures=self.max_consecutive_failures)
         return web.json_response(report.body, status=200 if report.healthy else 503)
 
+    async def _livez(self, _: web.Request) -> web.Response:
+        report = liveness(self.history, self.clock(), wedged_after=self.wedged_after)
+        return web.json_response(report.body, status=200 if report.healthy else 503)
+
+    async def _readyz(self, _: web.Request) -> web.Response:
+        report = await self.readiness()
+        return web.json_response(report.body, status=200 if report.healthy else 503)
+
     async def _metrics(self, _: web.Request) -> web.Response:
         body = self.metrics.render().encode()
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
     async def start(self) -> ListenAddress:
         app = web.Application()
+        app.router.add_get("/livez", self._livez)
+        app.router.add_get("/readyz", self._readyz)
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/metrics", self._metrics)
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
@@ -84,7 +114,9 @@ class WatchServer:
         self._runner = runner
         host, port = runner.addresses[0][:2]
         self.bound = ListenAddress(host=str(host), port=int(port))
-        log.info("serving /healthz and /metrics", extra={"address": str(self.bound)})
+        log.info(
+            "serving /livez, /readyz, /healthz and /metrics", extra={"address": str(self.bound)}
+        )
         return self.bound
 
     async def stop(self) -> None:

@@ -36,10 +36,11 @@ from imagegate.run.observe import DEFAULT_LIST_TTL
 from imagegate.run.sync import RunReport, run_sync
 from imagegate.run.wiring import registry_client, state_for
 from imagegate.state import PendingStatus, RunResult
-from imagegate.watch.metrics import WatchMetrics
+from imagegate.watch.metrics import ErrorKind, SyncStateLabel, WatchMetrics
 from imagegate.watch.notifications import notify_failure, notify_report
 from imagegate.watch.options import WatchOptions as WatchOptions  # noqa: PLC0414 - re-export
-from imagegate.watch.runs import RunHistory, RunOutcome
+from imagegate.watch.readiness import readiness
+from imagegate.watch.runs import HealthReport, RunHistory, RunOutcome
 from imagegate.watch.scheduler import install_signal_handlers, run_schedule
 from imagegate.watch.server import WatchServer
 
@@ -58,6 +59,20 @@ class SyncState:
     tags_out_of_sync: int = 0
     images_held: int = 0
     tags_held: int = 0
+
+    def images(self) -> dict[SyncStateLabel, int]:
+        return {
+            SyncStateLabel.IN_SYNC: self.images_in_sync,
+            SyncStateLabel.HELD: self.images_held,
+            SyncStateLabel.OUT_OF_SYNC: self.images_out_of_sync,
+        }
+
+    def tags(self) -> dict[SyncStateLabel, int]:
+        return {
+            SyncStateLabel.IN_SYNC: self.tags_in_sync,
+            SyncStateLabel.HELD: self.tags_held,
+            SyncStateLabel.OUT_OF_SYNC: self.tags_out_of_sync,
+        }
 
 
 def watch_schedule(config: Config, every: timedelta | None = None) -> Schedule:
@@ -142,18 +157,24 @@ class Watcher:
         self.list_ttl = list_ttl_for(schedule)
         self.metrics = WatchMetrics()
         self.failed_run: int | None = None  # the state's id of a run that raised
+        self.reload_error: str | None = None  # why the last re-read of the file failed
+
+    async def ready(self) -> HealthReport:
+        """``/readyz``: the last valid allowlist is loaded and its state database usable."""
+        return await readiness(self.config, self.options.state, reload_error=self.reload_error)
 
     def _delivered(self, result: DeliveryResult) -> None:
         if not result.delivered:
-            self.metrics.count_error("notify")
+            self.metrics.count_error(ErrorKind.NOTIFY)
 
     async def job(self) -> RunOutcome:
         try:
             config = load_config(self.options.config_path)
         except ImagegateError as exc:  # the scheduler logs it; the loop goes on
+            self.reload_error = str(exc)
             await notify_failure(self.config, str(exc), self._delivered)
             raise
-        self.config = config
+        self.config, self.reload_error = config, None
         self.failed_run = None
         try:
             report = await self._sync(config)
@@ -186,17 +207,12 @@ class Watcher:
             pending = len(store.pending(PendingStatus.PENDING))
         state = sync_state(report)
         self.metrics.set_sync_state(
-            images_in_sync=state.images_in_sync,
-            images_out_of_sync=state.images_out_of_sync,
-            tags_in_sync=state.tags_in_sync,
-            tags_out_of_sync=state.tags_out_of_sync,
-            images_held=state.images_held,
-            tags_held=state.tags_held,
-            pending_changes=pending,
+            images=state.images(), tags=state.tags(), pending_changes=pending
         )
-        self.metrics.add_bytes_copied(report.outcome.bytes_copied)
+        self.metrics.add_copied_bytes(report.outcome.bytes_copied)
+        self.metrics.observe_copies(report.outcome.copy_seconds)
         if report.outcome.failures:
-            self.metrics.count_error("image", len(report.outcome.failures))
+            self.metrics.count_error(ErrorKind.IMAGE, len(report.outcome.failures))
         return report
 
     def _rate_limits(self, config: Config, client: RegistryClient) -> None:
@@ -218,6 +234,7 @@ async def watch(options: WatchOptions) -> int:
         history=history,
         metrics=watcher.metrics,
         max_consecutive_failures=options.max_consecutive_failures,
+        readiness=watcher.ready,
     )
     async with server:
         uninstall = install_signal_handlers(asyncio.get_running_loop(), stop, force=force)
