@@ -8,8 +8,9 @@ from typing import Any
 from imagegate.cli.common import add_config_options, load
 from imagegate.cli.render import print_json, table
 from imagegate.errors import EXIT_OK
-from imagegate.run.review import decide_changes, parse_selector
-from imagegate.run.sync import current_actor
+from imagegate.run.actor import actor_for
+from imagegate.run.decide import decide
+from imagegate.run.review import parse_selector
 from imagegate.run.wiring import state_for
 from imagegate.state import PendingChange, PendingStatus
 
@@ -41,7 +42,11 @@ def register(sub: Any) -> None:
         )
         p.add_argument("--reason", default="", metavar="TEXT", help="why (kept in the audit log)")
         p.add_argument(
-            "--by", default=None, metavar="NAME", help="who decides (default: the OS user)"
+            "--by",
+            default=None,
+            metavar="NAME",
+            help="who decides (default: $IMAGEGATE_ACTOR, the CI's actor such as "
+            "$GITHUB_ACTOR, the Docker Hub username, else the OS user)",
         )
         p.set_defaults(func=run, status=status)
 
@@ -63,12 +68,12 @@ def run(args: argparse.Namespace) -> int:
     config = load(args)
     selectors = [parse_selector(text) for text in args.changes]
     with state_for(config, args.state) as store:
-        decided = decide_changes(
+        decided = decide(
             store,
             config,
             selectors,
             args.status,
-            by=args.by or current_actor(),
+            by=actor_for(config, args.by),
             reason=args.reason,
             everything=args.all,
         )

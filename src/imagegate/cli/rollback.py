@@ -12,8 +12,14 @@ from imagegate.cli.history import split_image_tag
 from imagegate.cli.render import print_json
 from imagegate.domain.digest import Digest
 from imagegate.errors import EXIT_OK, UsageError
-from imagegate.run.rollback import Rollback, RollbackResult, rewrite_hub_description
-from imagegate.run.sync import current_actor, select_entries
+from imagegate.run.actor import actor_for
+from imagegate.run.rollback import (
+    Rollback,
+    RollbackResult,
+    record_in_lock,
+    rewrite_hub_description,
+)
+from imagegate.run.sync import select_entries
 
 
 def register(sub: Any) -> None:
@@ -51,9 +57,10 @@ async def _rollback(args: argparse.Namespace) -> RollbackResult:
         (entry,) = select_entries(s.config, [name])
         job = Rollback(s.client, s.store, entry, tag, config_path=str(s.config.path))
         with s.store.lock():
-            by = args.by or current_actor()
+            by = actor_for(s.config, args.by)
             result = await job.run(to=to, reason=args.reason, by=by, dry_run=args.dry_run)
             if not result.dry_run:  # the description names the digests: rewrite it too
+                record_in_lock(s.config, s.store, result, by=by, reason=args.reason)
                 note = await rewrite_hub_description(
                     s.config, entry, s.store, run_id=result.run_id, actor=by
                 )

@@ -48,7 +48,7 @@ from imagegate.state.paths import default_state_path
 DEFAULT_CONFIG_FILE = "imagegate.yaml"
 TOP_KEYS = frozenset(
     {"version", "target", "registries", "defaults", "images", "state", "schedule", "listen",
-     "notify"}
+     "notify", "lock"}
 )  # fmt: skip
 TARGET_KEYS = frozenset({"registry", "namespace", "hub", "access_management", "manage_teams"})
 HUB_KEYS = frozenset({"url", "username", "token"})
@@ -96,6 +96,7 @@ def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> Co
         schedule=_schedule(top["schedule"]) if "schedule" in top else None,
         listen=_listen(top["listen"]) if "listen" in top else ListenAddress(),
         webhooks=_notify(top["notify"]) if "notify" in top else (),
+        lock=_path(top["lock"], base) if "lock" in top else None,
         warnings=tuple(ctx.warnings),
     )
 

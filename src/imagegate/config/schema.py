@@ -152,6 +152,11 @@ SCHEMA: Json = {
             "defaults": _obj(_COMMON, "merged into every image"),
             "images": {"type": "array", "minItems": 1, "items": IMAGE},
             "state": {**_STR, "description": "SQLite state file"},
+            "lock": {
+                **_STR,
+                "description": "lock file of review decisions (approve, reject, rollback), "
+                "relative to this file; e.g. imagegate.lock",
+            },
             "schedule": {
                 **_obj(
                     {"every": _DURATION, "cron": _STR, "jitter": _DURATION},

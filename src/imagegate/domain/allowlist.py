@@ -273,6 +273,7 @@ class Config:
     schedule: Schedule | None = None
     listen: ListenAddress = field(default_factory=ListenAddress)
     webhooks: tuple[WebhookConfig, ...] = ()
+    lock: Path | None = None  # the lock file of review decisions (None: decisions in the state)
     warnings: tuple[str, ...] = ()  # worth telling the user (e.g. a secret written in clear)
 
     def find_image(self, name: str) -> ImageEntry | None:

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from imagegate.domain.allowlist import ImageEntry
+from imagegate.domain.decisions import Decisions
 from imagegate.domain.digest import Digest
 from imagegate.domain.reference import Reference
 from imagegate.errors import ImagegateError
@@ -57,9 +58,26 @@ def image_key(entry: ImageEntry) -> str:
     return entry.target.name
 
 
-def image_state(store: StateStore, entry: ImageEntry, tags: Sequence[str]) -> ImageState:
+def image_state(
+    store: StateStore,
+    entry: ImageEntry,
+    tags: Sequence[str],
+    decisions: Decisions | None = None,
+) -> ImageState:
+    """What the state (and, given ``decisions``, the lock file) says about one image. With a
+    lock file its decisions are the only ones: the state's are ignored (a decision removed
+    from the lock file by a pull request is undone)."""
     repo = entry.target.name
     stored = {rec.tag: StoredTag(rec.source_digest, rec.target_digest) for rec in store.tags(repo)}
+    if decisions is not None:
+        locked = decisions.approved(repo)
+        refused = decisions.rejected(repo)
+        waiting = frozenset(
+            (p.tag, p.new_digest)
+            for p in store.pending(PendingStatus.PENDING, target_repo=repo)
+            if (p.tag, p.new_digest) not in refused and locked.get(p.tag) != p.new_digest
+        )
+        return ImageState(stored=stored, approved=locked, rejected=refused, pending=waiting)
     approved: dict[str, Digest] = {}
     for tag in tags:
         digest = store.approved_digest(repo, tag)
@@ -160,6 +178,7 @@ async def observe(
     refresh: bool = False,
     image_concurrency: int = DEFAULT_IMAGE_CONCURRENCY,
     head_concurrency: int = DEFAULT_HEAD_CONCURRENCY,
+    decisions: Decisions | None = None,
 ) -> Observed:
     """HEAD every selected tag on source and target; read what the state remembers."""
     obs = _Observation(
@@ -180,6 +199,7 @@ async def observe(
     desired = tuple(d for d, _ in pairs)
     observations = {d.key: o for d, o in pairs}
     state = {
-        image_key(e): image_state(store, e, d.tags) for e, d in zip(entries, desired, strict=True)
+        image_key(e): image_state(store, e, d.tags, decisions)
+        for e, d in zip(entries, desired, strict=True)
     }
     return Observed(desired=desired, observations=observations, state=state)
