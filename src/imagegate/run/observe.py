@@ -18,7 +18,7 @@ from imagegate.domain.allowlist import ImageEntry
 from imagegate.domain.decisions import Decisions
 from imagegate.domain.digest import Digest
 from imagegate.domain.reference import Reference
-from imagegate.errors import ImagegateError
+from imagegate.errors import EXIT_AUTH, ImagegateError
 from imagegate.plan.planner import (
     ImageDesired,
     ImageObservation,
@@ -51,6 +51,7 @@ class Observed:
     desired: tuple[ImageDesired, ...]
     observations: Mapping[str, ImageObservation]
     state: Mapping[str, ImageState]
+    notes: tuple[str, ...] = ()  # what the observation could not see (lenient_target)
 
 
 def image_key(entry: ImageEntry) -> str:
@@ -116,6 +117,7 @@ class _Observation:
         list_ttl: timedelta,
         refresh: bool,
         head_concurrency: int,
+        lenient_target: bool = False,
     ) -> None:
         self.client = client
         self.store = store
@@ -123,6 +125,8 @@ class _Observation:
         self.list_ttl = list_ttl
         self.refresh = refresh
         self.heads = asyncio.Semaphore(head_concurrency)
+        self.lenient_target = lenient_target
+        self.notes: dict[str, str] = {}
 
     async def upstream_tags(self, entry: ImageEntry) -> list[str]:
         repo = entry.source.name
@@ -139,10 +143,26 @@ class _Observation:
             info = await self.client.manifest_head(ref)
         return None if info is None else info.digest
 
+    async def target_head(self, ref: Reference) -> Digest | None:
+        """HEAD on the target; with ``lenient_target`` (a plan with a read-only credential)
+        a denial reads as "not there" and is noted: a registry answers 401 for a repository
+        that does not exist yet to anyone who may not create it."""
+        try:
+            return await self.head(ref)
+        except ImagegateError as exc:
+            if not self.lenient_target or exc.exit_code != EXIT_AUTH:
+                raise
+            self.notes.setdefault(
+                ref.name,
+                f"{ref.name} could not be read with this credential; shown as not mirrored "
+                "yet (a repository that does not exist yet looks the same)",
+            )
+            return None
+
     async def tag(self, entry: ImageEntry, tag: str) -> TagObservation:
         try:
             source, target = await asyncio.gather(
-                self.head(entry.source.with_tag(tag)), self.head(entry.target.with_tag(tag))
+                self.head(entry.source.with_tag(tag)), self.target_head(entry.target.with_tag(tag))
             )
         except ImagegateError as exc:
             return TagObservation(None, None, error=str(exc), error_code=exc.exit_code)
@@ -179,6 +199,7 @@ async def observe(
     image_concurrency: int = DEFAULT_IMAGE_CONCURRENCY,
     head_concurrency: int = DEFAULT_HEAD_CONCURRENCY,
     decisions: Decisions | None = None,
+    lenient_target: bool = False,
 ) -> Observed:
     """HEAD every selected tag on source and target; read what the state remembers."""
     obs = _Observation(
@@ -188,6 +209,7 @@ async def observe(
         list_ttl=list_ttl,
         refresh=refresh,
         head_concurrency=head_concurrency,
+        lenient_target=lenient_target,
     )
     gate = asyncio.Semaphore(image_concurrency)
 
@@ -202,4 +224,5 @@ async def observe(
         image_key(e): image_state(store, e, d.tags, decisions)
         for e, d in zip(entries, desired, strict=True)
     }
-    return Observed(desired=desired, observations=observations, state=state)
+    notes = tuple(obs.notes[k] for k in sorted(obs.notes))
+    return Observed(desired=desired, observations=observations, state=state, notes=notes)

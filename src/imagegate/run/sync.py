@@ -126,6 +126,7 @@ async def make_plan(
             list_ttl=list_ttl,
             refresh=refresh,
             decisions=decisions,
+            lenient_target=org_optional,
         )
         inputs = (observed.desired, observed.observations, observed.state)
         the_plan = plan(*inputs)
