@@ -51,7 +51,7 @@ TOP_KEYS = frozenset(
      "notify", "lock"}
 )  # fmt: skip
 TARGET_KEYS = frozenset({"registry", "namespace", "hub", "access_management", "manage_teams"})
-HUB_KEYS = frozenset({"url", "username", "token"})
+HUB_KEYS = frozenset({"url", "username", "token", "team_ids"})
 IAM_KEYS = frozenset({"enabled", "allow_official_images", "allow_verified_publishers"})
 REGISTRY_KEYS = frozenset(
     {"insecure", "ca_file", "username", "password", "max_concurrency", "rate_limit_floor",
@@ -160,7 +160,17 @@ def _hub(n: Node | None) -> HubSettings:
         url=url,
         username=m["username"].string() if "username" in m else None,
         token=m["token"].secret() if "token" in m else None,
+        team_ids=MappingProxyType(_team_ids(m["team_ids"])) if "team_ids" in m else _NO_IDS,
     )
+
+
+_NO_IDS: Mapping[str, int] = MappingProxyType({})
+
+
+def _team_ids(n: Node) -> dict[str, int]:
+    """``team_ids: {developers: 12}``: grants then need no team listing (a personal access
+    token cannot list teams; under SSO an owner's password cannot sign in)."""
+    return {name: value.integer(minimum=1, maximum=2**53) for name, value in n.pairs()}
 
 
 def _target(n: Node) -> Target:

@@ -106,7 +106,20 @@ TARGET = _obj(
     {
         "registry": {**_STR, "description": "host[:port]; docker.io for Docker Hub"},
         "namespace": {"type": "string", "description": "Hub organization, or a path prefix"},
-        "hub": _obj({"url": _STR, "username": _STR, "token": _SECRET}, "Docker Hub API access"),
+        "hub": _obj(
+            {
+                "url": _STR,
+                "username": _STR,
+                "token": _SECRET,
+                "team_ids": {
+                    "type": "object",
+                    "additionalProperties": {"type": "integer", "minimum": 1},
+                    "description": "team name -> team id: grants without listing teams "
+                    "(a personal access token cannot list them)",
+                },
+            },
+            "Docker Hub API access",
+        ),
         "access_management": _obj(
             {"enabled": _BOOL, "allow_official_images": _BOOL, "allow_verified_publishers": _BOOL},
             "Image Access Management settings of the organization",

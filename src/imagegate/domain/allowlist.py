@@ -142,6 +142,8 @@ class HubSettings:
     url: str = DEFAULT_HUB_URL
     username: str | None = None
     token: Secret | None = None
+    # team name -> its id (``org_group.id``): grants without listing the org's teams
+    team_ids: Mapping[str, int] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -157,6 +157,7 @@ def desired_hub(
         access_management=config.target.access_management,
         repositories=tuple(repos),
         manage_teams=config.target.manage_teams,
+        team_ids=dict(config.target.hub.team_ids) if config.target.hub is not None else {},
     )
 
 
