@@ -56,6 +56,7 @@ async def _plan(args: argparse.Namespace) -> tuple[PlanReport, str]:
             images=args.images,
             refresh=args.refresh,
             org_optional=True,
+            lenient_target=markdown,
         ) as report,
     ):
         if not markdown:

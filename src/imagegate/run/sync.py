@@ -99,12 +99,15 @@ async def make_plan(
     checks: bool = False,
     org: bool = True,
     org_optional: bool = False,
+    lenient_target: bool = False,
 ) -> AsyncIterator[PlanReport]:
     """The plan of a run, built the same way for `plan` and `sync`; the Hub connection (when
     ``target.hub`` is set) stays open for the block. ``checks``: preflight first (sync);
     ``org=False``: the tag actions only, Docker Hub not contacted (`status`);
     ``org_optional``: without a usable Hub credential the org is not observed and the report
-    says so (``org_note``) instead of failing (`plan` in a pull request)."""
+    says so (``org_note``) instead of failing; ``lenient_target``: a target the registry
+    credential may not read is shown as not mirrored yet, with a note (`plan --output
+    markdown` with a read-only token: a repository a pull request adds does not exist)."""
     entries = select_entries(config, images)
     when = now or datetime.now(UTC)
     decisions = load_decisions(config, store)
@@ -126,7 +129,7 @@ async def make_plan(
             list_ttl=list_ttl,
             refresh=refresh,
             decisions=decisions,
-            lenient_target=org_optional,
+            lenient_target=lenient_target,
         )
         inputs = (observed.desired, observed.observations, observed.state)
         the_plan = plan(*inputs)
