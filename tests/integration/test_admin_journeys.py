@@ -177,7 +177,8 @@ def test_owner_pat_with_teams_is_told_the_one_credential_that_works(world, capsy
     auth = f"    username: olivia\n    token: {pat}\n"
     code, _, err = cli(capsys, "sync", "-c", allowlist(w, hub_auth=auth))
     assert code == 4, err
-    assert "a personal access token cannot list org teams; use the password of an owner" in err
+    assert "a personal access token cannot list org teams; give their ids in the allowlist" in err
+    assert "(target.hub.team_ids), or use the password of an owner" in err
     assert "org access token" not in err and pat not in err
     no_iam = Path(allowlist(w, hub_auth=auth))  # IAM settings not managed
     no_iam.write_text(no_iam.read_text().replace("  access_management: {enabled: true}\n", ""))

@@ -102,7 +102,7 @@ def test_bash_completion_completes_commands_options_values_and_images(tmp_path):
     assert _bash(script, exe, "--log-format", "j") == "json"
     assert _bash(script, exe, "sync", "--dr") == "--dry-run"
     assert _bash(script, exe, "sync", "--q") == "--quiet"  # global options after the command
-    assert _bash(script, exe, "plan", "--output", "") == "json text"
+    assert _bash(script, exe, "plan", "--output", "") == "json markdown text"
     assert _bash(script, exe, "completion", "") == "bash fish zsh"
     assert _bash(script, exe, "history", "--kind", "rolled") == "rolled_back"
     assert _bash(script, exe, "plan", "-c", str(cfg), "") == "bitnami/redis grafana/loki"

@@ -38,7 +38,11 @@ def register(sub: Any) -> None:
         )
         p.add_argument("--reason", default="", metavar="TEXT", help="why (kept in the audit log)")
         p.add_argument(
-            "--by", default=None, metavar="NAME", help="who decides (default: the OS user)"
+            "--by",
+            default=None,
+            metavar="NAME",
+            help="who decides (default: $IMAGEGATE_ACTOR, the CI's actor such as "
+            "$GITHUB_ACTOR, the Docker Hub username, else the OS user)",
         )
         p.set_defaults(func=run, status=status)
 
@@ -57,19 +61,20 @@ def decided_json(change: PendingChange) -> dict[str, object]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from imagegate.run.actor import current_actor
-    from imagegate.run.review import decide_changes, parse_selector
+    from imagegate.run.actor import actor_for
+    from imagegate.run.decide import decide
+    from imagegate.run.review import parse_selector
     from imagegate.run.wiring import state_for
 
     config = load(args)
     selectors = [parse_selector(text) for text in args.changes]
     with state_for(config, args.state) as store:
-        decided = decide_changes(
+        decided = decide(
             store,
             config,
             selectors,
             args.status,
-            by=args.by or current_actor(),
+            by=actor_for(config, args.by),
             reason=args.reason,
             everything=args.all,
         )

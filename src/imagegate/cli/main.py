@@ -38,6 +38,7 @@ log = logging.getLogger("imagegate")
 
 # One module per subcommand, in the order `--help` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
+    "imagegate.cli.validate",
     "imagegate.cli.plan",
     "imagegate.cli.sync",
     "imagegate.cli.status",

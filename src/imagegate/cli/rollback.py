@@ -43,8 +43,8 @@ def register(sub: Any) -> None:
 
 async def _rollback(args: argparse.Namespace) -> RollbackResult:
     from imagegate.domain.digest import Digest
-    from imagegate.run.actor import current_actor
-    from imagegate.run.rollback import Rollback, rewrite_hub_description
+    from imagegate.run.actor import actor_for
+    from imagegate.run.rollback import Rollback, record_in_lock, rewrite_hub_description
     from imagegate.run.sync import select_entries
 
     name, tag = split_image_tag(args.ref)
@@ -55,9 +55,10 @@ async def _rollback(args: argparse.Namespace) -> RollbackResult:
         (entry,) = select_entries(s.config, [name])
         job = Rollback(s.client, s.store, entry, tag, config_path=str(s.config.path))
         with s.store.lock():
-            by = args.by or current_actor()
+            by = actor_for(s.config, args.by)
             result = await job.run(to=to, reason=args.reason, by=by, dry_run=args.dry_run)
             if not result.dry_run:  # the description names the digests: rewrite it too
+                record_in_lock(s.config, s.store, result, by=by, reason=args.reason)
                 note = await rewrite_hub_description(
                     s.config, entry, s.store, run_id=result.run_id, actor=by
                 )

@@ -47,10 +47,10 @@ from imagegate.state.paths import default_state_path
 
 TOP_KEYS = frozenset(
     {"version", "target", "registries", "defaults", "images", "state", "schedule", "listen",
-     "notify"}
+     "notify", "lock"}
 )  # fmt: skip
 TARGET_KEYS = frozenset({"registry", "namespace", "hub", "access_management", "manage_teams"})
-HUB_KEYS = frozenset({"url", "username", "token"})
+HUB_KEYS = frozenset({"url", "username", "token", "team_ids"})
 IAM_KEYS = frozenset({"enabled", "allow_official_images", "allow_verified_publishers"})
 REGISTRY_KEYS = frozenset(
     {"insecure", "ca_file", "username", "password", "max_concurrency", "rate_limit_floor",
@@ -95,6 +95,7 @@ def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> Co
         schedule=_schedule(top["schedule"]) if "schedule" in top else None,
         listen=_listen(top["listen"]) if "listen" in top else ListenAddress(),
         webhooks=_notify(top["notify"]) if "notify" in top else (),
+        lock=_path(top["lock"], base) if "lock" in top else None,
         warnings=tuple(ctx.warnings),
     )
 
@@ -158,7 +159,17 @@ def _hub(n: Node | None) -> HubSettings:
         url=url,
         username=m["username"].string() if "username" in m else None,
         token=m["token"].secret() if "token" in m else None,
+        team_ids=MappingProxyType(_team_ids(m["team_ids"])) if "team_ids" in m else _NO_IDS,
     )
+
+
+_NO_IDS: Mapping[str, int] = MappingProxyType({})
+
+
+def _team_ids(n: Node) -> dict[str, int]:
+    """``team_ids: {developers: 12}``: grants then need no team listing (a personal access
+    token cannot list teams; under SSO an owner's password cannot sign in)."""
+    return {name: value.integer(minimum=1, maximum=2**53) for name, value in n.pairs()}
 
 
 def _target(n: Node) -> Target:

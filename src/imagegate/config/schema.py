@@ -115,7 +115,20 @@ TARGET = _obj(
     {
         "registry": {**_STR, "description": "host[:port]; docker.io for Docker Hub"},
         "namespace": {"type": "string", "description": "Hub organization, or a path prefix"},
-        "hub": _obj({"url": _STR, "username": _STR, "token": _SECRET}, "Docker Hub API access"),
+        "hub": _obj(
+            {
+                "url": _STR,
+                "username": _STR,
+                "token": _SECRET,
+                "team_ids": {
+                    "type": "object",
+                    "additionalProperties": {"type": "integer", "minimum": 1},
+                    "description": "team name -> team id: grants without listing teams "
+                    "(a personal access token cannot list them)",
+                },
+            },
+            "Docker Hub API access",
+        ),
         "access_management": _obj(
             {"enabled": _BOOL, "allow_official_images": _BOOL, "allow_verified_publishers": _BOOL},
             "Image Access Management settings of the organization",
@@ -161,6 +174,11 @@ SCHEMA: Json = {
             "defaults": _obj(_COMMON, "merged into every image"),
             "images": {"type": "array", "minItems": 1, "items": IMAGE},
             "state": {**_STR, "description": "SQLite state file"},
+            "lock": {
+                **_STR,
+                "description": "lock file of review decisions (approve, reject, rollback), "
+                "relative to this file; e.g. imagegate.lock",
+            },
             "schedule": {
                 **_obj(
                     {"every": _DURATION, "cron": _STR, "jitter": _DURATION},

@@ -142,6 +142,8 @@ class HubSettings:
     url: str = DEFAULT_HUB_URL
     username: str | None = None
     token: Secret | None = None
+    # team name -> its id (``org_group.id``): grants without listing the org's teams
+    team_ids: Mapping[str, int] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,6 +280,7 @@ class Config:
     schedule: Schedule | None = None
     listen: ListenAddress = field(default_factory=ListenAddress)
     webhooks: tuple[WebhookConfig, ...] = ()
+    lock: Path | None = None  # the lock file of review decisions (None: decisions in the state)
     warnings: tuple[str, ...] = ()  # worth telling the user (e.g. a secret written in clear)
 
     def find_image(self, name: str) -> ImageEntry | None:

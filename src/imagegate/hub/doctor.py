@@ -9,7 +9,7 @@ images while IAM is on; PATs cannot list org teams or members.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from imagegate.errors import HubApiError, HubAuthError
@@ -48,8 +48,10 @@ async def run_doctor(
     teams: Iterable[str] = (),
     repositories: Iterable[str] = (),
     manage_settings: bool = True,
+    team_ids: Mapping[str, int] | None = None,
 ) -> tuple[Check, ...]:
-    """Run every check; a failed login skips the checks that need it."""
+    """Run every check; a failed login skips the checks that need it. Teams whose id the
+    file gives (``team_ids``) need no listing: a personal access token grants them."""
     checks = [check_names(org, repositories)]
     try:
         await client.login()
@@ -73,7 +75,18 @@ async def run_doctor(
     checks.append(_check_repositories(kind, role, org, client.token_scope))
     checks.append(_check_community_pulls(kind, role, org, settings))
     wanted = sorted(set(teams))
-    if wanted:
+    ids = dict(team_ids or {})
+    if wanted and set(wanted) <= set(ids):
+        given = ", ".join(f"{t}={ids[t]}" for t in wanted)
+        checks.append(
+            Check(
+                "teams",
+                True,
+                f"team ids are given in the allowlist ({given}): grants need no team listing, "
+                f"so this {kind} can grant them",
+            )
+        )
+    elif wanted:
         checks.append(await _check_teams(client, org, wanted, kind, manage_settings))
     return tuple(checks)
 
@@ -209,7 +222,8 @@ async def _check_teams(
         have = {t.name for t in await client.groups_list(org)}
     except HubAuthError:
         hint = (
-            "a personal access token cannot list org teams; use the password of an owner"
+            "a personal access token cannot list org teams; give their ids in the allowlist "
+            "(target.hub.team_ids), or use the password of an owner"
             # an OAT can list teams but never touches IAM settings: no way out when managed
             + ("" if manage_settings else " or an org access token with scope-group-read")
             if kind is CredentialKind.PAT

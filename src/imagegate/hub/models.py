@@ -7,7 +7,8 @@ Facts are from ``reference/docker-hub-api.md`` (cited as §n).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from imagegate.domain.allowlist import (
@@ -106,6 +107,9 @@ class DesiredHub:
     access_management: AccessManagement | None
     repositories: tuple[DesiredRepository, ...]
     manage_teams: TeamsMode = TeamsMode.ADDITIVE
+    # team name -> id given in the allowlist: when every team named has one, the org's teams
+    # are not listed (a personal access token may grant by id but cannot list teams)
+    team_ids: Mapping[str, int] = field(default_factory=dict, hash=False)
 
 
 # -- observed ------------------------------------------------------------------------------

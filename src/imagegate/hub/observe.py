@@ -29,7 +29,10 @@ async def observe_hub(
     if desired.access_management is not None:
         settings = await client.org_settings_get(desired.org)
     teams: tuple[Team, ...] = ()
-    if any(r.teams for r in desired.repositories):
+    named = {t.team for r in desired.repositories for t in r.teams}
+    if named and named <= set(desired.team_ids):  # ids in the file: no listing needed
+        teams = tuple(Team(desired.team_ids[name], name) for name in sorted(named))
+    elif named:
         teams = await client.groups_list(desired.org)
     gate = asyncio.Semaphore(concurrency)
 

@@ -14,8 +14,9 @@ from datetime import UTC, datetime
 
 from imagegate import __version__
 from imagegate.domain.allowlist import Config, ImageEntry, Policy
+from imagegate.domain.decisions import DecisionKind, Decisions
 from imagegate.domain.digest import Digest
-from imagegate.domain.records import PendingChange, TagRecord
+from imagegate.domain.records import PendingChange, PendingStatus, TagRecord
 from imagegate.hub.models import (
     CreateRepository,
     DesiredHub,
@@ -27,7 +28,7 @@ from imagegate.hub.models import (
     UpdateDescription,
 )
 from imagegate.hub.provenance import MirroredTag, Provenance, full_description, short_description
-from imagegate.plan.model import CopyTag, is_backup_tag
+from imagegate.plan.model import CopyTag, ImageState, SkipTag, is_backup_tag
 
 TOOL = f"imagegate {__version__}"
 # Projected tags for `plan`: image key -> tag -> digest about to be mirrored.
@@ -42,6 +43,30 @@ class OrgInputs:
     tags: Mapping[str, Sequence[TagRecord]] = field(default_factory=dict)
     decided: Mapping[str, Sequence[PendingChange]] = field(default_factory=dict)
     mirrored: frozenset[str] = frozenset()
+
+
+def approvals_of(decisions: Decisions, repo: str) -> list[PendingChange]:
+    """PURE: the lock file's approvals of ``repo`` (and the digests rollbacks restored) in the
+    shape the descriptions read (decided changes)."""
+    out = []
+    for d in decisions.for_image(repo):
+        digest = d.digest if d.kind is DecisionKind.APPROVE else d.restored
+        if d.kind not in (DecisionKind.APPROVE, DecisionKind.ROLLBACK) or digest is None:
+            continue
+        out.append(
+            PendingChange(
+                source_repo="",
+                tag=d.tag,
+                target_repo=repo,
+                old_digest=None,
+                new_digest=digest,
+                status=PendingStatus.APPROVED,
+                decided_at=d.at,
+                decided_by=d.by,
+                reason=d.reason,
+            )
+        )
+    return out
 
 
 def repository_name(entry: ImageEntry) -> str:
@@ -132,6 +157,7 @@ def desired_hub(
         access_management=config.target.access_management,
         repositories=tuple(repos),
         manage_teams=config.target.manage_teams,
+        team_ids=dict(config.target.hub.team_ids) if config.target.hub is not None else {},
     )
 
 
@@ -151,12 +177,20 @@ def retired_warnings(config: Config, mirrored: Iterable[str]) -> tuple[str, ...]
     )
 
 
-def projected_tags(actions: Iterable[object]) -> dict[str, dict[str, Digest]]:
-    """The tags a plan's copies would mirror, per image key."""
+def projected_tags(
+    actions: Iterable[object], state: Mapping[str, ImageState] | None = None
+) -> dict[str, dict[str, Digest]]:
+    """The tags a plan's copies would mirror, per image key; given the ``state`` the plan was
+    made from, also the tags the target already holds that the state does not record (the
+    run adopts them: a lost state file must not change the descriptions)."""
     out: dict[str, dict[str, Digest]] = {}
     for a in actions:
         if isinstance(a, CopyTag):
             out.setdefault(a.image, {})[a.tag] = a.digest
+        elif isinstance(a, SkipTag) and state is not None:
+            stored = state.get(a.image, ImageState()).stored.get(a.tag)
+            if stored is None:
+                out.setdefault(a.image, {})[a.tag] = a.digest
     return out
 
 

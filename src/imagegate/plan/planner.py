@@ -244,7 +244,7 @@ def _decide(image: ImageDesired, tag: str, tobs: TagObservation, st: ImageState)
 
     if _in_sync(image, upstream, tobs, rec):
         return SkipTag(image.key, tag, upstream)
-    if image.policy is Policy.AUTO and (tag, upstream) in st.rejected:
+    if (tag, upstream) in st.rejected:  # auto, or pin with nothing mirrored yet
         return ReportRejected(image.key, tag, upstream)
     reason = CopyReason.NEW if tobs.target_digest is None else CopyReason.MOVED
     if rec is not None and rec.source_digest == upstream:

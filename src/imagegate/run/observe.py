@@ -15,9 +15,10 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from imagegate.domain.allowlist import ImageEntry
+from imagegate.domain.decisions import Decisions
 from imagegate.domain.digest import Digest
 from imagegate.domain.reference import Reference
-from imagegate.errors import ImagegateError
+from imagegate.errors import EXIT_AUTH, ImagegateError
 from imagegate.plan.planner import (
     ImageDesired,
     ImageObservation,
@@ -50,6 +51,7 @@ class Observed:
     desired: tuple[ImageDesired, ...]
     observations: Mapping[str, ImageObservation]
     state: Mapping[str, ImageState]
+    notes: tuple[str, ...] = ()  # what the observation could not see (lenient_target)
 
 
 def image_key(entry: ImageEntry) -> str:
@@ -57,9 +59,26 @@ def image_key(entry: ImageEntry) -> str:
     return entry.target.name
 
 
-def image_state(store: StateStore, entry: ImageEntry, tags: Sequence[str]) -> ImageState:
+def image_state(
+    store: StateStore,
+    entry: ImageEntry,
+    tags: Sequence[str],
+    decisions: Decisions | None = None,
+) -> ImageState:
+    """What the state (and, given ``decisions``, the lock file) says about one image. With a
+    lock file its decisions are the only ones: the state's are ignored (a decision removed
+    from the lock file by a pull request is undone)."""
     repo = entry.target.name
     stored = {rec.tag: StoredTag(rec.source_digest, rec.target_digest) for rec in store.tags(repo)}
+    if decisions is not None:
+        locked = decisions.approved(repo)
+        refused = decisions.rejected(repo)
+        waiting = frozenset(
+            (p.tag, p.new_digest)
+            for p in store.pending(PendingStatus.PENDING, target_repo=repo)
+            if (p.tag, p.new_digest) not in refused and locked.get(p.tag) != p.new_digest
+        )
+        return ImageState(stored=stored, approved=locked, rejected=refused, pending=waiting)
     approved: dict[str, Digest] = {}
     for tag in tags:
         digest = store.approved_digest(repo, tag)
@@ -119,6 +138,7 @@ class _Observation:
         list_ttl: timedelta,
         refresh: bool,
         head_concurrency: int,
+        lenient_target: bool = False,
     ) -> None:
         self.client = client
         self.store = store
@@ -126,6 +146,8 @@ class _Observation:
         self.list_ttl = list_ttl
         self.refresh = refresh
         self.heads = asyncio.Semaphore(head_concurrency)
+        self.lenient_target = lenient_target
+        self.notes: dict[str, str] = {}
 
     async def upstream_tags(self, entry: ImageEntry) -> list[str]:
         repo = entry.source.name
@@ -142,10 +164,26 @@ class _Observation:
             info = await self.client.manifest_head(ref)
         return None if info is None else info.digest
 
+    async def target_head(self, ref: Reference) -> Digest | None:
+        """HEAD on the target; with ``lenient_target`` (a plan with a read-only credential)
+        a denial reads as "not there" and is noted: a registry answers 401 for a repository
+        that does not exist yet to anyone who may not create it."""
+        try:
+            return await self.head(ref)
+        except ImagegateError as exc:
+            if not self.lenient_target or exc.exit_code != EXIT_AUTH:
+                raise
+            self.notes.setdefault(
+                ref.name,
+                f"{ref.name} could not be read with this credential; shown as not mirrored "
+                "yet (a repository that does not exist yet looks the same)",
+            )
+            return None
+
     async def tag(self, entry: ImageEntry, tag: str) -> TagObservation:
         try:
             source, target = await asyncio.gather(
-                self.head(entry.source.with_tag(tag)), self.head(entry.target.with_tag(tag))
+                self.head(entry.source.with_tag(tag)), self.target_head(entry.target.with_tag(tag))
             )
         except ImagegateError as exc:
             return TagObservation(None, None, error=str(exc), error_code=exc.exit_code)
@@ -181,6 +219,8 @@ async def observe(
     refresh: bool = False,
     image_concurrency: int = DEFAULT_IMAGE_CONCURRENCY,
     head_concurrency: int = DEFAULT_HEAD_CONCURRENCY,
+    decisions: Decisions | None = None,
+    lenient_target: bool = False,
 ) -> Observed:
     """HEAD every selected tag on source and target; read what the state remembers."""
     obs = _Observation(
@@ -190,6 +230,7 @@ async def observe(
         list_ttl=list_ttl,
         refresh=refresh,
         head_concurrency=head_concurrency,
+        lenient_target=lenient_target,
     )
     gate = asyncio.Semaphore(image_concurrency)
 
@@ -201,6 +242,8 @@ async def observe(
     desired = tuple(d for d, _ in pairs)
     observations = {d.key: o for d, o in pairs}
     state = {
-        image_key(e): image_state(store, e, d.tags) for e, d in zip(entries, desired, strict=True)
+        image_key(e): image_state(store, e, d.tags, decisions)
+        for e, d in zip(entries, desired, strict=True)
     }
-    return Observed(desired=desired, observations=observations, state=state)
+    notes = tuple(obs.notes[k] for k in sorted(obs.notes))
+    return Observed(desired=desired, observations=observations, state=state, notes=notes)

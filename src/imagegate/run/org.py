@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 
 from imagegate.domain.allowlist import Config, ImageEntry
+from imagegate.domain.decisions import Decisions
 from imagegate.domain.records import PendingStatus
 from imagegate.domain.reference import parse_reference
 from imagegate.hub.apply import apply_hub
@@ -35,6 +36,7 @@ from imagegate.plan.model import HubStep, ImageObservation, OrgContext
 from imagegate.plan.org import (
     OrgInputs,
     Projected,
+    approvals_of,
     description_updates,
     desired_hub,
     repository_name,
@@ -46,9 +48,19 @@ from imagegate.state import Event, EventKind, StateStore
 log = logging.getLogger(__name__)
 
 
-def org_inputs(store: StateStore, entries: Iterable[ImageEntry]) -> OrgInputs:
-    """What the state records that the entries' descriptions depend on."""
+def org_inputs(
+    store: StateStore, entries: Iterable[ImageEntry], decisions: Decisions | None = None
+) -> OrgInputs:
+    """What the state records that the entries' descriptions depend on; with a lock file
+    (``decisions``) who approved what comes from it alone, so a fresh state database
+    describes the mirror with the same text."""
     repos = [e.target.name for e in entries]
+    if decisions is not None:
+        return OrgInputs(
+            tags={repo: store.tags(repo) for repo in repos},
+            decided={repo: approvals_of(decisions, repo) for repo in repos},
+            mirrored=frozenset(r.target_repo for r in store.tags()),
+        )
     return OrgInputs(
         tags={repo: store.tags(repo) for repo in repos},
         decided={
@@ -125,12 +137,13 @@ async def plan_org(
     now: datetime,
     projected: Projected | None = None,
     skipped: Mapping[str, str] | None = None,
+    decisions: Decisions | None = None,
 ) -> OrgChanges:
     """The org's changes for ``entries``, leaving out the images in ``skipped`` (image key ->
     reason; see :func:`unobserved`): no Hub step for them. They are still classified."""
     skip = dict(skipped or {})
     kept = [e for e in entries if e.target.name not in skip]
-    inputs = org_inputs(store, entries)
+    inputs = org_inputs(store, entries, decisions)
     desired = desired_hub(config, kept, inputs, now=now, projected=projected)
     observed = await observe_hub(client, desired)
     settings = desired.access_management or observed.access_management
@@ -216,8 +229,10 @@ class OrgSteps:
         run_id: int | None,
         actor: str,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        decisions: Decisions | None = None,
     ) -> None:
         self.client = client
+        self.decisions = decisions
         self.config = config
         self.store = store
         self.entries = entries
@@ -251,7 +266,8 @@ class OrgSteps:
         if not images:
             return {}
         kept = [self.entries[key] for key in images]
-        after = desired_hub(self.config, kept, org_inputs(self.store, kept), now=self.clock())
+        inputs = org_inputs(self.store, kept, self.decisions)
+        after = desired_hub(self.config, kept, inputs, now=self.clock())
         return await self._apply(description_updates(self.context.observed, self.outcomes, after))
 
 
@@ -290,10 +306,11 @@ async def rewrite_descriptions(
     run_id: int | None,
     actor: str,
     now: datetime,
+    decisions: Decisions | None = None,
 ) -> tuple[HubOutcome, ...]:
     """The description writes that make the Hub text match what the state now says is
     mirrored (after a rollback): observe those repositories, PATCH what differs, audit it."""
-    desired = desired_hub(config, entries, org_inputs(store, entries), now=now)
+    desired = desired_hub(config, entries, org_inputs(store, entries, decisions), now=now)
     observed = await observe_hub(client, desired)
     outcomes = await apply(client, description_updates(observed, (), desired))
     keys = {repository_name(e): e.target.name for e in entries}

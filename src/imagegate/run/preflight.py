@@ -117,6 +117,7 @@ async def preflight(
         teams=sorted({t for e in entries for t in e.teams}),
         repositories=[repository_name(e) for e in entries],
         manage_settings=config.target.access_management is not None,
+        team_ids=config.target.hub.team_ids if config.target.hub is not None else None,
     )
     if not _hub_sources(config, entries):  # no Community pulls needed: not required
         checks = tuple(

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from imagegate.domain.allowlist import Config, ImageEntry
+from imagegate.domain.decisions import Decision, DecisionKind
 from imagegate.domain.digest import Digest
 from imagegate.domain.manifest import ImageIndex, parse_manifest
 from imagegate.domain.reference import Reference
@@ -26,6 +27,7 @@ from imagegate.errors import CredentialsError, ImagegateError, NotFoundError, Us
 from imagegate.hub.models import HubStatus
 from imagegate.plan.planner import backup_tag_for
 from imagegate.registry.client import RegistryClient
+from imagegate.run import lockfile
 from imagegate.run.org import rewrite_descriptions
 from imagegate.run.preflight import connect
 from imagegate.state import (
@@ -53,6 +55,7 @@ class RollbackResult:
     dry_run: bool
     run_id: int | None = None
     hub_note: str = ""  # what happened to the Docker Hub description (target.hub only)
+    restored_source: Digest | None = None  # the upstream digest the tag went back to
 
 
 def choose(
@@ -167,6 +170,7 @@ class Rollback:
             rejected=rejected,
             backup_tag=backup,
             dry_run=dry_run,
+            restored_source=restore.source_digest,
         )
         if dry_run:
             return result
@@ -239,6 +243,32 @@ class Rollback:
             )
 
 
+def record_in_lock(
+    config: Config, store: StateStore, result: RollbackResult, *, by: str, reason: str
+) -> None:
+    """With a lock file, the rollback is a decision of it: the digest rolled back is never
+    mirrored again and, under review, the restored digest is the approved one."""
+    rejected = result.rejected
+    if config.lock is None or result.dry_run or result.restored_source is None or not rejected:
+        return  # nothing decided about upstream (a repair restores the same upstream digest)
+    lockfile.record(
+        config,
+        store,
+        [
+            Decision(
+                DecisionKind.ROLLBACK,
+                result.target.name,
+                result.target.tag or "",
+                rejected,
+                by=by,
+                at=lockfile.now_seconds(),
+                reason=reason,
+                restored=result.restored_source,
+            )
+        ],
+    )
+
+
 async def rewrite_hub_description(
     config: Config, entry: ImageEntry, store: StateStore, *, run_id: int | None, actor: str
 ) -> str:
@@ -254,7 +284,14 @@ async def rewrite_hub_description(
         async with connect(config) as hub:
             assert hub is not None
             outcomes = await rewrite_descriptions(
-                config, [entry], store, hub, run_id=run_id, actor=actor, now=datetime.now(UTC)
+                config,
+                [entry],
+                store,
+                hub,
+                run_id=run_id,
+                actor=actor,
+                now=datetime.now(UTC),
+                decisions=lockfile.load_decisions(config, store),
             )
     except CredentialsError as exc:
         return f"the Docker Hub description of {name} was not rewritten: {exc}"

@@ -10,20 +10,22 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from imagegate.domain.allowlist import Config, ImageEntry
+from imagegate.domain.decisions import Decisions
 from imagegate.engine.events import EventCallback
-from imagegate.errors import ImagegateError, UsageError
+from imagegate.errors import CredentialsError, HubAuthError, ImagegateError, UsageError
 from imagegate.hub.client import HubClient
 from imagegate.hub.models import HubOutcome, HubStatus
 from imagegate.plan.org import projected_tags
 from imagegate.plan.planner import Plan, plan
 from imagegate.registry.client import RegistryClient
-from imagegate.run.actor import current_actor
+from imagegate.run.actor import actor_for
 from imagegate.run.execute import DescribeChange, Executor, no_details
+from imagegate.run.lockfile import load_decisions, reconcile
 from imagegate.run.observe import DEFAULT_LIST_TTL, Observed, image_key, observe
 from imagegate.run.org import OrgSteps, left_empty, plan_org, unobserved
 from imagegate.run.outcome import Outcome
@@ -38,6 +40,8 @@ class PlanReport:
     plan: Plan  # the one plan: tag actions and, for a Docker Hub org, its Hub steps
     entries: dict[str, ImageEntry]
     hub: HubClient | None = None  # open while make_plan's block runs, when target.hub is set
+    decisions: Decisions | None = None  # the lock file's, when `lock:` is set
+    org_note: str = ""  # why the Docker Hub org was not observed (plan without its credential)
 
     @property
     def has_changes(self) -> bool:
@@ -86,32 +90,73 @@ async def make_plan(
     now: datetime | None = None,
     checks: bool = False,
     org: bool = True,
+    org_optional: bool = False,
+    lenient_target: bool = False,
 ) -> AsyncIterator[PlanReport]:
     """The plan of a run, built the same way for `plan` and `sync`; the Hub connection (when
     ``target.hub`` is set) stays open for the block. ``checks``: preflight first (sync);
-    ``org=False``: the tag actions only, Docker Hub not contacted (`status`)."""
+    ``org=False``: the tag actions only, Docker Hub not contacted (`status`);
+    ``org_optional``: without a usable Hub credential the org is not observed and the report
+    says so (``org_note``) instead of failing; ``lenient_target``: a target the registry
+    credential may not read is shown as not mirrored yet, with a note (`plan --output
+    markdown` with a read-only token: a repository a pull request adds does not exist)."""
     entries = select_entries(config, images)
     when = now or datetime.now(UTC)
-    async with connect(config if org else None) as hub:
+    decisions = load_decisions(config, store)
+    note = ""
+    async with AsyncExitStack() as stack:
+        try:
+            hub = await stack.enter_async_context(connect(config if org else None))
+        except CredentialsError as exc:
+            if not org_optional:
+                raise
+            hub, note = None, org_not_observed(config, exc)
         if hub is not None and checks:  # before anything is read or copied
             require(await preflight(config, entries, hub, client, pulls_required=False))
         observed = await observe(
-            client, store, entries, now=when, list_ttl=list_ttl, refresh=refresh
+            client,
+            store,
+            entries,
+            now=when,
+            list_ttl=list_ttl,
+            refresh=refresh,
+            decisions=decisions,
+            lenient_target=lenient_target,
         )
         inputs = (observed.desired, observed.observations, observed.state)
         the_plan = plan(*inputs)
         if hub is not None:  # descriptions as they will be once the plan's copies are done
-            changes = await plan_org(
-                config,
-                entries,
-                store,
-                hub,
-                now=when,
-                projected=projected_tags(the_plan.actions),
-                skipped=unobserved(observed.observations),  # no Hub write for those
-            )
-            the_plan = plan(*inputs, org=changes)
-        yield PlanReport(observed, the_plan, {image_key(e): e for e in entries}, hub)
+            try:
+                changes = await plan_org(
+                    config,
+                    entries,
+                    store,
+                    hub,
+                    now=when,
+                    projected=projected_tags(the_plan.actions, observed.state),
+                    skipped=unobserved(observed.observations),  # no Hub write for those
+                    decisions=decisions,
+                )
+                the_plan = plan(*inputs, org=changes)
+            except (CredentialsError, HubAuthError) as exc:
+                if not org_optional:
+                    raise
+                hub, note = None, org_not_observed(config, exc)
+        yield PlanReport(
+            observed,
+            the_plan,
+            {image_key(e): e for e in entries},
+            hub,
+            decisions=decisions,
+            org_note=note,
+        )
+
+
+def org_not_observed(config: Config, exc: ImagegateError) -> str:
+    return (
+        f"the Docker Hub organization {config.target.namespace} was not observed ({exc}); "
+        "this plan shows the images only: organization changes are not listed"
+    )
 
 
 async def run_sync(
@@ -133,7 +178,7 @@ async def run_sync(
     result says whether all, some or none succeeded.
     """
     started = time.monotonic()
-    who = actor or current_actor()
+    who = actor or actor_for(config)
     run = store.start_run(kind, str(config.path), actor=who)
     result = RunResult.FAILED
     outcome = Outcome()
@@ -143,6 +188,8 @@ async def run_sync(
         async with make_plan(
             config, client, store, images=images, refresh=refresh, list_ttl=list_ttl, checks=True
         ) as report:
+            if report.decisions is not None:  # decided elsewhere (a merged pull request)
+                reconcile(store, report.decisions)
             if report.hub is not None and report.plan.org is not None:
                 org = OrgSteps(
                     report.hub,
@@ -152,6 +199,7 @@ async def run_sync(
                     report.plan.org,
                     run_id=run.id,
                     actor=who,
+                    decisions=report.decisions,
                 )
             executor = Executor(
                 client,

@@ -117,6 +117,8 @@ class Org:
     default_private: bool = False
     # "Disable public repositories" (§0 fact 5; status code unknown [I]).
     disable_public_repos: bool = False
+    # SSO enforced: its members cannot sign in with a password, only with tokens
+    sso_enforced: bool = False
 
     def team_by_id(self, team_id: int) -> Team | None:
         return next((t for t in self.teams.values() if t.id == team_id), None)

@@ -36,9 +36,18 @@ def _login(state: HubState, identifier: str, secret: str) -> tuple[Principal, st
         raise w.detail(401, "Incorrect authentication credentials")
     user, pat = found
     if pat is None:
+        _refuse_password_under_sso(model, user.username)
         return Principal("password", user.username), "password", user.email, user.uuid
     p = Principal("pat", user.username, pat_scope=pat.scope)
     return p, f"docker_pat|{pat.uuid}", user.email, user.uuid
+
+
+def _refuse_password_under_sso(model: HubModel, username: str) -> None:
+    """A member of an org enforcing SSO signs in through the identity provider; the API
+    refuses the password (tokens still work)."""
+    for org in model.orgs.values():
+        if org.sso_enforced and username in org.members:
+            raise w.detail(401, "Single Sign-On is enforced: sign in with a personal access token")
 
 
 def _required(body: dict[str, Any], *names: str) -> list[str]:
@@ -137,6 +146,8 @@ def _token_principal(model: HubModel, header: str) -> Principal | None:
         return None
     user, pat = found
     if pat is None:
+        if any(o.sso_enforced and user.username in o.members for o in model.orgs.values()):
+            return None
         return Principal("password", user.username)
     return Principal("pat", user.username, pat_scope=pat.scope)
 
