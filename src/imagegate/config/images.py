@@ -30,7 +30,9 @@ from imagegate.domain.semver import parse_range
 from imagegate.errors import ConfigError, InvalidReferenceError
 from imagegate.plan.tags import PatternError, compile_pattern
 
-DEFAULT_KEYS = frozenset({"platforms", "tags", "visibility", "teams", "policy", "prune", "backup"})
+DEFAULT_KEYS = frozenset(
+    {"platforms", "tags", "visibility", "teams", "policy", "prune", "backup", "referrers", "verify"}
+)  # referrers, verify: config/trust.py
 IMAGE_KEYS = DEFAULT_KEYS | {"source", "target", "description", "reason"}
 TAG_RULE_KEYS = frozenset({"explicit", "include", "exclude", "semver", "newest", "prerelease"})
 

@@ -23,7 +23,7 @@ from imagegate.domain.allowlist import ImageEntry
 from imagegate.domain.digest import Digest
 from imagegate.domain.reference import Reference
 from imagegate.domain.review import ReviewDetails
-from imagegate.engine.copy import CopyResult, copy_image
+from imagegate.engine.copy import copy_image
 from imagegate.engine.events import EventCallback
 from imagegate.engine.locations import BlobLocations
 from imagegate.errors import EXIT_FAILURE, ImagegateError
@@ -50,6 +50,7 @@ from imagegate.run.housekeeping import (
 )
 from imagegate.run.org import OrgSteps
 from imagegate.run.outcome import Failure, Outcome
+from imagegate.run.referrers import mirror_with_referrers, referrer_detail
 from imagegate.state import Event, EventKind, StateStore, TagRecord
 
 __all__ = [
@@ -213,15 +214,32 @@ class Executor:
         entry = self.entries[action.image]
         backup = await self._backup(action)
         await self.before_pull(action.source)
-        result: CopyResult = await copy_image(
-            self.client,
-            action.source,
-            action.target,
-            platforms=entry.platforms,
-            locations=self.locations,
-            on_event=self.on_event,
-        )
+        referrers = None
+        if entry.referrers.enabled:
+            mirrored = await mirror_with_referrers(
+                self.client,
+                action.source,
+                action.target,
+                entry.referrers,
+                platforms=entry.platforms,
+                locations=self.locations,
+                on_event=self.on_event,
+            )
+            result, referrers = mirrored.result, mirrored.referrers
+        else:
+            result = await copy_image(
+                self.client,
+                action.source,
+                action.target,
+                platforms=entry.platforms,
+                locations=self.locations,
+                on_event=self.on_event,
+            )
         out = self.outcome
+        if referrers is not None:
+            out.referrers_found += referrers.found
+            out.referrers_copied += referrers.copied + referrers.tags_copied
+            out.bytes_copied += referrers.bytes_copied
         out.bytes_copied += result.bytes_copied
         out.blobs_copied += result.blobs_copied
         out.blobs_mounted += result.blobs_mounted
@@ -248,6 +266,7 @@ class Executor:
                 "blobs_skipped": result.blobs_skipped,
                 "backup_tag": backup or "",
                 "rewritten": result.rewritten,
+                **referrer_detail(referrers),
             },
         )
         with self.store.transaction():
