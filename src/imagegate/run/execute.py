@@ -41,6 +41,7 @@ from imagegate.plan.planner import (
     backup_tag_for,
 )
 from imagegate.registry.client import RegistryClient
+from imagegate.run.gates import GateBlocked, Verdict, verify_digest
 from imagegate.run.housekeeping import (
     DescribeChange,
     hold_for_review,
@@ -212,6 +213,7 @@ class Executor:
 
     async def _copy(self, action: CopyTag) -> None:
         entry = self.entries[action.image]
+        gate = await self._gate(entry, action)
         backup = await self._backup(action)
         await self.before_pull(action.source)
         referrers = None
@@ -267,6 +269,7 @@ class Executor:
                 "backup_tag": backup or "",
                 "rewritten": result.rewritten,
                 **referrer_detail(referrers),
+                **({"verified": list(gate.evidence)} if gate is not None else {}),
             },
         )
         with self.store.transaction():
@@ -288,6 +291,19 @@ class Executor:
                 "bytes": result.bytes_copied,
             },
         )
+
+    async def _gate(self, entry: ImageEntry, action: CopyTag) -> Verdict | None:
+        """The verification gates of ``entry`` on the new digest, before anything is written;
+        GateBlocked (the image fails, the tag stays on its last good digest) on a failure."""
+        if entry.verify is None or action.reason is CopyReason.APPROVED:
+            return None  # an approval is a person's decision, recorded with its own event
+        verdict = await verify_digest(self.client, action.source, action.digest, entry.verify)
+        if not verdict.passed:
+            raise GateBlocked(
+                f"{entry.source.familiar}:{action.tag} {action.digest.short} blocked by a "
+                f"verification gate: {verdict.reason}; the mirror stays on its last good digest"
+            )
+        return verdict
 
     def _adopt(self, action: SkipTag) -> None:
         """Record a tag the target holds at a digest the state does not know: a run killed
