@@ -261,8 +261,9 @@ def make_proxy() -> Iterator[Callable[..., RegistryProxy]]:
 
 @pytest.fixture
 def shared_dir() -> Path:
-    """``<repo root>/../shared`` (CI copies it beside the clone, read-only)."""
-    path = REPO_ROOT.parent / "shared"
+    """``<repo root>/../shared`` (CI copies it beside the clone, read-only); a git worktree
+    elsewhere names it with ``TEST_SHARED_DIR``."""
+    path = Path(os.environ.get("TEST_SHARED_DIR") or REPO_ROOT.parent / "shared")
     if not path.is_dir():
         pytest.skip(f"shared data directory {path} is not present")
     return path

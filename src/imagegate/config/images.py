@@ -33,7 +33,18 @@ from imagegate.errors import ConfigError, InvalidReferenceError
 from imagegate.plan.tags import PatternError, compile_pattern
 
 DEFAULT_KEYS = frozenset(
-    {"platforms", "tags", "visibility", "teams", "policy", "prune", "backup", "backup_keep"}
+    {
+        "platforms",
+        "tags",
+        "visibility",
+        "teams",
+        "policy",
+        "prune",
+        "backup",
+        "backup_keep",
+        "referrers",  # referrers, verify: config/trust.py
+        "verify",
+    }
 )
 IMAGE_KEYS = DEFAULT_KEYS | {"source", "target", "description", "reason"}
 TAG_RULE_KEYS = frozenset({"explicit", "include", "exclude", "semver", "newest", "prerelease"})

@@ -16,6 +16,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from imagegate.config.images import parse_defaults, parse_images
+from imagegate.config.trust import apply_trust
 from imagegate.config.yamldoc import Context, Node, compose_file
 from imagegate.domain.allowlist import (
     DEFAULT_HUB_URL,
@@ -78,6 +79,7 @@ def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> Co
     target = _target(top["target"])
     defaults = parse_defaults(top.get("defaults"))
     images = parse_images(top["images"], defaults, target)
+    images = apply_trust(top.get("defaults"), top["images"], images, base)
     if target.hub is None and any(img.teams for img in images):
         top["images"].warn("team grants only apply to a Docker Hub target (target.hub); ignored")
     state = (

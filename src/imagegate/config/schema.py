@@ -99,6 +99,47 @@ _COMMON: Json = {
         "default": DEFAULT_BACKUP_KEEP,
         "description": "backup tags kept per mirrored tag (the newest); older ones are deleted",
     },
+    "referrers": {
+        "description": "signatures, SBOMs, attestations copied with the image: all, none, or "
+        "a list of artifact types",
+        "oneOf": [{"enum": ["all", "none"]}, {"type": "array", "items": _STR}],
+    },
+    "verify": {
+        "description": "gates a new digest must pass before it is copied (docs/supply-chain.md)",
+        "oneOf": [
+            {"enum": ["none"]},
+            _obj(
+                {
+                    "keys": {"type": "array", "items": _STR},
+                    "keyless": _obj(
+                        {
+                            "trusted_root": _STR,
+                            "identities": {
+                                "type": "array",
+                                "items": _obj(
+                                    {"issuer": _STR, "subject": _STR, "subject_pattern": _STR},
+                                    "an accepted signer",
+                                    ("issuer",),
+                                ),
+                            },
+                        },
+                        "keyless signers and the trusted root they are checked against",
+                        ("trusted_root", "identities"),
+                    ),
+                    "signatures": _BOOL,
+                    "attestations": {"type": "array", "items": _STR},
+                    "digests": {"enum": ["index", "children", "both"]},
+                    "require_tlog": _BOOL,
+                    "scanner": _obj(
+                        {"command": {"type": "array", "items": _STR}, "timeout": _DURATION},
+                        "an external scanner run on the source digest",
+                        ("command",),
+                    ),
+                },
+                "verification gates",
+            ),
+        ],
+    },
 }
 IMAGE = _obj(
     {

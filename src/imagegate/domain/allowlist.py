@@ -20,6 +20,7 @@ from imagegate.domain.listen import ListenAddress
 from imagegate.domain.manifest import Platform
 from imagegate.domain.reference import Reference, parse_reference
 from imagegate.domain.schedule import Schedule
+from imagegate.domain.trust import ReferrerSelection, VerifyPolicy
 from imagegate.errors import InvalidReferenceError, UsageError
 
 SUPPORTED_VERSIONS = (1,)
@@ -207,6 +208,10 @@ class ImageEntry:
     line: int  # line of the entry in the file
     index: int  # position in `images:`
     backup_keep: int = DEFAULT_BACKUP_KEEP  # backup tags kept per tag; older ones are deleted
+    referrers: ReferrerSelection = field(
+        default_factory=ReferrerSelection
+    )  # what travels with it (signatures...)
+    verify: VerifyPolicy | None = None  # the gates a new digest must pass (None: none)
 
     @property
     def location(self) -> str:

@@ -37,6 +37,7 @@ from imagegate.registry.credentials import Credential, CredentialStore
 from imagegate.registry.models import BlobStream, ManifestInfo, RawManifest
 from imagegate.registry.origins import NEXT_PAGE, UPLOAD_LOCATION
 from imagegate.registry.ratelimit import RateLimit
+from imagegate.registry.referrers import ReferrerDescriptor, fetch_referrers
 from imagegate.registry.settings import RegistrySettings
 from imagegate.registry.stats import RequestStats
 from imagegate.registry.transport import Transport
@@ -221,6 +222,13 @@ class RegistryClient:
             "DELETE", ref, path, push=True, ok=frozenset({200, 202, 204}), what=f"manifest {ref}"
         )
         await self._transport.fetch(req, max_body=64 * 1024)
+
+    async def referrers(
+        self, repo: Reference, subject: Digest, artifact_type: str | None = None
+    ) -> list[ReferrerDescriptor] | None:
+        """The OCI referrers API's list for ``subject``; None when the registry does not
+        serve the API (the caller reads the ``sha256-<hex>`` fallback tag instead)."""
+        return await fetch_referrers(self._transport, repo, subject, artifact_type)
 
     # -- blobs ----------------------------------------------------------------------------
     async def blob_head(self, repo: Reference, digest: Digest) -> int | None:

@@ -24,7 +24,7 @@ from imagegate.domain.allowlist import ImageEntry
 from imagegate.domain.digest import Digest
 from imagegate.domain.reference import Reference
 from imagegate.domain.review import ReviewDetails
-from imagegate.engine.copy import CopyResult, copy_image
+from imagegate.engine.copy import copy_image
 from imagegate.engine.events import EventCallback
 from imagegate.engine.locations import BlobLocations
 from imagegate.errors import EXIT_FAILURE, ImagegateError
@@ -43,6 +43,7 @@ from imagegate.plan.planner import (
 )
 from imagegate.registry.client import RegistryClient
 from imagegate.run.backups import delete_backup
+from imagegate.run.gates import GateBlocked, Verdict, verify_digest
 from imagegate.run.housekeeping import (
     DescribeChange,
     hold_for_review,
@@ -52,6 +53,7 @@ from imagegate.run.housekeeping import (
 )
 from imagegate.run.org import OrgSteps
 from imagegate.run.outcome import Failure, Outcome
+from imagegate.run.referrers import mirror_with_referrers, referrer_detail
 from imagegate.state import Event, EventKind, StateStore, TagRecord
 
 __all__ = [
@@ -219,19 +221,37 @@ class Executor:
 
     async def _copy(self, action: CopyTag) -> None:
         entry = self.entries[action.image]
+        gate = await self._gate(entry, action)
         backup = await self._backup(action)
         await self.before_pull(action.source)
         began = time.monotonic()
-        result: CopyResult = await copy_image(
-            self.client,
-            action.source,
-            action.target,
-            platforms=entry.platforms,
-            locations=self.locations,
-            on_event=self.on_event,
-        )
+        referrers = None
+        if entry.referrers.enabled:
+            mirrored = await mirror_with_referrers(
+                self.client,
+                action.source,
+                action.target,
+                entry.referrers,
+                platforms=entry.platforms,
+                locations=self.locations,
+                on_event=self.on_event,
+            )
+            result, referrers = mirrored.result, mirrored.referrers
+        else:
+            result = await copy_image(
+                self.client,
+                action.source,
+                action.target,
+                platforms=entry.platforms,
+                locations=self.locations,
+                on_event=self.on_event,
+            )
         out = self.outcome
         out.copy_seconds.append(time.monotonic() - began)
+        if referrers is not None:
+            out.referrers_found += referrers.found
+            out.referrers_copied += referrers.copied + referrers.tags_copied
+            out.bytes_copied += referrers.bytes_copied
         out.bytes_copied += result.bytes_copied
         out.blobs_copied += result.blobs_copied
         out.blobs_mounted += result.blobs_mounted
@@ -258,6 +278,8 @@ class Executor:
                 "blobs_skipped": result.blobs_skipped,
                 "backup_tag": backup or "",
                 "rewritten": result.rewritten,
+                **referrer_detail(referrers),
+                **({"verified": list(gate.evidence)} if gate is not None else {}),
             },
         )
         with self.store.transaction():
@@ -279,6 +301,19 @@ class Executor:
                 "bytes": result.bytes_copied,
             },
         )
+
+    async def _gate(self, entry: ImageEntry, action: CopyTag) -> Verdict | None:
+        """The verification gates of ``entry`` on the new digest, before anything is written;
+        GateBlocked (the image fails, the tag stays on its last good digest) on a failure."""
+        if entry.verify is None or action.reason is CopyReason.APPROVED:
+            return None  # an approval is a person's decision, recorded with its own event
+        verdict = await verify_digest(self.client, action.source, action.digest, entry.verify)
+        if not verdict.passed:
+            raise GateBlocked(
+                f"{entry.source.familiar}:{action.tag} {action.digest.short} blocked by a "
+                f"verification gate: {verdict.reason}; the mirror stays on its last good digest"
+            )
+        return verdict
 
     def _adopt(self, action: SkipTag) -> None:
         """Record a tag the target holds at a digest the state does not know: a run killed

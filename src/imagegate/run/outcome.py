@@ -32,6 +32,8 @@ class Outcome:
     blobs_mounted: int = 0
     blobs_skipped: int = 0
     copy_seconds: list[float] = field(default_factory=list)  # each tag copy that succeeded
+    referrers_found: int = 0  # signatures, SBOMs, attestations found with new digests
+    referrers_copied: int = 0  # ... of which written to the target (manifests and cosign tags)
 
     @property
     def failed_images(self) -> set[str]:
@@ -49,4 +51,6 @@ class Outcome:
             "blobs_copied": self.blobs_copied,
             "blobs_mounted": self.blobs_mounted,
             "blobs_skipped": self.blobs_skipped,
+            "referrers_found": self.referrers_found,
+            "referrers_copied": self.referrers_copied,
         }
