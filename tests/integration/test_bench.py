@@ -39,6 +39,9 @@ def test_bench_tiny_profile_produces_every_metric(tmp_path: Path, capsys):
     for tool in ("imagegate", "skopeo"):
         assert 5 < res["memory"][tool]["peak_rss_mib"] < 150
     assert res["raw"]["bytes"] == res["corpus"]["bytes"]
+    # The raw copy streamed every unique blob into its own target: GET, POST, PUT each.
+    assert res["raw_copy"]["bytes"] == res["corpus"]["bytes"]
+    assert res["raw_copy"]["requests"] == 3 * res["corpus"]["blobs"]
     plan = res["scale"]["imagegate_plan"]
     assert plan["requests"] >= 2 * res["scale"]["tags"]  # a HEAD on each side per tag
     assert plan["requests_per_s"] > 0
