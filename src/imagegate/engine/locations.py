@@ -64,6 +64,11 @@ class BlobLocations:
         repos.insert(0, repo)
         del repos[MAX_REPOS_PER_BLOB:]
 
+    def holds(self, digest: Digest, repo: Reference) -> bool:
+        """Whether ``repo`` is recorded as holding ``digest`` (found, mounted or uploaded
+        there by this run)."""
+        return repo.repo_only() in self._where.get(digest, ())
+
     def candidates(self, digest: Digest, target: Reference) -> tuple[Reference, ...]:
         """Repositories on ``target``'s registry, other than ``target``, that hold ``digest``."""
         here = target.repo_only()
