@@ -8,8 +8,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from bench.report import REQUIRED
 from bench.cold import main as cold_main
+from bench.report import REQUIRED
 from bench.run import main as bench_main
 
 from tests.support.registry_server import REGISTRY_BINARY
