@@ -108,6 +108,11 @@ class BlobCopier:
 
     async def _ladder(self, desc: Descriptor, sent: list[int]) -> None:
         client, digest = self._client, desc.digest
+        # Another copy of this run (another tag of the same image) is uploading it to this
+        # very repository: wait for that rather than ask the registry while it is under way.
+        pending = self._locations.in_flight(digest, self._dst)
+        if pending is not None and pending.repo == self._dst:
+            await pending.done.wait()
         # Known to be there already (this run found, mounted or uploaded it): no HEAD.
         if self._locations.holds(digest, self._dst) or (
             await client.blob_head(self._dst, digest) is not None

@@ -49,6 +49,12 @@ class BlobLocations:
         self._claims[key] = UploadClaim(repo.repo_only())
         return None
 
+    def in_flight(self, digest: Digest, repo: Reference) -> UploadClaim | None:
+        """The claim of an upload of ``digest`` to ``repo``'s registry under way, if any
+        (without claiming it)."""
+        held = self._claims.get((repo.registry, digest))
+        return held if held is not None and not held.done.is_set() else None
+
     def release(self, digest: Digest, repo: Reference) -> None:
         """End the caller's claim on ``digest`` (whether the upload worked or not)."""
         held = self._claims.pop((repo.registry, digest), None)

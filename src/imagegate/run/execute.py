@@ -1,9 +1,9 @@
 """Execute: carry THE plan out: Hub steps, copies, records and audit events; every failure.
 
 Order: the Docker Hub org's settings and every image's repository steps first (no push ever
-auto-creates a repository); then the images, concurrently (bounded), the actions of one
-image in order (consecutive copies of its tags together); then the description of each
-image whose copies all succeeded. An image whose Hub
+auto-creates a repository); then the images, concurrently (bounded), the tags of one image
+in order (a later tag finds the blobs an earlier one brought without asking the registry);
+then the description of each image whose copies all succeeded. An image whose Hub
 step failed is not copied (it fails; the others go on). Every target write is
 "content first, tag last" (the engine's guarantee), and a tag's state record and its audit
 event are written in one transaction after the tag moved. A failure is confined to its image:
@@ -66,7 +66,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 DEFAULT_IMAGE_CONCURRENCY = 8  # images copied at once; each copies blobs concurrently too
-TAG_CONCURRENCY = 3  # tags of one image copied at once (requests are bounded per registry)
 
 # Called before each pull from a source registry; may sleep (rate-limit floor) and say so.
 BeforePull = Callable[[Reference], Awaitable[None]]
@@ -142,34 +141,13 @@ class Executor:
         return {image for image in failed if image is not None}
 
     async def _image(self, key: str, actions: Sequence[ImageAction]) -> None:
-        """The actions of one image in order, except that consecutive copies run together
-        (up to ``TAG_CONCURRENCY``): a tag's copy does not depend on another's, and copying
-        them one after the other left the connections idle between round trips."""
         async with self.gate:
-            i = 0
-            while i < len(actions):
-                j = i + 1
-                if isinstance(actions[i], CopyTag):
-                    while j < len(actions) and isinstance(actions[j], CopyTag):
-                        j += 1
-                if j - i == 1:
-                    await self._guarded(key, actions[i])
-                else:
-                    tags = asyncio.Semaphore(TAG_CONCURRENCY)
-                    await asyncio.gather(*(self._guarded(key, a, tags) for a in actions[i:j]))
-                i = j
-
-    async def _guarded(
-        self, key: str, action: ImageAction, limit: asyncio.Semaphore | None = None
-    ) -> None:
-        try:
-            if limit is None:
-                await self._one(action)
-            else:
-                async with limit:
+            for action in actions:
+                tag = action.tag
+                try:
                     await self._one(action)
-        except ImagegateError as exc:
-            self._fail(key, action.tag, str(exc), exc.exit_code)
+                except ImagegateError as exc:
+                    self._fail(key, tag, str(exc), exc.exit_code)
 
     def _fail(
         self, image: str, tag: str | None, message: str, exit_code: int = EXIT_FAILURE
