@@ -10,8 +10,9 @@ from bench import tools
 from bench.corpus import Corpus
 from bench.phases import measured, ratio
 from bench.procs import run_timed
+from bench.rawcopy import copy_every_blob
 from bench.rawread import read_every_blob
-from bench.registries import LoggedRegistry
+from bench.registries import LoggedRegistry, start_registry
 from bench.special import push_big_image, push_scale, scale_tags
 
 
@@ -21,6 +22,22 @@ def raw_limit(corpus: Corpus, source: LoggedRegistry) -> dict[str, object]:
         "seconds": round(raw.seconds, 3),
         "blobs": raw.blobs,
         "bytes": raw.bytes,
+        "mib_per_s": round(raw.mib_per_s, 1),
+    }
+
+
+def raw_copy(corpus: Corpus, source: LoggedRegistry, work: Path) -> dict[str, object]:
+    """The floor of a cold sync: every unique blob streamed once into a new, empty target."""
+    target = start_registry(work / "raw-copy-target")
+    try:
+        raw = copy_every_blob(source.url, target.url, corpus.where())
+    finally:
+        target.stop()
+    return {
+        "seconds": round(raw.seconds, 3),
+        "blobs": raw.blobs,
+        "bytes": raw.bytes,
+        "requests": raw.requests,
         "mib_per_s": round(raw.mib_per_s, 1),
     }
 

@@ -2,7 +2,7 @@
 
 Starts three ``docker-registry`` processes on loopback (one source, one empty target per
 tool), generates and pushes the corpus, then measures: cold sync, no-op re-sync, an
-incremental sync after upstream rebuilds, the raw read limit, peak RSS copying one big
+incremental sync after upstream rebuilds, the raw read limit and raw copy, peak RSS copying one big
 layer, and a no-op check of 1,000 tags. Results go to ``bench/out/`` as JSON and Markdown.
 """
 
@@ -127,6 +127,8 @@ def run(profile: Profile, work: Path, repeat: int) -> dict[str, Any]:
         results["corpus"]["prepare_seconds"] = round(time.monotonic() - t0, 2)
         log("raw read limit")
         results["raw"] = extra.raw_limit(corpus, source)
+        log("raw copy (the floor of a cold sync)")
+        results["raw_copy"] = extra.raw_copy(corpus, source, work)
         log("cold, no-op and incremental syncs (imagegate, then skopeo)")
         tags = {repo: corpus.tags(repo) for repo in corpus.repos}
         sides = phases.make_sides(work, source, targets, tags)

@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from bench.cold import main as cold_main
 from bench.report import REQUIRED
 from bench.run import main as bench_main
 
@@ -39,7 +40,26 @@ def test_bench_tiny_profile_produces_every_metric(tmp_path: Path, capsys):
     for tool in ("imagegate", "skopeo"):
         assert 5 < res["memory"][tool]["peak_rss_mib"] < 150
     assert res["raw"]["bytes"] == res["corpus"]["bytes"]
+    # The raw copy streamed every unique blob into its own target: GET, POST, PUT each.
+    assert res["raw_copy"]["bytes"] == res["corpus"]["bytes"]
+    assert res["raw_copy"]["requests"] == 3 * res["corpus"]["blobs"]
     plan = res["scale"]["imagegate_plan"]
     assert plan["requests"] >= 2 * res["scale"]["tags"]  # a HEAD on each side per tag
     assert plan["requests_per_s"] > 0
     assert "| cold sync, wall" in table and "scale: no-op check of 20 tags" in table
+
+
+def test_cold_comparison_with_the_raw_copy_on_the_tiny_profile(tmp_path: Path, capsys):
+    argv = ["--profile", "tiny", "--repeat", "1", "--no-skopeo", "--out", str(tmp_path)]
+    assert cold_main(argv) == 0
+    (found,) = tmp_path.glob("cold-tiny-*.json")
+    res = json.loads(found.read_text())
+    summary = res["summary"]
+    # The raw copy: GET, POST and PUT per unique blob, nothing else.
+    assert summary["raw"]["source_requests"] == {"GET": res["corpus"]["blobs"]}
+    assert summary["raw"]["target_requests"] == {
+        "POST": res["corpus"]["blobs"],
+        "PUT": res["corpus"]["blobs"],
+    }
+    assert summary["imagegate"]["x_raw_median"] > 0
+    assert "| raw |" in capsys.readouterr().out

@@ -34,6 +34,7 @@ TOOL = {
     "peak_rss_mib": 40.0,
     "mib_per_s": 10.0,
 }
+RAW_COPY = {"seconds": 1.25, "bytes": 1048576, "requests": 60, "mib_per_s": 0.8}
 RESULTS = {
     "environment": {
         "profile": "tiny",
@@ -70,6 +71,7 @@ RESULTS = {
         "imagegate_idle_rss_mib": 38.0,
     },
     "raw": {"seconds": 0.5, "bytes": 1048576, "mib_per_s": 2.0},
+    "raw_copy": RAW_COPY,
     "scale": {
         "tags": 20,
         "imagegate_plan": {
@@ -108,6 +110,14 @@ def test_report_has_a_row_per_metric_and_says_which_goals_are_met():
     assert "≤ 0.5: met" in md  # ratio 0.5
     assert "0 GETs: met" in md
     assert "cold sync = 3.0 x raw" in md  # 1.5 s / 0.5 s
+    assert "cold sync = 1.2 x raw copy" in md  # 1.5 s / 1.25 s
+    assert "≤ 1.1: **not met**" in md
+
+
+def test_raw_copy_goal_is_met_at_most_one_point_one_times_the_raw_copy():
+    res = copy.deepcopy(RESULTS)
+    res["raw_copy"] = {**RAW_COPY, "seconds": 1.4}  # 1.5 s / 1.4 s = 1.07
+    assert "≤ 1.1: met" in render_markdown(res)
 
 
 def test_report_refuses_results_missing_a_metric():

@@ -108,13 +108,24 @@ class BlobCopier:
 
     async def _ladder(self, desc: Descriptor, sent: list[int]) -> None:
         client, digest = self._client, desc.digest
-        if await client.blob_head(self._dst, digest) is not None:
+        # Another copy of this run (another tag of the same image) is uploading it to this
+        # very repository: wait for that rather than ask the registry while it is under way.
+        pending = self._locations.in_flight(digest, self._dst)
+        if pending is not None and pending.repo == self._dst:
+            await pending.done.wait()
+        # Known to be there already (this run found, mounted or uploaded it): no HEAD.
+        if self._locations.holds(digest, self._dst) or (
+            await client.blob_head(self._dst, digest) is not None
+        ):
             self._skipped(desc)
             return
         # Another image of this run may be uploading this blob to the same registry: wait
         # for it, then mount from there (or find it in place) rather than send it twice.
         while (held := self._locations.claim(digest, self._dst)) is not None:
             await held.done.wait()
+            if self._locations.holds(digest, self._dst):
+                self._skipped(desc)
+                return
             if held.repo == self._dst and await client.blob_head(self._dst, digest) is not None:
                 self._skipped(desc)
                 return
@@ -137,14 +148,42 @@ class BlobCopier:
                 self._event(CopyEventKind.BLOB_MOUNTED, desc, source=source)
                 return
         self._event(CopyEventKind.BLOB_STARTED, desc)
-        async with client.blob_get(self._src, digest) as stream:
-            await client.blob_upload(
-                self._dst, digest, desc.size, self._progress(desc, stream, sent)
-            )
+        # The target's upload session is started while the source is asked for the blob:
+        # one round trip less before the bytes flow. A session not handed to the upload
+        # (the source failed) is cancelled; the upload cancels its own on failure.
+        session = asyncio.create_task(client.blob_upload_start(self._dst, digest))
+        handed = False
+        try:
+            async with client.blob_get(self._src, digest) as stream:
+                location = await session
+                handed = True
+                await client.blob_upload(
+                    self._dst,
+                    digest,
+                    desc.size,
+                    self._progress(desc, stream, sent),
+                    location=location,
+                )
+        except BaseException as exc:
+            if not handed:
+                await self._abandon(session, quietly=isinstance(exc, asyncio.CancelledError))
+            raise
         self.tally.copied += 1
         self.tally.bytes_copied += desc.size
         self._locations.add(digest, self._dst)
         self._event(CopyEventKind.BLOB_UPLOADED, desc, nbytes=desc.size)
+
+    async def _abandon(self, session: asyncio.Task[str], *, quietly: bool) -> None:
+        """Cancel an upload session that will not be used: DELETE it, or when the copy
+        itself is being cancelled, leave it for the registry to expire."""
+        if not session.done():
+            session.cancel()
+        try:
+            location = await session
+        except (asyncio.CancelledError, RegistryError):
+            return
+        if not quietly:
+            await self._client.blob_upload_cancel(self._dst, location)
 
     def _mount_candidates(self, digest: Digest) -> list[Reference]:
         """Same registry: the source repository first; then repositories known to hold it."""

@@ -205,7 +205,12 @@ class _Top:
 
 
 async def _copy_top(
-    run: _CopyRun, src: Reference, dst: Reference, platforms: Sequence[Platform] | None
+    run: _CopyRun,
+    src: Reference,
+    dst: Reference,
+    platforms: Sequence[Platform] | None,
+    *,
+    tag_absent: bool,
 ) -> _Top:
     raw = await run.client.manifest_get(src)
     manifest = parse_manifest(raw.data, raw.media_type, where=str(src))
@@ -226,7 +231,7 @@ async def _copy_top(
     tag_ref = run.dst.with_tag(dst.tag) if dst.tag and dst.digest is None else None
     media_type = manifest.media_type
     tagged = False
-    if tag_ref is not None and await run.present(tag_ref) == digest:
+    if tag_ref is not None and not tag_absent and await run.present(tag_ref) == digest:
         run.skip(digest, tag_ref, len(data), media_type)
     elif await run.present(by_digest) is not None:
         run.skip(digest, by_digest, len(data), media_type)
@@ -260,11 +265,14 @@ async def copy_image(
     concurrency: int = DEFAULT_CONCURRENCY,
     on_event: EventCallback | None = None,
     locations: BlobLocations | None = None,
+    tag_absent: bool = False,
 ) -> CopyResult:
     """Copy ``src`` (tag or digest) to ``dst``; tag ``dst`` last if it has a tag.
 
     ``locations`` is the run's "where is this blob" map: pass the same object to every copy
-    of a run so later images mount blobs that earlier ones brought in.
+    of a run so later images mount blobs that earlier ones brought in. ``tag_absent``: the
+    caller has just seen that ``dst``'s tag does not exist (the plan's observation), so it
+    is not asked again (if it appeared meanwhile, the copy is only done once more).
     """
     if concurrency < 1:
         raise UsageError(f"concurrency must be at least 1, not {concurrency}")
@@ -282,7 +290,7 @@ async def copy_image(
     pull = [src, *mount_from, *where.repositories(dst.registry)]
     try:
         with client.scopes(pull=pull, push=[dst]):
-            top = await _copy_top(run, src, dst, platforms)
+            top = await _copy_top(run, src, dst, platforms, tag_absent=tag_absent)
     finally:
         await run.aclose()
     tally = run.blobs.tally

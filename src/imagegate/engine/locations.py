@@ -49,6 +49,12 @@ class BlobLocations:
         self._claims[key] = UploadClaim(repo.repo_only())
         return None
 
+    def in_flight(self, digest: Digest, repo: Reference) -> UploadClaim | None:
+        """The claim of an upload of ``digest`` to ``repo``'s registry under way, if any
+        (without claiming it)."""
+        held = self._claims.get((repo.registry, digest))
+        return held if held is not None and not held.done.is_set() else None
+
     def release(self, digest: Digest, repo: Reference) -> None:
         """End the caller's claim on ``digest`` (whether the upload worked or not)."""
         held = self._claims.pop((repo.registry, digest), None)
@@ -63,6 +69,11 @@ class BlobLocations:
             repos.remove(repo)
         repos.insert(0, repo)
         del repos[MAX_REPOS_PER_BLOB:]
+
+    def holds(self, digest: Digest, repo: Reference) -> bool:
+        """Whether ``repo`` is recorded as holding ``digest`` (found, mounted or uploaded
+        there by this run)."""
+        return repo.repo_only() in self._where.get(digest, ())
 
     def candidates(self, digest: Digest, target: Reference) -> tuple[Reference, ...]:
         """Repositories on ``target``'s registry, other than ``target``, that hold ``digest``."""

@@ -41,7 +41,7 @@ from imagegate.registry.referrers import ReferrerDescriptor, fetch_referrers
 from imagegate.registry.settings import RegistrySettings
 from imagegate.registry.stats import RequestStats
 from imagegate.registry.transport import Transport
-from imagegate.registry.upload import cancel_upload, upload_blob
+from imagegate.registry.upload import cancel_upload, start_upload, upload_blob, upload_what
 from imagegate.registry.wire import Request, repo_request
 
 # Every type we can copy, then schema1 so the registry answers with it and we can refuse it.
@@ -293,11 +293,27 @@ class RegistryClient:
         return False
 
     async def blob_upload(
-        self, repo: Reference, digest: Digest, size: int, chunks: AsyncIterable[bytes]
+        self,
+        repo: Reference,
+        digest: Digest,
+        size: int,
+        chunks: AsyncIterable[bytes],
+        *,
+        location: str | None = None,
     ) -> None:
         """POST then one streaming PUT. The sha256 is checked on the fly and the last chunk is
-        held back until it verifies, so bad content never commits (DigestMismatchError)."""
-        await upload_blob(self._transport, repo, digest, size, chunks)
+        held back until it verifies, so bad content never commits (DigestMismatchError).
+        ``location``: a session from :meth:`blob_upload_start` instead of the POST."""
+        await upload_blob(self._transport, repo, digest, size, chunks, location=location)
+
+    async def blob_upload_start(self, repo: Reference, digest: Digest) -> str:
+        """Start an upload session for ``digest`` (the POST of :meth:`blob_upload`), so it
+        can be sent while the source is still being asked for the blob; returns its URL."""
+        return await start_upload(self._transport, repo, upload_what(repo, digest))
+
+    async def blob_upload_cancel(self, repo: Reference, location: str) -> None:
+        """Abandon a session of :meth:`blob_upload_start` that was not used (best effort)."""
+        await cancel_upload(self._transport, repo, location)
 
     # -- tags -----------------------------------------------------------------------------
     async def tag_list(

@@ -164,6 +164,10 @@ def verified_body(
     return VerifiedBody(chunks, digest, size, what=what, on_bytes=on_bytes, guard=guard)
 
 
+def upload_what(repo: Reference, digest: Digest) -> str:
+    return f"upload of blob {digest.short} to {repo.name}"
+
+
 async def start_upload(transport: Transport, repo: Reference, what: str) -> str:
     """POST an upload session; returns its absolute Location."""
     req = repo_request(
@@ -216,11 +220,16 @@ async def upload_blob(
     digest: Digest,
     size: int,
     chunks: AsyncIterable[bytes],
+    *,
+    location: str | None = None,
 ) -> None:
     """POST then one streaming PUT. The sha256 is checked on the fly and the last chunk is
-    held back until it verifies, so bad content never commits (DigestMismatchError)."""
-    what = f"upload of blob {digest.short} to {repo.name}"
-    location = await start_upload(transport, repo, what)
+    held back until it verifies, so bad content never commits (DigestMismatchError).
+    ``location``: an upload session already started (:func:`start_upload`) instead of the
+    POST; it is cancelled when the upload fails."""
+    what = upload_what(repo, digest)
+    if location is None:
+        location = await start_upload(transport, repo, what)
     sep = "&" if "?" in location else "?"
     put_url = f"{location}{sep}digest={digest}"
     hs = transport.settings.for_host(repo.registry)

@@ -2,7 +2,8 @@
 
 Order: the Docker Hub org's settings and every image's repository steps first (no push ever
 auto-creates a repository); then the images, concurrently (bounded), the tags of one image
-in order; then the description of each image whose copies all succeeded. An image whose Hub
+in order (a later tag finds the blobs an earlier one brought without asking the registry);
+then the description of each image whose copies all succeeded. An image whose Hub
 step failed is not copied (it fails; the others go on). Every target write is
 "content first, tag last" (the engine's guarantee), and a tag's state record and its audit
 event are written in one transaction after the tag moved. A failure is confined to its image:
@@ -68,7 +69,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-DEFAULT_IMAGE_CONCURRENCY = 4  # images copied at once; each copies blobs concurrently too
+DEFAULT_IMAGE_CONCURRENCY = 8  # images copied at once; each copies blobs concurrently too
 
 # Called before each pull from a source registry; may sleep (rate-limit floor) and say so.
 BeforePull = Callable[[Reference], Awaitable[None]]
@@ -235,6 +236,7 @@ class Executor:
                 platforms=entry.platforms,
                 locations=self.locations,
                 on_event=self.on_event,
+                tag_absent=action.old_target_digest is None,
             )
             result, referrers = mirrored.result, mirrored.referrers
         else:
@@ -244,6 +246,7 @@ class Executor:
                 action.target,
                 platforms=entry.platforms,
                 locations=self.locations,
+                tag_absent=action.old_target_digest is None,
                 on_event=self.on_event,
             )
         out = self.outcome

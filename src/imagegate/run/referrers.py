@@ -43,8 +43,10 @@ async def mirror_with_referrers(
     platforms: tuple[Platform, ...] | None,
     locations: BlobLocations,
     on_event: EventCallback | None,
+    tag_absent: bool = False,
 ) -> Mirrored:
-    """Copy ``source`` to ``target`` (a tag), its referrers in between."""
+    """Copy ``source`` to ``target`` (a tag), its referrers in between. ``tag_absent``: the
+    plan saw the target tag absent, so the tagging copy does not ask again."""
     src_repo, dst_repo = source.repo_only(), target.repo_only()
     first = await copy_image(
         client, source, dst_repo, platforms=platforms, locations=locations, on_event=on_event
@@ -59,6 +61,7 @@ async def mirror_with_referrers(
         target,
         platforms=platforms,
         locations=locations,
+        tag_absent=tag_absent,
         on_event=on_event,
     )
     result = replace(first, target=tagged.target, tagged=tagged.tagged)
