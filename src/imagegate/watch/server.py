@@ -1,4 +1,5 @@
-"""The watch loop's HTTP endpoints: ``/healthz`` (JSON) and ``/metrics`` (Prometheus text).
+"""The watch loop's HTTP endpoints: ``/healthz`` (JSON) and ``/metrics`` (Prometheus text),
+and the web console at ``/console/`` when the allowlist has a ``console:`` section.
 
 Started and stopped from inside the watch loop's event loop, so every answer also proves the
 loop is alive. ``/healthz`` answers 200 with ``"status": "ok"`` while the loop runs and fewer
@@ -13,6 +14,8 @@ from typing import Protocol
 
 from aiohttp import web
 
+from imagegate.console.app import Console
+from imagegate.console.serve import mount
 from imagegate.domain.listen import ListenAddress
 from imagegate.errors import ConfigError
 from imagegate.watch.metrics import CONTENT_TYPE
@@ -35,6 +38,7 @@ class WatchServer:
         history: RunHistory,
         metrics: Renderable,
         max_consecutive_failures: int = 3,
+        console: Console | None = None,
     ) -> None:
         if max_consecutive_failures < 1:
             raise ConfigError("max_consecutive_failures must be at least 1")
@@ -42,6 +46,7 @@ class WatchServer:
         self.history = history
         self.metrics = metrics
         self.max_consecutive_failures = max_consecutive_failures
+        self.console = console  # the web console, mounted at /console/ when set
         self._runner: web.AppRunner | None = None
         self.bound: ListenAddress | None = None
 
@@ -70,6 +75,8 @@ class WatchServer:
         app = web.Application()
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/metrics", self._metrics)
+        if self.console is not None:
+            mount(app, self.console)
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
         site = web.TCPSite(runner, self.address.host, self.address.port)
@@ -84,7 +91,8 @@ class WatchServer:
         self._runner = runner
         host, port = runner.addresses[0][:2]
         self.bound = ListenAddress(host=str(host), port=int(port))
-        log.info("serving /healthz and /metrics", extra={"address": str(self.bound)})
+        served = "/healthz, /metrics" + (" and /console/" if self.console else "")
+        log.info(f"serving {served}", extra={"address": str(self.bound)})
         return self.bound
 
     async def stop(self) -> None:

@@ -19,6 +19,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from imagegate.config.load import load_config
+from imagegate.console.app import Console, ConsoleOptions, make_console
 from imagegate.domain.allowlist import Config
 from imagegate.domain.listen import ListenAddress
 from imagegate.domain.schedule import Schedule, format_duration
@@ -158,12 +159,20 @@ class Watcher:
         self.list_ttl = list_ttl_for(schedule)
         self.metrics = WatchMetrics()
         self.failed_run: int | None = None  # the state's id of a run that raised
+        self.console: Console | None = None  # told after each run (its catalogue refreshes)
 
     def _delivered(self, result: DeliveryResult) -> None:
         if not result.delivered:
             self.metrics.count_error("notify")
 
     async def job(self) -> RunOutcome:
+        try:
+            return await self._job()
+        finally:
+            if self.console is not None:
+                self.console.refresher.wake()
+
+    async def _job(self) -> RunOutcome:
         try:
             config = load_config(self.options.config_path)
         except ImagegateError as exc:  # the scheduler logs it; the loop goes on
@@ -229,11 +238,14 @@ async def watch(options: WatchOptions) -> int:
     watcher = Watcher(options, config, schedule)
     history = RunHistory()
     stop, force = asyncio.Event(), asyncio.Event()
+    if config.console is not None:
+        watcher.console = make_console(ConsoleOptions(options.config_path, options.state), config)
     server = WatchServer(
         options.listen or config.listen,
         history=history,
         metrics=watcher.metrics,
         max_consecutive_failures=options.max_consecutive_failures,
+        console=watcher.console,
     )
     async with server:
         uninstall = install_signal_handlers(asyncio.get_running_loop(), stop, force=force)
