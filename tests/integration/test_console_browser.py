@@ -9,6 +9,7 @@ import json
 from types import SimpleNamespace
 
 import pytest
+from aiohttp import web
 
 from imagegate.state import PendingStatus, open_state
 from tests.support.bgserver import BackgroundServer
@@ -54,7 +55,7 @@ def world(source_registry, target_registry, tmp_path, image_factory, capsys):
               policy: review
         """,
     )
-    code, out, err = cli(capsys, "sync", "-c", str(cfg), "--output", "json")
+    code, _, err = cli(capsys, "sync", "-c", str(cfg), "--output", "json")
     assert code == 0, err
     console = ConsoleProcess(cfg, tmp=tmp_path)
     yield SimpleNamespace(
@@ -173,9 +174,7 @@ def test_a_forged_cross_site_post_is_refused(world, browser):
     assert [c.id for c in _pending(world)] == [change.id]
 
 
-def _evil_app(action: str):
-    from aiohttp import web
-
+def _evil_app(action: str) -> web.Application:
     async def page(_):
         return web.Response(
             content_type="text/html",

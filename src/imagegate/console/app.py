@@ -9,6 +9,7 @@ store (read-only to look, writable to decide: deciding takes no run lock, like t
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -124,7 +125,7 @@ class Console:
 
 
 CONSOLE_KEY = web.AppKey("console", Console)
-IDENTITY_KEY = "imagegate_console_identity"
+_IDENTITY: contextvars.ContextVar[Identity] = contextvars.ContextVar("console_identity")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -132,10 +133,14 @@ def console_of(request: web.Request) -> Console:
     return request.config_dict[CONSOLE_KEY]
 
 
-def identity_of(request: web.Request) -> Identity:
-    who = request[IDENTITY_KEY]
-    assert isinstance(who, Identity)
-    return who
+def identity_of(_: web.Request) -> Identity:
+    """Who asks (set by the middleware for the request's task)."""
+    return _IDENTITY.get()
+
+
+def set_identity(_: web.Request, who: Identity) -> None:
+    """A sign-in or sign-out: the middleware then sends the new session's cookie."""
+    _IDENTITY.set(who)
 
 
 @web.middleware
@@ -144,7 +149,7 @@ async def _hygiene(request: web.Request, handler: Handler) -> web.StreamResponse
     console = console_of(request)
     console.current()
     who = identify(request, console.settings, console.signer)
-    request[IDENTITY_KEY] = who
+    _IDENTITY.set(who)
     response: web.StreamResponse
     try:
         response = await handler(request)

@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from imagegate.console.app import IDENTITY_KEY, PREFIX, console_of, identity_of
+from imagegate.console.app import PREFIX, console_of, identity_of, set_identity
 from imagegate.console.auth import Identity, same_origin
 from imagegate.console.catalogue import State, build_catalogue, filter_catalogue
 from imagegate.console.passwords import check_user
@@ -112,13 +112,13 @@ async def signin(request: web.Request) -> web.StreamResponse:
         )
     expires = int(time.time() + console.settings.session_ttl.total_seconds())
     who = Identity(name, console.settings.role_of(name), new_session(name, expires))
-    request[IDENTITY_KEY] = who  # the middleware sets the new cookie (a fresh session id)
+    set_identity(request, who)  # the middleware sets the new cookie (a fresh session id)
     raise web.HTTPFound(f"{PREFIX}/catalogue")
 
 
 async def signout(request: web.Request) -> web.StreamResponse:
     await _form(request)
-    request[IDENTITY_KEY] = Identity("", None, new_session("", int(time.time()) + 3600))
+    set_identity(request, Identity("", None, new_session("", int(time.time()) + 3600)))
     raise web.HTTPFound(f"{PREFIX}/signin")
 
 
