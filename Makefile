@@ -20,11 +20,16 @@ $(STAMP): pyproject.toml
 deps: $(STAMP) system-deps
 
 # The CNCF distribution registry (Debian package docker-registry) runs the real-registry tests
-# and the demo; skopeo is the peer the benchmarks compare against.
+# and the demo; skopeo is the peer the benchmarks compare against; chromium (driven by
+# Playwright with the system browser, nothing downloaded) runs the console's browser tests.
 system-deps:
 	@if [ ! -x /usr/bin/docker-registry ]; then \
 	  echo "installing Debian package docker-registry"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq docker-registry >/dev/null; \
+	fi
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  echo "installing Debian package chromium (the console's browser tests)"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; \
 	fi
 
 lint: $(STAMP)
@@ -40,8 +45,9 @@ unit: $(STAMP)
 test: deps lint typecheck
 	$(BIN)/pytest -q tests
 
+# `make demo CONSOLE=1` keeps the registries and the web console up until Ctrl-C.
 demo: deps
-	$(BIN)/python -m demo
+	$(BIN)/python -m demo $(if $(CONSOLE),--console)
 
 # `make bench` (a few minutes), `make bench BENCH_ARGS=--quick` (about a minute); see
 # docs/benchmarks.md. Results: bench/out/*.json and *.md.
