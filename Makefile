@@ -21,7 +21,8 @@ deps: $(STAMP) system-deps
 
 # The CNCF distribution registry (Debian package docker-registry) runs the real-registry tests
 # and the demo; skopeo is the peer the benchmarks compare against. zsh and fish check the
-# completion scripts (tests/integration/test_cli_conventions.py).
+# completion scripts (tests/integration/test_cli_conventions.py); chromium (driven by
+# Playwright with the system browser, nothing downloaded) runs the console's browser tests.
 system-deps:
 	@if [ ! -x /usr/bin/docker-registry ]; then \
 	  echo "installing Debian package docker-registry"; \
@@ -30,6 +31,10 @@ system-deps:
 	@if ! command -v zsh >/dev/null || ! command -v fish >/dev/null; then \
 	  echo "installing Debian packages zsh fish"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq zsh fish >/dev/null; \
+	fi
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  echo "installing Debian package chromium (the console's browser tests)"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; \
 	fi
 
 lint: $(STAMP)
@@ -45,8 +50,9 @@ unit: $(STAMP)
 test: deps lint typecheck
 	$(BIN)/pytest -q tests
 
+# `make demo CONSOLE=1` keeps the registries and the web console up until Ctrl-C.
 demo: deps
-	$(BIN)/python -m demo
+	$(BIN)/python -m demo $(if $(CONSOLE),--console)
 
 # `make bench` (a few minutes), `make bench BENCH_ARGS=--quick` (about a minute); see
 # docs/benchmarks.md. Results: bench/out/*.json and *.md.

@@ -28,6 +28,7 @@ from demo.console import heading, say, shown_path
 from demo.org import run_org
 from demo.report import render_summary
 from demo.scenario import run_scenario
+from demo.webconsole import HINT, serve_console
 from imagegate.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, ImagegateError
 
 DEFAULT_DIR = Path(".demo")
@@ -41,6 +42,11 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         type=Path,
         default=DEFAULT_DIR,
         help=f"where the allowlist and the state database go (default: {DEFAULT_DIR}/)",
+    )
+    p.add_argument(
+        "--console",
+        action="store_true",
+        help="then serve the web console on the demo's state until Ctrl-C (make demo CONSOLE=1)",
     )
     return p.parse_args(argv)
 
@@ -62,7 +68,7 @@ def _terminate(signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt(f"signal {signum}")  # unwinds through the finally blocks
 
 
-def _demo(workdir: Path, storage: Path) -> None:
+def _demo(workdir: Path, storage: Path, *, console: bool = False) -> None:
     began = time.monotonic()
     heading("Starting two local registries (CNCF distribution, storage in a temp directory)")
     with (
@@ -72,10 +78,14 @@ def _demo(workdir: Path, storage: Path) -> None:
         say(f'  "Docker Hub" stand-in   {hub.url}   (pid {hub.pid})')
         say(f"  organization registry  {org.url}   (pid {org.pid})")
         outcome = run_scenario(workdir, hub, org)
-    org_job = run_org(workdir, storage / "hub-registry", ImageFactory(seed=7))
-    outcome = replace(outcome, org_checks=org_job.checks)
+        org_job = run_org(workdir, storage / "hub-registry", ImageFactory(seed=7))
+        outcome = replace(outcome, org_checks=org_job.checks)
+        if console:
+            serve_console(workdir)  # until Ctrl-C, with the first two registries still up
     heading("Done")
     say(render_summary(outcome, seconds=time.monotonic() - began))
+    if not console:
+        say(HINT)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -91,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         workdir = _fresh_workdir(args.dir)
         say(f"imagegate demo: allowlist and state in {shown_path(workdir)}/")
         with tempfile.TemporaryDirectory(prefix="imagegate-demo-") as storage:
-            _demo(workdir, Path(storage))
+            _demo(workdir, Path(storage), console=args.console)
     except (ImagegateError, RegistryStartError, subprocess.TimeoutExpired) as exc:
         print(f"demo: error: {exc}", file=sys.stderr)
         return EXIT_FAILURE

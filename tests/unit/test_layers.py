@@ -88,6 +88,14 @@ def test_run_does_not_import_cli_or_watch() -> None:
     assert violations("run", ("imagegate.cli", "imagegate.watch")) == []
 
 
+def test_only_the_top_layers_import_the_console() -> None:
+    """The web console sits beside watch/: it uses run/, plan/ and state like the CLI does;
+    only watch/ and cli/ mount or start it, and it never imports them."""
+    below = ("domain", "config", "plan", "run", *SUBSYSTEMS)
+    assert [v for p in below for v in violations(p, ("imagegate.console",))] == []
+    assert violations("console", ("imagegate.cli", "imagegate.watch")) == []
+
+
 def test_the_rules_see_imports() -> None:
     """The checker itself: it finds the imports a module really has."""
     found = imports(SRC / "run" / "sync.py")

@@ -47,6 +47,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "imagegate.cli.pending",
     "imagegate.cli.approve",
     "imagegate.cli.watch",
+    "imagegate.cli.console",
     "imagegate.cli.copy",
     "imagegate.cli.classify",
     "imagegate.cli.doctor",

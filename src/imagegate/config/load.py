@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from types import MappingProxyType
 
+from imagegate.config.console import parse_console
 from imagegate.config.images import parse_defaults, parse_images
 from imagegate.config.trust import apply_trust
 from imagegate.config.yamldoc import Context, Node, compose_file
@@ -48,7 +49,7 @@ from imagegate.state.paths import default_state_path
 
 TOP_KEYS = frozenset(
     {"version", "target", "registries", "defaults", "images", "state", "schedule", "listen",
-     "notify", "lock"}
+     "notify", "lock", "console"}
 )  # fmt: skip
 TARGET_KEYS = frozenset({"registry", "namespace", "hub", "access_management", "manage_teams"})
 HUB_KEYS = frozenset({"url", "username", "token", "team_ids"})
@@ -98,6 +99,7 @@ def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> Co
         listen=_listen(top["listen"]) if "listen" in top else ListenAddress(),
         webhooks=_notify(top["notify"]) if "notify" in top else (),
         lock=_path(top["lock"], base) if "lock" in top else None,
+        console=parse_console(top["console"], base) if "console" in top else None,
         warnings=tuple(ctx.warnings),
     )
 

@@ -203,6 +203,29 @@ WEBHOOK = _obj(
     required=("url",),
 )
 
+_NAMES: Json = {"type": "array", "items": _STR}
+CONSOLE = _obj(
+    {
+        "approvers": {**_NAMES, "description": "users who may approve and reject"},
+        "viewers": {**_NAMES, "description": "users who may look; '*' for every signed-in user"},
+        "proxy": _obj(
+            {
+                "header": {**_STR, "description": "e.g. X-Forwarded-User"},
+                "trusted": {**_NAMES, "minItems": 1, "description": "the proxy's addresses"},
+            },
+            "sign-in by an authenticating reverse proxy",
+            required=("header", "trusted"),
+        ),
+        "users_file": {**_STR, "description": "name:scrypt$... lines (console hash-password)"},
+        "secret_file": {**_STR, "description": "session key (default: beside the state)"},
+        "listen": {"type": "string", "pattern": r"^(\[[0-9A-Fa-f:.]+\]|[^:\[\]\s]*):[0-9]+$"},
+        "refresh": _DURATION,
+        "secure_cookies": _BOOL,
+        "session_ttl": _DURATION,
+    },
+    "the web console (`imagegate console`, and `imagegate watch`'s address)",
+)
+
 SCHEMA: Json = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": SCHEMA_ID,
@@ -229,6 +252,7 @@ SCHEMA: Json = {
             },
             "listen": {"type": "string", "pattern": r"^(\[[0-9A-Fa-f:.]+\]|[^:\[\]\s]*):[0-9]+$"},
             "notify": _obj({"webhooks": {"type": "array", "items": WEBHOOK}}, "notifications"),
+            "console": CONSOLE,
         },
         "imagegate allowlist file",
         required=("version", "target", "images"),

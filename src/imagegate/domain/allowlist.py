@@ -15,6 +15,7 @@ from pathlib import Path
 from types import MappingProxyType
 from urllib.parse import urlsplit
 
+from imagegate.domain.console import ConsoleSettings
 from imagegate.domain.digest import Digest
 from imagegate.domain.listen import ListenAddress
 from imagegate.domain.manifest import Platform
@@ -286,6 +287,7 @@ class Config:
     listen: ListenAddress = field(default_factory=ListenAddress)
     webhooks: tuple[WebhookConfig, ...] = ()
     lock: Path | None = None  # the lock file of review decisions (None: decisions in the state)
+    console: ConsoleSettings | None = None  # the web console (`console:`); None: not set up
     warnings: tuple[str, ...] = ()  # worth telling the user (e.g. a secret written in clear)
 
     def find_image(self, name: str) -> ImageEntry | None:

@@ -1,5 +1,6 @@
 """The watch loop's HTTP endpoints: ``/livez``, ``/readyz``, ``/healthz`` (JSON) and
 ``/metrics`` (Prometheus text).
+The web console is mounted at ``/console/`` when the allowlist has a ``console:`` section.
 
 Started and stopped from inside the watch loop's event loop, so every answer also proves the
 loop is alive. ``/livez``: 200 while the loop runs and its scheduler is not wedged (for a
@@ -19,6 +20,8 @@ from typing import Protocol
 
 from aiohttp import web
 
+from imagegate.console.app import Console
+from imagegate.console.serve import mount
 from imagegate.domain.listen import ListenAddress
 from imagegate.errors import ConfigError
 from imagegate.watch.metrics import CONTENT_TYPE
@@ -52,6 +55,7 @@ class WatchServer:
         readiness: Readiness = always_ready,
         wedged_after: timedelta = DEFAULT_WEDGED_AFTER,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        console: Console | None = None,
     ) -> None:
         if max_consecutive_failures < 1:
             raise ConfigError("max_consecutive_failures must be at least 1")
@@ -62,6 +66,7 @@ class WatchServer:
         self.readiness = readiness
         self.wedged_after = wedged_after
         self.clock = clock
+        self.console = console  # the web console, mounted at /console/ when set
         self._runner: web.AppRunner | None = None
         self.bound: ListenAddress | None = None
 
@@ -100,6 +105,8 @@ class WatchServer:
         app.router.add_get("/readyz", self._readyz)
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/metrics", self._metrics)
+        if self.console is not None:
+            mount(app, self.console)
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
         site = web.TCPSite(runner, self.address.host, self.address.port)
@@ -114,9 +121,8 @@ class WatchServer:
         self._runner = runner
         host, port = runner.addresses[0][:2]
         self.bound = ListenAddress(host=str(host), port=int(port))
-        log.info(
-            "serving /livez, /readyz, /healthz and /metrics", extra={"address": str(self.bound)}
-        )
+        served = "/livez, /readyz, /healthz, /metrics" + (" and /console/" if self.console else "")
+        log.info(f"serving {served}", extra={"address": str(self.bound)})
         return self.bound
 
     async def stop(self) -> None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from imagegate.config.load import load_config
+from imagegate.console.app import Console, ConsoleOptions, make_console
 from imagegate.domain.allowlist import Config
 from imagegate.domain.schedule import Schedule, format_duration
 from imagegate.errors import ImagegateError, UsageError
@@ -158,6 +159,7 @@ class Watcher:
         self.metrics = WatchMetrics()
         self.failed_run: int | None = None  # the state's id of a run that raised
         self.reload_error: str | None = None  # why the last re-read of the file failed
+        self.console: Console | None = None  # told after each run (its catalogue refreshes)
 
     async def ready(self) -> HealthReport:
         """``/readyz``: the last valid allowlist is loaded and its state database usable."""
@@ -168,6 +170,13 @@ class Watcher:
             self.metrics.count_error(ErrorKind.NOTIFY)
 
     async def job(self) -> RunOutcome:
+        try:
+            return await self._job()
+        finally:
+            if self.console is not None:
+                self.console.refresher.wake()
+
+    async def _job(self) -> RunOutcome:
         try:
             config = load_config(self.options.config_path)
         except ImagegateError as exc:  # the scheduler logs it; the loop goes on
@@ -229,12 +238,15 @@ async def watch(options: WatchOptions) -> int:
     watcher = Watcher(options, config, schedule)
     history = RunHistory()
     stop, force = asyncio.Event(), asyncio.Event()
+    if config.console is not None:
+        watcher.console = make_console(ConsoleOptions(options.config_path, options.state), config)
     server = WatchServer(
         options.listen or config.listen,
         history=history,
         metrics=watcher.metrics,
         max_consecutive_failures=options.max_consecutive_failures,
         readiness=watcher.ready,
+        console=watcher.console,
     )
     async with server:
         uninstall = install_signal_handlers(asyncio.get_running_loop(), stop, force=force)
