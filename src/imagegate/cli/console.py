@@ -10,9 +10,7 @@ import sys
 from typing import Any
 
 from imagegate.cli.common import add_config_options, config_path, load
-from imagegate.console.app import ConsoleOptions, make_console
 from imagegate.console.passwords import MAX_PASSWORD, hash_password
-from imagegate.console.serve import serve
 from imagegate.domain.listen import parse_listen
 from imagegate.errors import EXIT_OK, UsageError
 
@@ -61,6 +59,9 @@ def run_hash(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from imagegate.console.app import ConsoleOptions, make_console
+    from imagegate.console.serve import serve
+
     config = load(args)
     console = make_console(ConsoleOptions(config_path(args), args.state), config)
     settings = config.console
