@@ -22,7 +22,7 @@ from tests.support.console import (
     shoot,
     sign_in,
 )
-from tests.support.images import oci_labels
+from tests.support.images import build_image, build_index, oci_labels, random_layer
 from tests.support.pusher import Pusher
 from tests.support.world import cli, push_tags, write_allowlist
 
@@ -60,6 +60,7 @@ def world(source_registry, target_registry, tmp_path, image_factory, capsys):
     console = ConsoleProcess(cfg, tmp=tmp_path)
     yield SimpleNamespace(
         cfg=cfg,
+        up=up,
         tgt=target_registry.host,
         target=Pusher(target_registry.url),
         nginx=pushed[("library/nginx", "1.27")],
@@ -198,3 +199,48 @@ def test_a_label_holding_script_is_shown_as_text(world, browser):
     assert HOSTILE in texts
     assert page.evaluate("window.pwned") is None
     assert page.locator(".label-value b").count() == 0
+
+
+def _nginx(seed: int, version: str, env: tuple[str, ...] = (), **config: object):
+    image = build_image(
+        [random_layer(512, seed)],
+        env=["PATH=/bin", *env],
+        labels=oci_labels(version),
+        config_extra=config,
+    )
+    return build_index([image])
+
+
+def test_the_review_page_shows_what_changed_in_the_config(world, browser, capsys):
+    """nginx 1.27 is approved and mirrored, then moves upstream to an image running as another
+    user, exposing another port, with another env variable: the review page says so (the
+    env variable's name, never its value)."""
+    old = _nginx(7001, "1.27.0", User="nginx", ExposedPorts={"80/tcp": {}})
+    new = _nginx(
+        7002, "1.27.1", User="root", ExposedPorts={"80/tcp": {}, "2222/tcp": {}},
+        env=("SSH_PASSWORD=hunter2",),
+    )  # fmt: skip
+    world.up.push_image("library/nginx", "1.27", old)
+    sync = ("sync", "-c", str(world.cfg), "--output", "json")
+    approve = ("approve", "-c", str(world.cfg), f"acme/nginx:1.27@{old.digest}")
+    for args in (sync, approve, sync):
+        code, _, err = off_loop(cli, capsys, *args)
+        assert code == 0, err
+    world.up.push_image("library/nginx", "1.27", new)
+    code, _, err = off_loop(cli, capsys, *sync)
+    assert code == 0, err
+    [change] = [c for c in _pending(world) if str(c.new_digest) == new.digest]
+    assert str(change.old_digest) == old.digest
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    sign_in(page, world.console.url, "ann")
+    page.goto(world.console.url + "/review")
+    section = page.locator(f"#change-{change.id}")
+    user = section.locator(".config-change[data-field=user]")
+    assert user.locator("code.before").inner_text() == "nginx"
+    assert user.locator("code.after").inner_text() == "root"
+    ports = section.locator(".config-change[data-field=exposed_ports] code.added")
+    assert ports.all_inner_texts() == ["+2222/tcp"]
+    env = section.locator(".config-change[data-field=env_names]").inner_text()
+    assert "+SSH_PASSWORD" in env and "hunter2" not in page.content()
+    page.evaluate(f"document.getElementById('change-{change.id}').scrollIntoView()")
+    shoot(page, "review-changes")

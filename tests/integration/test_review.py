@@ -10,7 +10,7 @@ from imagegate.domain.digest import Digest
 from imagegate.errors import UsageError
 from imagegate.run.review import Selector, parse_selector
 from imagegate.state import EventKind, open_state
-from tests.support.images import oci_labels
+from tests.support.images import build_image, build_index, oci_labels, random_layer
 from tests.support.pusher import Pusher
 from tests.support.world import cli, push_tags, write_allowlist
 
@@ -264,3 +264,67 @@ def test_parse_selector(text, expected):
 def test_parse_selector_refuses(text):
     with pytest.raises(UsageError):
         parse_selector(text)
+
+
+def _configured(seed: int, **extra: object):
+    """An index (amd64 + arm64) whose amd64 child has the config fields ``extra``."""
+    amd = build_image(
+        [random_layer(512, seed)],
+        env=extra.pop("env"),  # type: ignore[arg-type]
+        labels=oci_labels(str(extra.pop("version"))),
+        config_extra=extra,
+    )
+    arm = build_image([random_layer(512, seed + 1)], platform="linux/arm64")
+    return build_index([amd, arm])
+
+
+def rev(version: str) -> str:
+    return oci_labels(version)["org.opencontainers.image.revision"]
+
+
+def test_pending_shows_the_config_changes_that_matter(world, capsys):
+    w = world
+    secret = "s3cret-value-never-shown"
+    old = _configured(
+        9001, env=["PATH=/bin", "DEBUG=1"], version="1.0.0", User="root",
+        ExposedPorts={"6379/tcp": {}}, WorkingDir="/data",
+    )  # fmt: skip
+    new = _configured(
+        9101, env=["PATH=/bin", f"API_TOKEN={secret}"], version="1.0.1", User="nobody",
+        ExposedPorts={"6379/tcp": {}, "8080/tcp": {}}, WorkingDir="/data",
+    )  # fmt: skip
+    w.up.push_image("up/rev", "1.0", old)
+    sync(capsys, w)
+    cli(capsys, "approve", "-c", w.cfg, "acme/rev:1.0")
+    sync(capsys, w)
+    w.up.push_image("up/rev", "1.0", new)
+    sync(capsys, w)
+    [change] = pending(capsys, w)
+    assert change["old_digest"] == old.digest
+    d = change["details"]
+    assert d["platform"] == "linux/amd64"
+    assert d["config_changes"] == {
+        "changes": [
+            {"field": "user", "before": ["root"], "after": ["nobody"]},
+            {"field": "exposed_ports", "before": [], "after": ["8080/tcp"]},
+            {"field": "env_names", "before": ["DEBUG"], "after": ["API_TOKEN"]},
+            {"field": "label_version", "before": ["1.0.0"], "after": ["1.0.1"]},
+            {"field": "label_revision", "before": [rev("1.0.0")], "after": [rev("1.0.1")]},
+        ],
+        "truncated": False,
+    }
+    code, out, _ = cli(capsys, "pending", "-c", w.cfg)
+    assert code == 0
+    for text in ("user: root -> nobody", "exposed ports: +8080/tcp", "+API_TOKEN -DEBUG"):
+        assert text in out
+    assert secret not in out
+    with open_state(w.state, readonly=True) as store:
+        [stored] = store.pending(None)[-1:]
+    assert stored.details is not None and stored.details.config_changes is not None
+    assert secret not in json.dumps(stored.details.as_json())
+
+
+def test_a_new_tag_has_no_config_comparison(world, capsys):
+    sync(capsys, world)
+    [change] = pending(capsys, world)
+    assert change["old_digest"] is None and "config_changes" not in change["details"]

@@ -199,12 +199,19 @@ def build_image(
     env: Sequence[str] = ("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",),
     cmd: Sequence[str] = ("/bin/sh",),
     annotations: Mapping[str, str] | None = None,
+    config_extra: Mapping[str, object] | None = None,
 ) -> BuiltManifest:
-    """One image manifest (Docker v2 schema 2 or OCI) for ``platform`` ("os/arch[/variant]")."""
+    """One image manifest (Docker v2 schema 2 or OCI) for ``platform`` ("os/arch[/variant]");
+    ``config_extra``: more fields of the config's ``config`` object (User, ExposedPorts...)."""
     config_doc: dict[str, object] = {
         **_platform_dict(platform),
         "created": created,
-        "config": {"Env": list(env), "Cmd": list(cmd), "Labels": dict(labels or {})},
+        "config": {
+            "Env": list(env),
+            "Cmd": list(cmd),
+            "Labels": dict(labels or {}),
+            **dict(config_extra or {}),
+        },
         "rootfs": {"type": "layers", "diff_ids": [layer.diff_id for layer in layers]},
         "history": [{"created": created, "created_by": layer.created_by} for layer in layers],
     }

@@ -19,9 +19,12 @@ STATUSES = ("pending", "approved", "rejected", "applied", "superseded", "all")
 def register(sub: Any) -> None:
     p = sub.add_parser(
         "pending",
-        help="list changes waiting for review (review policy), with build time, size, labels",
+        help="list changes waiting for review (review policy), with build time, size, labels "
+        "and config changes",
         description="List pending changes: source and tag, old and new digest, when the new "
-        "image was built, its platforms, size, how many layers changed and its OCI labels. "
+        "image was built, its platforms, size, how many layers changed, its OCI labels and what "
+        "changed in its config (user, entrypoint, cmd, exposed ports, env variable names, "
+        "working dir, version/revision/source labels). "
         "Decide with `imagegate approve` or `imagegate reject`.",
     )
     add_config_options(p)
@@ -69,6 +72,19 @@ def _layers(details: ReviewDetails | None) -> str:
     return f"{text} ({details.platform})" if details.platform else text
 
 
+def _config_rows(details: ReviewDetails) -> list[tuple[str, str]]:
+    """What changed in the config since the old digest (env NAMES only), one row a field."""
+    changes = details.config_changes
+    if changes is None:
+        return []
+    rows = [("config", c.text()) for c in changes.changes]
+    if not changes.changes:
+        rows.append(("config", "unchanged (user, entrypoint, cmd, ports, env names, workdir)"))
+    if changes.truncated:
+        rows.append(("config", "(a field was cut at the size caps: not every change is shown)"))
+    return rows
+
+
 def render_change(change: PendingChange, note: str = "") -> str:
     """One change as an indented block (pure); ``note`` is an extra line about it."""
     d = change.details
@@ -84,6 +100,7 @@ def render_change(change: PendingChange, note: str = "") -> str:
     ]
     if d is not None:
         rows += [("label", f"{k}={v}") for k, v in d.labels]
+        rows += _config_rows(d)
     if note:
         rows.append(("note", note))
     if d is not None and d.error:

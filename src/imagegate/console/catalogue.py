@@ -15,7 +15,7 @@ from imagegate.console.seams import Verdict
 from imagegate.console.snapshot import Snapshot
 from imagegate.domain.allowlist import Config, ImageEntry
 from imagegate.domain.digest import Digest
-from imagegate.domain.records import PendingChange, PendingStatus, TagRecord
+from imagegate.domain.records import Event, EventKind, PendingChange, PendingStatus, TagRecord
 from imagegate.plan import status as st
 
 
@@ -48,9 +48,12 @@ _STATES = {
 
 @dataclass(frozen=True, slots=True)
 class Approval:
+    """Who put the current digest there: an approver, or (``rollback``) who rolled back."""
+
     by: str
     at: datetime | None
     reason: str
+    rollback: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +101,24 @@ def _approvals(changes: Iterable[PendingChange]) -> dict[tuple[str, str, Digest]
     return out
 
 
+def _rollbacks(events: Iterable[Event]) -> dict[tuple[str, str, Digest], Approval]:
+    """Rollback events by (repo, tag, restored target digest); a later one wins."""
+    out: dict[tuple[str, str, Digest], Approval] = {}
+    for e in events:
+        if e.kind is EventKind.ROLLED_BACK and e.image and e.tag and e.digest is not None:
+            out[(e.image, e.tag, e.digest)] = Approval(e.actor, e.at, e.reason, rollback=True)
+    return out
+
+
+def _later(a: Approval | None, b: Approval | None) -> Approval | None:
+    """The more recent of two decisions (an undated one loses)."""
+    if a is None or b is None:
+        return a or b
+    if a.at is None or (b.at is not None and b.at >= a.at):
+        return b
+    return a
+
+
 def _tag_row(
     entry: ImageEntry,
     tag: str,
@@ -106,6 +127,7 @@ def _tag_row(
     status: st.TagStatus | None,
     approvals: Mapping[tuple[str, str, Digest], Approval],
     pending: int,
+    rollbacks: Mapping[tuple[str, str, Digest], Approval] | None = None,
 ) -> TagRow:
     digest = status.mirrored if status is not None and status.mirrored else None
     digest = digest or (record.target_digest if record else None)
@@ -120,6 +142,8 @@ def _tag_row(
     for d in (record.source_digest if record else None, digest):
         if d is not None and approval is None:
             approval = approvals.get((repo, tag, d))
+    if digest is not None and rollbacks:  # the current digest came back by a rollback
+        approval = _later(approval, rollbacks.get((repo, tag, digest)))
     base = f"{entry.target.familiar}:{tag}"
     return TagRow(
         tag=tag,
@@ -141,12 +165,16 @@ def build_catalogue(
     records: Iterable[TagRecord],
     changes: Iterable[PendingChange],
     snapshot: Snapshot,
+    rollbacks: Iterable[Event] = (),
 ) -> tuple[ImageRow, ...]:
+    """``rollbacks``: the state's ``rolled_back`` events (oldest first), so a digest restored
+    by a rollback says who rolled it back rather than who once approved it."""
     by_repo: dict[str, dict[str, TagRecord]] = {}
     for r in records:
         by_repo.setdefault(r.target_repo, {})[r.tag] = r
     changes = tuple(changes)
     approvals = _approvals(changes)
+    restored = _rollbacks(rollbacks)
     waiting: dict[tuple[str, str], int] = {}
     for c in changes:
         if c.status is PendingStatus.PENDING:
@@ -168,6 +196,7 @@ def build_catalogue(
                 status=snapshot.statuses.get((repo, tag)),
                 approvals=approvals,
                 pending=waiting.get((repo, tag), 0),
+                rollbacks=restored,
             )
             for tag in sorted(names)
         )

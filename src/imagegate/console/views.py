@@ -30,6 +30,7 @@ STATIC = Path(__file__).parent / "static"
 MAX_REASON = 500
 MAX_EVENTS = 300
 MAX_TIMELINES = 30
+MAX_ROLLBACKS = 5000  # the latest rollback events read for the catalogue
 
 
 def render(request: web.Request, template: str, *, status: int = 200, **ctx: Any) -> web.Response:
@@ -129,8 +130,13 @@ async def catalogue(request: web.Request) -> web.StreamResponse:
     state_text = request.query.get("state", "")
     state = next((s for s in State if s.name.lower() == state_text), None)
     with console.open_state(readonly=True) as store:
+        rollbacks = store.events(kind=EventKind.ROLLED_BACK, limit=MAX_ROLLBACKS)
         images = build_catalogue(
-            console.config, store.tags(), store.pending(None), console.refresher.snapshot
+            console.config,
+            store.tags(),
+            store.pending(None),
+            console.refresher.snapshot,
+            rollbacks=rollbacks,
         )
         rows = filter_catalogue(images, query, state)
         verdicts = {

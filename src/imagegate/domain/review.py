@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from imagegate.domain.configdiff import ConfigChanges
+
 LABEL_PREFIX = "org.opencontainers.image."
 
 
@@ -28,6 +30,9 @@ class ReviewDetails:
     layers_changed: int | None = None  # layers of ``platform`` not in the old digest's
     labels: tuple[tuple[str, str], ...] = ()  # ``org.opencontainers.image.*`` labels, in order
     error: str = ""  # the details are incomplete because of this
+    # config fields that differ from the old digest's (same platform); None: not compared
+    # (a new tag, or the old config could not be read). Rows stored before it load as None.
+    config_changes: ConfigChanges | None = None
 
     def label(self, short: str) -> str | None:
         """The value of ``org.opencontainers.image.<short>``, if the image has it."""
@@ -45,6 +50,8 @@ class ReviewDetails:
             "layers_changed": self.layers_changed,
             "labels": dict(self.labels),
         }
+        if self.config_changes is not None:
+            out["config_changes"] = self.config_changes.as_json()
         if self.error:
             out["inspect_error"] = self.error
         return out
@@ -65,6 +72,7 @@ class ReviewDetails:
             if isinstance(labels, Mapping)
             else (),
             error=error if isinstance(error, str) else "",
+            config_changes=ConfigChanges.from_json(doc.get("config_changes")),
         )
 
 

@@ -13,6 +13,7 @@ from imagegate.domain.units import human_bytes
 LABELS = ("version", "revision", "source")  # the labels a notification shows, in this order
 MAX_VALUE = 80  # characters of a label value in a notification
 SHORT_REVISION = 12  # characters of a revision in the one-line summary
+MAX_ITEMS = 16  # items of one config field in a notification
 
 
 def _labels(details: ReviewDetails) -> dict[str, str]:
@@ -31,6 +32,19 @@ def details_json(details: ReviewDetails) -> dict[str, object]:
         "layers_changed": details.layers_changed,
         "labels": _labels(details),
     }
+    changes = details.config_changes
+    if changes is not None:
+        out["config_changes"] = {
+            "changes": [
+                {
+                    "field": str(c.field),
+                    "before": [x[:MAX_VALUE] for x in c.before[:MAX_ITEMS]],
+                    "after": [x[:MAX_VALUE] for x in c.after[:MAX_ITEMS]],
+                }
+                for c in changes.changes
+            ],
+            "truncated": changes.truncated,
+        }
     if details.error:
         out["inspect_error"] = details.error
     return out
@@ -38,7 +52,8 @@ def details_json(details: ReviewDetails) -> dict[str, object]:
 
 def details_summary(details: ReviewDetails) -> str:
     """One short line, e.g. ``built 2026-11-20, 3 platforms, 41.2 MiB, 2 of 5 layers
-    changed, version 7.4.1, revision abc123``; empty when nothing is known."""
+    changed, version 7.4.1, revision abc123, config changed: user, env names``; empty when
+    nothing is known."""
     d = details
     parts: list[str] = []
     if d.created:
@@ -58,6 +73,9 @@ def details_summary(details: ReviewDetails) -> str:
         parts.append(f"version {labels['version']}")
     if "revision" in labels:
         parts.append(f"revision {labels['revision'][:SHORT_REVISION]}")
+    if d.config_changes:  # field names only: the values are in the JSON and `pending`
+        names = [c.field.heading for c in d.config_changes.changes]
+        parts.append("config changed: " + (", ".join(names) or "past the size caps"))
     if d.error:
         parts.append("details incomplete")
     return ", ".join(parts)

@@ -2,8 +2,11 @@
 
 Only called when a change is detected (a pending change is created), and bounded: at most
 :data:`MAX_PLATFORMS` child manifests and ONE config blob (at most :data:`MAX_CONFIG_BYTES`)
-for the new digest; for the old digest only its top manifest and the child for the same
-platform, read from the target first (our own registry: no pull quota spent), then the source.
+for the new digest; for the old digest only its top manifest, the child for the same
+platform and its config blob (the same cap), read from the target first (our own registry:
+no pull quota spent), then the source. The config changes a reviewer sees
+(:mod:`imagegate.domain.configdiff`) compare those two configs: of an index, the platform
+:func:`pick_platform` shows (linux/amd64, else linux/arm64, else the first listed).
 Docker Hub counts a manifest GET as a pull, so a review costs at most
 ``MAX_PLATFORMS + 3`` pulls; blob GETs are not counted.
 
@@ -20,6 +23,7 @@ from dataclasses import replace
 from typing import Any
 
 from imagegate.domain.allowlist import Config
+from imagegate.domain.configdiff import diff_configs
 from imagegate.domain.digest import Digest
 from imagegate.domain.manifest import ImageIndex, ImageManifest, Manifest, parse_manifest
 from imagegate.domain.reference import Reference
@@ -167,10 +171,17 @@ async def inspect_digest(
                 labels=tuple(image_labels(config).items()),
             )
             if old is not None:
-                previous = await _old_layers(reader, old, shown, old_repos or (repo,))
-                if previous is not None:
-                    changed = layers_changed([x.digest for x in image.layers], previous)
+                found = await _old_image(reader, old, shown, old_repos or (repo,))
+                if found is not None:
+                    where, previous = found
+                    changed = layers_changed(
+                        [x.digest for x in image.layers], [x.digest for x in previous.layers]
+                    )
                     details = replace(details, layers_changed=changed)
+                    old_config = await reader.config(where, previous)
+                    if old_config and config:
+                        changes = diff_configs(old_config, config)
+                        details = replace(details, config_changes=changes)
     except ImagegateError as exc:
         log.warning(
             "could not inspect a digest for review",
@@ -180,10 +191,10 @@ async def inspect_digest(
     return details
 
 
-async def _old_layers(
+async def _old_image(
     reader: _Reader, old: Digest, platform: str, repos: Sequence[Reference]
-) -> list[Digest] | None:
-    """Layer digests of the old digest's ``platform`` image from the first repo that has it."""
+) -> tuple[Reference, ImageManifest] | None:
+    """The old digest's ``platform`` image, and the first repo of ``repos`` that has it."""
     for repo in repos:
         try:
             top = await reader.manifest(repo, old)
@@ -197,7 +208,7 @@ async def _old_layers(
                     return None
                 top = await reader.manifest(repo, wanted[0].digest)
             if isinstance(top, ImageManifest):
-                return [x.digest for x in top.layers]
+                return repo, top
             return None
         except NotFoundError:
             continue
