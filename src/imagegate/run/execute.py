@@ -25,6 +25,7 @@ from imagegate.domain.allowlist import ImageEntry
 from imagegate.domain.digest import Digest
 from imagegate.domain.reference import Reference
 from imagegate.domain.review import ReviewDetails
+from imagegate.domain.verdicts import StoredVerdict
 from imagegate.engine.copy import copy_image
 from imagegate.engine.events import EventCallback
 from imagegate.engine.locations import BlobLocations
@@ -45,7 +46,6 @@ from imagegate.plan.planner import (
 )
 from imagegate.registry.client import RegistryClient
 from imagegate.run.backups import delete_backup
-from imagegate.domain.verdicts import StoredVerdict
 from imagegate.run.gates import GateBlocked, blocked_message
 from imagegate.run.housekeeping import (
     DescribeChange,
@@ -185,6 +185,7 @@ class Executor:
                 await self._copy(action)
             case HoldForReview():
                 entry = self.entries[action.image]
+                await self._verify_held(entry, action)
                 change = await hold_for_review(self.store, entry, action, self.describe)
                 if change is not None:
                     self.outcome.pending.append(change)
@@ -346,6 +347,22 @@ class Executor:
                 reason=verdict.reason,
             )
         return verdict
+
+    async def _verify_held(self, entry: ImageEntry, action: HoldForReview) -> None:
+        """A change held for review is verified too (once: the verdict is stored), so the
+        reviewer sees it and approving a failed digest needs ``--override-gate``."""
+        if entry.verify is None:
+            return
+        source = entry.source.with_tag(action.tag).with_digest(action.new_digest)
+        try:
+            await verdict_for(
+                self.client, self.store, source, action.new_digest, entry.verify, clock=self.clock
+            )
+        except ImagegateError as exc:  # the hold still stands; verified again next run
+            log.warning(
+                "verification of a held change failed",
+                extra={"image": entry.target.name, "tag": action.tag, "error": str(exc)},
+            )
 
     def _adopt(self, action: SkipTag) -> None:
         """Record a tag the target holds at a digest the state does not know: a run killed
