@@ -40,8 +40,8 @@ def blocked_message(entry: ImageEntry, tag: str, digest: Digest, reason: str) ->
     """The one line a blocked digest is reported with (run summary, audit log, webhooks)."""
     return (
         f"{entry.source.familiar}:{tag} {digest.short} blocked by a verification gate: "
-        f"{reason}; the mirror stays on its last good digest (approve it with "
-        "--override-gate --reason to accept it anyway)"
+        f"{reason}; the mirror stays on its last good digest (to accept it anyway: "
+        "policy: review and imagegate approve --override-gate --reason TEXT)"
     )
 
 
