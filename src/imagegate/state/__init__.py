@@ -24,7 +24,6 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from imagegate.domain.digest import Digest
-from imagegate.domain.verdicts import StoredVerdict
 from imagegate.domain.records import (
     Event,
     EventKind,
@@ -35,6 +34,7 @@ from imagegate.domain.records import (
     TagHistoryEntry,
     TagRecord,
 )
+from imagegate.domain.verdicts import StoredVerdict
 from imagegate.state.paths import default_state_path
 from imagegate.state.sqlite import SqliteStateStore
 

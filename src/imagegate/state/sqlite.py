@@ -10,7 +10,6 @@ from pathlib import Path
 from types import TracebackType
 
 from imagegate.domain.digest import Digest
-from imagegate.domain.verdicts import StoredVerdict
 from imagegate.domain.records import (
     Event,
     EventKind,
@@ -21,6 +20,7 @@ from imagegate.domain.records import (
     TagHistoryEntry,
     TagRecord,
 )
+from imagegate.domain.verdicts import StoredVerdict
 from imagegate.errors import StateError
 from imagegate.state import cells, pendingstore, rows, tagstore, verdictstore
 from imagegate.state.db import MEMORY, Database
