@@ -44,6 +44,13 @@ def register(sub: Any) -> None:
             help="who decides (default: $IMAGEGATE_ACTOR, the CI's actor such as "
             "$GITHUB_ACTOR, the Docker Hub username, else the OS user)",
         )
+        if status is PendingStatus.APPROVED:
+            p.add_argument(
+                "--override-gate",
+                action="store_true",
+                help="approve a digest whose verification gate failed (needs --reason; "
+                "recorded with who did it in the audit log and the lock file)",
+            )
         p.set_defaults(func=run, status=status)
 
 
@@ -77,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
             by=actor_for(config, args.by),
             reason=args.reason,
             everything=args.all,
+            override_gate=getattr(args, "override_gate", False),
         )
     if args.output == "json":
         print_json({"decided": [decided_json(c) for c in decided]})

@@ -17,6 +17,7 @@ from imagegate.domain.allowlist import ImageEntry
 from imagegate.hub.models import CreateRepository, GrantTeam, RevokeTeam, SetVisibility
 from imagegate.hub.plan import describe, is_write
 from imagegate.plan.planner import (
+    BlockedByGate,
     CopyReason,
     CopyTag,
     HoldForReview,
@@ -65,7 +66,10 @@ def new_images(plan: Plan, entries: Mapping[str, ImageEntry]) -> list[str]:
 
 
 def _approve_line(entry: ImageEntry, action: HoldForReview) -> str:
-    return f"imagegate approve {entry.target.familiar}:{action.tag}@{action.new_digest}"
+    line = f"imagegate approve {entry.target.familiar}:{action.tag}@{action.new_digest}"
+    if action.gate_failed:
+        line += " --override-gate --reason '...'"
+    return line
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
@@ -112,7 +116,10 @@ def _row(inputs: MarkdownInputs, a: ImageAction) -> list[str]:
             return [action_name(a), name, f"`{a.digest.short}`{old}"]
         case HoldForReview():
             cmd = f"`{_approve_line(entry, a)}`" if entry else ""
-            return ["held for review", name, f"`{a.new_digest.short}` {cmd}"]
+            failed = f" **failed a gate:** {a.gate_failed}" if a.gate_failed else ""
+            return ["held for review", name, f"`{a.new_digest.short}`{failed} {cmd}"]
+        case BlockedByGate():
+            return ["**blocked (gate)**", name, f"`{a.digest.short}` {a.reason}"]
         case ReportRejected():
             return ["blocked (rejected)", name, f"`{a.digest.short}`"]
         case ReportMoved():

@@ -10,6 +10,7 @@ from imagegate.domain.allowlist import ImageEntry
 from imagegate.hub.models import HubAction, repository_of
 from imagegate.hub.plan import describe, is_write
 from imagegate.plan.planner import (
+    BlockedByGate,
     CopyReason,
     CopyTag,
     HoldForReview,
@@ -49,7 +50,10 @@ def _detail(action: ImageAction) -> tuple[str, str]:
             return short(action.digest), ""
         case HoldForReview():
             note = "awaiting review" + (" (already pending)" if action.already_pending else "")
-            return short(action.new_digest), f"{note}; mirrored {short(action.old_digest)}"
+            note += f"; mirrored {short(action.old_digest)}"
+            if action.gate_failed:
+                note += f"; FAILED a verification gate: {action.gate_failed}"
+            return short(action.new_digest), note
         case ReportMoved():
             return short(action.mirrored), f"pinned; upstream moved to {short(action.upstream)}"
         case ReportVanished():
@@ -64,6 +68,9 @@ def _detail(action: ImageAction) -> tuple[str, str]:
             return short(action.digest), "no longer selected; will be removed (prune: true)"
         case ObserveFailed():
             return "-", action.message
+        case BlockedByGate():
+            kept = f"; the mirror stays on {short(action.mirrored)}" if action.mirrored else ""
+            return short(action.digest), f"blocked by a verification gate: {action.reason}{kept}"
 
 
 def _image_label(key: str, entries: Mapping[str, ImageEntry]) -> str:
@@ -158,6 +165,13 @@ def plan_json(plan: Plan, entries: Mapping[str, ImageEntry]) -> dict[str, object
                     "digest": str(action.new_digest),
                     "old_digest": str(action.old_digest) if action.old_digest else None,
                     "already_pending": action.already_pending,
+                    "gate_failed": action.gate_failed or None,
+                }
+            case BlockedByGate():
+                item |= {
+                    "digest": str(action.digest),
+                    "mirrored_digest": str(action.mirrored) if action.mirrored else None,
+                    "gate": action.reason,
                 }
             case ReportMoved():
                 item |= {"digest": str(action.mirrored), "upstream_digest": str(action.upstream)}

@@ -1,13 +1,12 @@
-"""Where the console meets features still being built (the lead wires them when they land).
+"""Where the console meets the verification gates and the decisions (issues 11 and 12).
 
-- ``verdicts_for``: the verification gates' verdicts (signature, attestation, scanner) of a
-  digest (issue 11). Empty until the gates store them; the pages already show whatever it
-  returns, and a failed one makes the review form ask for an override.
-- ``decide_one``: the ONE path of a console decision, :func:`imagegate.run.review.decide_changes`
-  exactly as ``imagegate approve``/``reject`` call it, so the audit log (and the lock file of
-  issue 12, wherever that path writes it) is the same whichever way a decision is made. The
-  ``override`` reason is taken from the form and is to be passed on once ``decide_changes``
-  accepts one (issue 11).
+- ``verdicts_for``: the stored verdicts of the verification gates (signature, attestation,
+  scanner) of a digest, with their evidence; a failed one makes the review form ask for an
+  override.
+- ``decide_one``: the ONE path of a console decision, :func:`imagegate.run.decide.decide`
+  exactly as ``imagegate approve``/``reject`` call it, so the audit log and the lock file are
+  the same whichever way a decision is made; the form's ``override`` reason is passed on as
+  ``--override-gate --reason`` would be.
 """
 
 from __future__ import annotations
@@ -17,7 +16,8 @@ from enum import StrEnum
 
 from imagegate.domain.allowlist import Config
 from imagegate.domain.digest import Digest
-from imagegate.run.review import Selector, decide_changes
+from imagegate.run.decide import decide
+from imagegate.run.review import Selector
 from imagegate.state import PendingChange, PendingStatus, StateStore
 
 
@@ -34,10 +34,28 @@ class Verdict:
     detail: str = ""
 
 
+def _gate_of(evidence: str) -> str:
+    for gate in ("signature", "attestation", "scanner"):
+        if evidence.startswith(gate):
+            return gate
+    return "gate"
+
+
 def verdicts_for(store: StateStore, target_repo: str, digest: Digest) -> tuple[Verdict, ...]:
-    """SEAM (issue 11): the gate verdicts stored for ``target_repo@digest``; none yet."""
-    del store, target_repo, digest
-    return ()
+    """The gate verdicts stored for ``target_repo@digest`` (the source digest, or a mirrored
+    target digest whose source the state knows): the newest stored verdict, one line per
+    piece of evidence, and the failed gate with its reason."""
+    found = store.verdicts_of(digest)
+    if not found:
+        sources = {r.source_digest for r in store.tags(target_repo) if r.target_digest == digest}
+        found = tuple(v for d in sources for v in store.verdicts_of(d))
+    if not found:
+        return ()
+    newest = found[0]
+    out = [Verdict(_gate_of(e), VerdictResult.PASSED, e) for e in newest.evidence]
+    if not newest.passed:
+        out.append(Verdict(newest.gate, VerdictResult.FAILED, newest.reason))
+    return tuple(out)
 
 
 def needs_override(verdicts: tuple[Verdict, ...]) -> bool:
@@ -56,7 +74,13 @@ def decide_one(
 ) -> PendingChange:
     """Approve or reject exactly ``change`` (its tag and digest), as the CLI does."""
     selector = Selector(change.target_repo, change.tag, change.new_digest)
-    # SEAM (issue 11): pass override=override once decide_changes takes it.
-    del override
-    decided = decide_changes(store, config, [selector], status, by=by, reason=reason)
+    decided = decide(
+        store,
+        config,
+        [selector],
+        status,
+        by=by,
+        reason=override or reason,
+        override_gate=bool(override) and status is PendingStatus.APPROVED,
+    )
     return decided[0]

@@ -32,6 +32,7 @@ class EventKind(StrEnum):
     HUB_CHANGED = "hub_changed"  # Docker Hub repository settings changed
     RATE_LIMITED = "rate_limited"  # the run paused for a registry rate limit
     FAILED = "failed"
+    GATE_OVERRIDDEN = "gate_overridden"  # a reviewer accepted a digest that failed a gate
 
 
 class RunResult(StrEnum):

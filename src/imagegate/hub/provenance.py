@@ -19,6 +19,7 @@ _OVERVIEW_CUT = "\n\n*(upstream overview truncated)*\n"
 class MirroredTag:
     tag: str
     digest: str  # "sha256:..." of the manifest or index the tag points to
+    verified: str = ""  # how the digest was verified (key / identity, log index, scanner exit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +69,13 @@ def full_description(p: Provenance) -> str:
         lines.append(f"| Reason | {_cell(p.reason)} |")
     lines.append(f"| Mirrored by | {_cell(p.tool)} |")
     lines += ["", "## Mirrored tags", ""]
-    if p.tags:
+    if p.tags and any(t.verified for t in p.tags):
+        lines += ["| Tag | Digest | Verified |", "| --- | --- | --- |"]
+        lines += [
+            f"| `{t.tag}` | `{t.digest}` | {_cell(t.verified) or 'not verified'} |"
+            for t in sorted(p.tags, key=lambda t: t.tag)
+        ]
+    elif p.tags:
         lines += ["| Tag | Digest |", "| --- | --- |"]
         lines += [f"| `{t.tag}` | `{t.digest}` |" for t in sorted(p.tags, key=lambda t: t.tag)]
     else:

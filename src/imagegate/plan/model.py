@@ -69,6 +69,8 @@ class ImageState:
     pending: frozenset[tuple[str, Digest]] = frozenset()
     # per mirrored tag, the backup tags the state knows, newest first: (backup tag, digest)
     backups: Mapping[str, tuple[tuple[str, Digest], ...]] = field(default_factory=dict)
+    # source digests whose stored verification verdict failed, with its reason
+    blocked: Mapping[Digest, str] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------- actions
@@ -112,6 +114,19 @@ class HoldForReview:
     old_digest: Digest | None
     new_digest: Digest
     already_pending: bool
+    gate_failed: str = ""  # the stored verdict of new_digest failed: why (approve overrides)
+
+
+@dataclass(frozen=True, slots=True)
+class BlockedByGate:
+    """The digest a tag would be copied to failed a verification gate (its stored verdict);
+    the mirror stays on its last good digest. ``approve --override-gate`` lets it through."""
+
+    image: str
+    tag: str
+    digest: Digest
+    reason: str
+    mirrored: Digest | None = None  # what the target keeps
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +225,7 @@ ImageAction = (
     | KeepUnselected
     | PruneTag
     | ObserveFailed
+    | BlockedByGate
 )
 Action = ImageAction | HubStep
 
@@ -289,6 +305,8 @@ def action_name(action: ImageAction) -> str:
             return "prune"
         case ObserveFailed():
             return "error"
+        case BlockedByGate():
+            return "blocked"
 
 
 BACKUP_MARK = "--prev-"

@@ -43,6 +43,8 @@ class OrgInputs:
     tags: Mapping[str, Sequence[TagRecord]] = field(default_factory=dict)
     decided: Mapping[str, Sequence[PendingChange]] = field(default_factory=dict)
     mirrored: frozenset[str] = frozenset()
+    # per source digest (str), the evidence of its passing stored verdict, one line
+    verified: Mapping[str, str] = field(default_factory=dict)
 
 
 def approvals_of(decisions: Decisions, repo: str) -> list[PendingChange]:
@@ -118,7 +120,10 @@ def provenance(
     approved_at, approved_by = _approval(entry, inputs.decided.get(repo, ()), digests, latest, path)
     return Provenance(
         source=entry.source.name,
-        tags=tuple(MirroredTag(tag, str(t[0])) for tag, t in sorted(tags.items())),
+        tags=tuple(
+            MirroredTag(tag, str(t[0]), inputs.verified.get(str(t[1]), ""))
+            for tag, t in sorted(tags.items())
+        ),
         approved_at=approved_at,
         approved_by=approved_by if tags else None,
         reason=entry.reason,

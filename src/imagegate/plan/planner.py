@@ -14,6 +14,7 @@ A ``tag@sha256:...`` pin in the allowlist overrides all three: that digest and n
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 
 from imagegate.domain.allowlist import Policy
 from imagegate.domain.digest import Digest
@@ -22,6 +23,7 @@ from imagegate.plan.backups import expired_backups
 from imagegate.plan.model import (
     BACKUP_MARK,
     Action,
+    BlockedByGate,
     CopyReason,
     CopyTag,
     HoldForReview,
@@ -52,6 +54,7 @@ from imagegate.plan.steps import OrgChanges, hub_steps, ordered
 __all__ = [
     "BACKUP_MARK",
     "Action",
+    "BlockedByGate",
     "CopyReason",
     "CopyTag",
     "HoldForReview",
@@ -171,7 +174,7 @@ def _copy(
 def _plan_tag(
     image: ImageDesired, tag: str, tobs: TagObservation, st: ImageState
 ) -> tuple[ImageAction, ...]:
-    first = _decide(image, tag, tobs, st)
+    first = _gated(_decide(image, tag, tobs, st), tobs, st)
     upstream = tobs.source_digest
     # Under review, an approved digest is mirrored even if upstream moved again; that newer
     # move becomes a pending change of its own in the same run.
@@ -191,9 +194,27 @@ def _plan_tag(
             st.approved[tag],
             upstream,
             already_pending=(tag, upstream) in st.pending,
+            gate_failed=st.blocked.get(upstream, ""),
         )
         return (first, hold)
     return (first,)
+
+
+def _gated(action: ImageAction, tobs: TagObservation, st: ImageState) -> ImageAction:
+    """A copy of a digest whose stored verdict failed is blocked (an approval, which an
+    override of the gate needs, is a person's decision and goes through); a held change
+    shows the failed verdict with it."""
+    match action:
+        case CopyTag(reason=reason, digest=digest) if (
+            reason is not CopyReason.APPROVED and digest in st.blocked
+        ):
+            return BlockedByGate(
+                action.image, action.tag, digest, st.blocked[digest], tobs.target_digest
+            )
+        case HoldForReview(new_digest=digest) if digest in st.blocked:
+            return replace(action, gate_failed=st.blocked[digest])
+        case _:
+            return action
 
 
 def _decide(image: ImageDesired, tag: str, tobs: TagObservation, st: ImageState) -> ImageAction:

@@ -17,6 +17,7 @@ from imagegate.domain.digest import Digest
 from imagegate.domain.records import TagRecord
 from imagegate.plan.planner import (
     Action,
+    BlockedByGate,
     CopyTag,
     HoldForReview,
     ImageObservation,
@@ -44,6 +45,7 @@ VANISHED_UPSTREAM = "vanished-upstream"
 UNSELECTED = "unselected"
 PRUNE = "prune"
 ERROR = "error"
+BLOCKED = "blocked"  # the upstream digest failed a verification gate; the mirror stays
 
 
 # Held on purpose: the tag differs from upstream because someone decided so (a pin, a
@@ -91,6 +93,11 @@ def _classify(action: Action) -> tuple[str, str]:
                 f"target holds {old.short}, not the mirrored {action.digest.short}; "
                 "sync will repair it"
             )
+        case HoldForReview(gate_failed=str(failed)) if failed:
+            return PENDING_REVIEW, (
+                f"upstream {action.new_digest.short} awaits review; it failed a verification "
+                f"gate: {failed}"
+            )
         case HoldForReview():
             return PENDING_REVIEW, f"upstream {action.new_digest.short} awaits review"
         case ReportMoved():
@@ -105,6 +112,10 @@ def _classify(action: Action) -> tuple[str, str]:
             return PRUNE, "no longer selected; sync will remove it (prune: true)"
         case ObserveFailed():
             return ERROR, action.message
+        case BlockedByGate():
+            return BLOCKED, (
+                f"upstream {action.digest.short} blocked by a verification gate: {action.reason}"
+            )
     raise AssertionError(f"unhandled action {action!r}")  # pragma: no cover
 
 

@@ -16,6 +16,12 @@ from imagegate.domain.allowlist import Config, Policy
 from imagegate.domain.decisions import Decision, DecisionKind
 from imagegate.errors import UsageError
 from imagegate.run import lockfile
+from imagegate.run.override import (
+    gate_failures,
+    override_decisions,
+    record_override_events,
+    require_override,
+)
 from imagegate.run.review import Selector, decide_changes, select_changes
 from imagegate.state import PendingChange, PendingStatus, StateStore
 
@@ -61,13 +67,22 @@ def decide(
     by: str,
     reason: str = "",
     everything: bool = False,
+    override_gate: bool = False,
 ) -> tuple[PendingChange, ...]:
-    """Approve or reject; with ``lock:`` the lock file records every decision first."""
+    """Approve or reject; with ``lock:`` the lock file records every decision first.
+
+    Approving a digest whose stored verification verdict failed needs ``override_gate`` and
+    a reason; the override is recorded (lock file ``override`` entry, ``gate_overridden``
+    event) with ``by``."""
+    approving = status is PendingStatus.APPROVED
+    failures = gate_failures(config, store, selectors, everything=everything) if approving else ()
+    require_override(failures, override=override_gate, reason=reason)
     if config.lock is None:
-        return decide_changes(
+        decided_here = decide_changes(
             store, config, selectors, status, by=by, reason=reason, everything=everything
         )
-    approving = status is PendingStatus.APPROVED
+        record_override_events(store, failures, by=by, reason=reason)
+        return decided_here
     if not selectors and not everything:
         raise UsageError("name what to decide: IMAGE[:TAG][@DIGEST], or --all for everything")
     lock_only: list[PendingChange] = []
@@ -94,10 +109,14 @@ def decide(
         config,
         store,
         [
-            Decision(kind, c.target_repo, c.tag, c.new_digest, by=by, at=at, reason=reason)
-            for c in (*in_state, *lock_only)
+            *(
+                Decision(kind, c.target_repo, c.tag, c.new_digest, by=by, at=at, reason=reason)
+                for c in (*in_state, *lock_only)
+            ),
+            *override_decisions(failures, by=by, reason=reason, at=at),
         ],
     )
+    record_override_events(store, failures, by=by, reason=reason)
     decided: list[PendingChange] = []
     with store.transaction():
         for change in in_state:

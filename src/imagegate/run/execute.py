@@ -25,11 +25,13 @@ from imagegate.domain.allowlist import ImageEntry
 from imagegate.domain.digest import Digest
 from imagegate.domain.reference import Reference
 from imagegate.domain.review import ReviewDetails
+from imagegate.domain.verdicts import StoredVerdict
 from imagegate.engine.copy import copy_image
 from imagegate.engine.events import EventCallback
 from imagegate.engine.locations import BlobLocations
 from imagegate.errors import EXIT_FAILURE, ImagegateError
 from imagegate.plan.planner import (
+    BlockedByGate,
     CopyReason,
     CopyTag,
     HoldForReview,
@@ -44,7 +46,7 @@ from imagegate.plan.planner import (
 )
 from imagegate.registry.client import RegistryClient
 from imagegate.run.backups import delete_backup
-from imagegate.run.gates import GateBlocked, Verdict, verify_digest
+from imagegate.run.gates import GateBlocked, blocked_message
 from imagegate.run.housekeeping import (
     DescribeChange,
     hold_for_review,
@@ -55,6 +57,7 @@ from imagegate.run.housekeeping import (
 from imagegate.run.org import OrgSteps
 from imagegate.run.outcome import Failure, Outcome
 from imagegate.run.referrers import mirror_with_referrers, referrer_detail
+from imagegate.run.verdicts import verdict_for
 from imagegate.state import Event, EventKind, StateStore, TagRecord
 
 __all__ = [
@@ -150,16 +153,30 @@ class Executor:
                 tag = action.tag
                 try:
                     await self._one(action)
+                except GateBlocked as exc:
+                    self._fail(key, tag, str(exc), exc.exit_code, {"gate": exc.reason})
                 except ImagegateError as exc:
                     self._fail(key, tag, str(exc), exc.exit_code)
 
     def _fail(
-        self, image: str, tag: str | None, message: str, exit_code: int = EXIT_FAILURE
+        self,
+        image: str,
+        tag: str | None,
+        message: str,
+        exit_code: int = EXIT_FAILURE,
+        detail: Mapping[str, object] | None = None,
     ) -> None:
         log.error("image failed", extra={"image": image, "tag": tag or "", "error": message})
         self.outcome.failures.append(Failure(image, tag, message, exit_code))
         self.store.append_event(
-            Event(EventKind.FAILED, run_id=self.run_id, image=image, tag=tag, reason=message)
+            Event(
+                EventKind.FAILED,
+                run_id=self.run_id,
+                image=image,
+                tag=tag,
+                reason=message,
+                detail=dict(detail or {}),
+            )
         )
 
     async def _one(self, action: ImageAction) -> None:
@@ -168,6 +185,7 @@ class Executor:
                 await self._copy(action)
             case HoldForReview():
                 entry = self.entries[action.image]
+                await self._verify_held(entry, action)
                 change = await hold_for_review(self.store, entry, action, self.describe)
                 if change is not None:
                     self.outcome.pending.append(change)
@@ -187,6 +205,15 @@ class Executor:
                 report_vanished(self.store, action, run_id=self.run_id)
             case ObserveFailed():
                 self._fail(action.image, action.tag, action.message, action.exit_code)
+            case BlockedByGate():
+                self._fail(
+                    action.image,
+                    action.tag,
+                    blocked_message(
+                        self.entries[action.image], action.tag, action.digest, action.reason
+                    ),
+                    detail={"gate": action.reason, "digest": str(action.digest)},
+                )
             case SkipTag():
                 self.outcome.skipped += 1
                 self._adopt(action)
@@ -305,18 +332,37 @@ class Executor:
             },
         )
 
-    async def _gate(self, entry: ImageEntry, action: CopyTag) -> Verdict | None:
-        """The verification gates of ``entry`` on the new digest, before anything is written;
-        GateBlocked (the image fails, the tag stays on its last good digest) on a failure."""
+    async def _gate(self, entry: ImageEntry, action: CopyTag) -> StoredVerdict | None:
+        """The verification gates of ``entry`` on the new digest, before anything is written
+        (the stored verdict when there is one); GateBlocked (the image fails, the tag stays on
+        its last good digest) on a failure."""
         if entry.verify is None or action.reason is CopyReason.APPROVED:
             return None  # an approval is a person's decision, recorded with its own event
-        verdict = await verify_digest(self.client, action.source, action.digest, entry.verify)
+        verdict = await verdict_for(
+            self.client, self.store, action.source, action.digest, entry.verify, clock=self.clock
+        )
         if not verdict.passed:
             raise GateBlocked(
-                f"{entry.source.familiar}:{action.tag} {action.digest.short} blocked by a "
-                f"verification gate: {verdict.reason}; the mirror stays on its last good digest"
+                blocked_message(entry, action.tag, action.digest, verdict.reason),
+                reason=verdict.reason,
             )
         return verdict
+
+    async def _verify_held(self, entry: ImageEntry, action: HoldForReview) -> None:
+        """A change held for review is verified too (once: the verdict is stored), so the
+        reviewer sees it and approving a failed digest needs ``--override-gate``."""
+        if entry.verify is None:
+            return
+        source = entry.source.with_tag(action.tag).with_digest(action.new_digest)
+        try:
+            await verdict_for(
+                self.client, self.store, source, action.new_digest, entry.verify, clock=self.clock
+            )
+        except ImagegateError as exc:  # the hold still stands; verified again next run
+            log.warning(
+                "verification of a held change failed",
+                extra={"image": entry.target.name, "tag": action.tag, "error": str(exc)},
+            )
 
     def _adopt(self, action: SkipTag) -> None:
         """Record a tag the target holds at a digest the state does not know: a run killed

@@ -12,6 +12,7 @@ import asyncio
 import json
 from dataclasses import dataclass
 
+from imagegate.domain.allowlist import ImageEntry
 from imagegate.domain.digest import Digest
 from imagegate.domain.manifest import ImageIndex, parse_manifest
 from imagegate.domain.reference import Reference
@@ -29,6 +30,19 @@ MAX_LAYER_BLOB = 1024 * 1024
 
 class GateBlocked(ImagegateError):
     """A new digest failed a verification gate; it is not mirrored."""
+
+    def __init__(self, message: str, *, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason or message
+
+
+def blocked_message(entry: ImageEntry, tag: str, digest: Digest, reason: str) -> str:
+    """The one line a blocked digest is reported with (run summary, audit log, webhooks)."""
+    return (
+        f"{entry.source.familiar}:{tag} {digest.short} blocked by a verification gate: "
+        f"{reason}; the mirror stays on its last good digest (to accept it anyway: "
+        "policy: review and imagegate approve --override-gate --reason TEXT)"
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -27,6 +27,7 @@ from imagegate.plan.planner import (
     TagObservation,
 )
 from imagegate.plan.tags import needs_listing, select_tags
+from imagegate.run.verdicts import blocked_digests
 from imagegate.state import PendingStatus, StateStore
 
 DEFAULT_LIST_TTL = timedelta(minutes=1)  # how long a source tag listing is reused
@@ -111,6 +112,18 @@ def known_backups(
         if found:
             out[tag] = found
     return out
+
+
+def with_verdicts(
+    store: StateStore, entry: ImageEntry, obs: ImageObservation, st: ImageState
+) -> ImageState:
+    """``st`` with the failing stored verdicts of the digests a plan could copy (upstream
+    digests and pins): the planner blocks those instead of copying them."""
+    if entry.verify is None:
+        return st
+    wanted = [t.source_digest for t in obs.tags.values()] + list(entry.tags.pins.values())
+    blocked = blocked_digests(store, entry, wanted)
+    return replace(st, blocked=blocked) if blocked else st
 
 
 def desired_for(entry: ImageEntry, tags: Sequence[str]) -> ImageDesired:
@@ -242,7 +255,9 @@ async def observe(
     desired = tuple(d for d, _ in pairs)
     observations = {d.key: o for d, o in pairs}
     state = {
-        image_key(e): image_state(store, e, d.tags, decisions)
+        image_key(e): with_verdicts(
+            store, e, observations[d.key], image_state(store, e, d.tags, decisions)
+        )
         for e, d in zip(entries, desired, strict=True)
     }
     notes = tuple(obs.notes[k] for k in sorted(obs.notes))

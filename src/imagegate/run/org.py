@@ -54,12 +54,15 @@ def org_inputs(
     """What the state records that the entries' descriptions depend on; with a lock file
     (``decisions``) who approved what comes from it alone, so a fresh state database
     describes the mirror with the same text."""
+    entries = list(entries)
     repos = [e.target.name for e in entries]
+    verified = verified_evidence(store, entries)
     if decisions is not None:
         return OrgInputs(
             tags={repo: store.tags(repo) for repo in repos},
             decided={repo: approvals_of(decisions, repo) for repo in repos},
             mirrored=frozenset(r.target_repo for r in store.tags()),
+            verified=verified,
         )
     return OrgInputs(
         tags={repo: store.tags(repo) for repo in repos},
@@ -72,7 +75,23 @@ def org_inputs(
             for repo in repos
         },
         mirrored=frozenset(r.target_repo for r in store.tags()),
+        verified=verified,
     )
+
+
+def verified_evidence(store: StateStore, entries: Iterable[ImageEntry]) -> dict[str, str]:
+    """Per mirrored source digest, the evidence of its passing stored verdict (for the
+    repository's description): key fingerprint or identity, log index, scanner exit."""
+    out: dict[str, str] = {}
+    for entry in entries:
+        if entry.verify is None:
+            continue
+        policy = entry.verify.fingerprint()
+        for rec in store.tags(entry.target.name):
+            v = store.get_verdict(rec.source_digest, policy)
+            if v is not None and v.passed and v.evidence:
+                out[str(rec.source_digest)] = "; ".join(v.evidence)[:300]
+    return out
 
 
 # -- planning ---------------------------------------------------------------------------------

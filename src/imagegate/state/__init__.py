@@ -34,6 +34,7 @@ from imagegate.domain.records import (
     TagHistoryEntry,
     TagRecord,
 )
+from imagegate.domain.verdicts import StoredVerdict
 from imagegate.state.paths import default_state_path
 from imagegate.state.sqlite import SqliteStateStore
 
@@ -46,6 +47,7 @@ __all__ = [
     "RunResult",
     "SqliteStateStore",
     "StateStore",
+    "StoredVerdict",
     "TagHistoryEntry",
     "TagRecord",
     "default_state_path",
@@ -104,6 +106,11 @@ class StateStore(Protocol):
     def tag_history(self, target_repo: str, tag: str) -> tuple[TagHistoryEntry, ...]: ...
     def forget_tag(self, target_repo: str, tag: str) -> bool: ...
     def forget_backup_tag(self, target_repo: str, backup_tag: str) -> int: ...
+
+    # verification verdicts, per (source digest, policy fingerprint)
+    def get_verdict(self, digest: Digest, policy: str) -> StoredVerdict | None: ...
+    def verdicts_of(self, digest: Digest) -> tuple[StoredVerdict, ...]: ...
+    def put_verdict(self, verdict: StoredVerdict) -> None: ...
 
     # upstream tag list cache
     def tag_list_cache(self, source_repo: str) -> tuple[tuple[str, ...], datetime] | None: ...

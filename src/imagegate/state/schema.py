@@ -89,6 +89,17 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX pending_by_status ON pending (status, target_repo, tag)",
     ),
+    (  # verification verdicts: one per source digest and policy fingerprint (issue 11)
+        """CREATE TABLE verdicts (
+            source_digest TEXT NOT NULL,
+            policy TEXT NOT NULL,
+            passed INTEGER NOT NULL,
+            reason TEXT NOT NULL DEFAULT '',
+            evidence TEXT NOT NULL DEFAULT '[]',
+            verified_at TEXT NOT NULL,
+            PRIMARY KEY (source_digest, policy)
+        )""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

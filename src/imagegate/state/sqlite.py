@@ -20,8 +20,9 @@ from imagegate.domain.records import (
     TagHistoryEntry,
     TagRecord,
 )
+from imagegate.domain.verdicts import StoredVerdict
 from imagegate.errors import StateError
-from imagegate.state import cells, pendingstore, rows, tagstore
+from imagegate.state import cells, pendingstore, rows, tagstore, verdictstore
 from imagegate.state.db import MEMORY, Database
 from imagegate.state.lock import hold_lock, lock_path_for
 from imagegate.state.paths import check_readable, prepare_file
@@ -220,6 +221,19 @@ class SqliteStateStore:
 
     def forget_backup_tag(self, target_repo: str, backup_tag: str) -> int:
         return tagstore.forget_backup_tag(self._db, target_repo, backup_tag)
+
+    # -- verification verdicts -------------------------------------------------------------
+
+    def get_verdict(self, digest: Digest, policy: str) -> StoredVerdict | None:
+        return verdictstore.get_verdict(self._db, digest, policy)
+
+    def verdicts_of(self, digest: Digest) -> tuple[StoredVerdict, ...]:
+        return verdictstore.verdicts_of(self._db, digest)
+
+    def put_verdict(self, verdict: StoredVerdict) -> None:
+        if self.readonly:
+            return  # a read-only command verifies again next time
+        verdictstore.put_verdict(self._db, verdict)
 
     # -- upstream tag list cache ------------------------------------------------------------
 

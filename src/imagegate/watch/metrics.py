@@ -30,6 +30,7 @@ class SyncStateLabel(StrEnum):
     IN_SYNC = "in_sync"  # the target holds what upstream holds
     HELD = "held"  # kept away from upstream on purpose: pinned, rejected, pending review
     OUT_OF_SYNC = "out_of_sync"  # missing, drifted, moved upstream, or its copy failed
+    BLOCKED = "blocked"  # upstream's digest failed a verification gate; the mirror stays
 
 
 class ErrorKind(StrEnum):
@@ -87,14 +88,14 @@ class WatchMetrics:
         Info("imagegate_build", "imagegate version.", registry=r).info({"version": __version__})
         self.images = Gauge(
             "imagegate_images",
-            "Images by their worst tag's state: in_sync, held (on purpose), out_of_sync.",
+            "Images by their worst tag's state: in_sync, held (on purpose), blocked, out_of_sync.",
             ["state"],
             registry=r,
         )
         self.tags = Gauge(
             "imagegate_tags",
             "Selected tags by state: in_sync, held (pinned, rejected, pending review), "
-            "out_of_sync (missing, drifted, moved upstream, failed).",
+            "out_of_sync (missing, drifted, moved upstream, failed), blocked (a gate failed).",
             ["state"],
             registry=r,
         )

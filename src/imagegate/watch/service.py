@@ -24,6 +24,7 @@ from imagegate.domain.schedule import Schedule, format_duration
 from imagegate.errors import ImagegateError, UsageError
 from imagegate.notify.delivery import DeliveryResult
 from imagegate.plan.planner import (
+    BlockedByGate,
     CopyTag,
     HoldForReview,
     ObserveFailed,
@@ -60,12 +61,15 @@ class SyncState:
     tags_out_of_sync: int = 0
     images_held: int = 0
     tags_held: int = 0
+    images_blocked: int = 0
+    tags_blocked: int = 0
 
     def images(self) -> dict[SyncStateLabel, int]:
         return {
             SyncStateLabel.IN_SYNC: self.images_in_sync,
             SyncStateLabel.HELD: self.images_held,
             SyncStateLabel.OUT_OF_SYNC: self.images_out_of_sync,
+            SyncStateLabel.BLOCKED: self.images_blocked,
         }
 
     def tags(self) -> dict[SyncStateLabel, int]:
@@ -73,6 +77,7 @@ class SyncState:
             SyncStateLabel.IN_SYNC: self.tags_in_sync,
             SyncStateLabel.HELD: self.tags_held,
             SyncStateLabel.OUT_OF_SYNC: self.tags_out_of_sync,
+            SyncStateLabel.BLOCKED: self.tags_blocked,
         }
 
 
@@ -102,7 +107,7 @@ def list_ttl_for(schedule: Schedule) -> timedelta:
     return min(DEFAULT_LIST_TTL, schedule.every / 2)
 
 
-_OK, _HELD, _OUT = 0, 1, 2  # a tag's (and its image's) worst state
+_OK, _HELD, _BLOCKED, _OUT = 0, 1, 2, 3  # a tag's (and its image's) worst state
 
 
 def sync_state(report: RunReport) -> SyncState:
@@ -116,6 +121,8 @@ def sync_state(report: RunReport) -> SyncState:
         match action:
             case HoldForReview() | ReportMoved() | ReportRejected():
                 state = _OUT if (action.image, action.tag) in failed else _HELD
+            case BlockedByGate():
+                state = _BLOCKED  # its failure is the gate's verdict, not a broken copy
             case SkipTag() | CopyTag():
                 state = _OUT if (action.image, action.tag) in failed else _OK
             case ObserveFailed(tag=None):
@@ -137,6 +144,8 @@ def sync_state(report: RunReport) -> SyncState:
         tags_out_of_sync=count[_OUT],
         images_held=by_image[_HELD],
         tags_held=count[_HELD],
+        images_blocked=by_image[_BLOCKED],
+        tags_blocked=count[_BLOCKED],
     )
 
 
