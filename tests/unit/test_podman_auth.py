@@ -88,7 +88,7 @@ def test_broken_podman_file_names_it(dirs: dict[str, Path]) -> None:
     path = dirs["run"] / "containers" / "auth.json"
     path.parent.mkdir(parents=True)
     path.write_text("{nope")
-    with pytest.raises(CredentialsError, match="auth.json is not valid JSON") as info:
+    with pytest.raises(CredentialsError, match=r"auth\.json is not valid JSON") as info:
         CredentialStore(env=_env(dirs)).get("quay.io")
     assert "REGISTRY_AUTH_FILE" in str(info.value)
 
