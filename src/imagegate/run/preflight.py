@@ -16,6 +16,7 @@ from imagegate.domain.allowlist import Config, ImageEntry
 from imagegate.errors import CredentialsError, HubAuthError, ImagegateError
 from imagegate.hub.client import HubClient
 from imagegate.hub.doctor import Check, run_doctor
+from imagegate.hub.teams import SplitHubClient
 from imagegate.plan.org import repository_name
 from imagegate.registry.client import RegistryClient
 from imagegate.registry.credentials import CredentialStore
@@ -52,7 +53,19 @@ async def connect(config: Config | None) -> AsyncIterator[HubClient | None]:
         yield None
         return
     identifier, secret = hub_credentials(config)
-    async with HubClient(config.target.hub.url, identifier, secret) as client:
+    hub = config.target.hub
+    if hub.teams_token is not None:  # a second credential lists the teams (hub/teams.py)
+        split = SplitHubClient(
+            hub.url,
+            identifier,
+            secret,
+            teams_identifier=hub.teams_username or config.target.namespace,
+            teams_secret=hub.teams_token.reveal(),
+        )
+        async with split as client:
+            yield client
+        return
+    async with HubClient(hub.url, identifier, secret) as client:
         yield client
 
 
