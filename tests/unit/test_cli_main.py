@@ -13,7 +13,7 @@ def test_global_options_work_before_and_after_the_command():
     neither = parser.parse_args(["schema"])
     assert (before.debug, before.log_format) == (True, "json")
     assert (after.debug, after.log_format) == (True, "json")
-    assert (neither.debug, neither.log_format) == (False, "auto")
+    assert (neither.debug, neither.log_format) == (False, None)  # None: $IMAGEGATE_LOG_FORMAT
 
 
 def test_unknown_option_is_a_usage_error_naming_the_command(capsys):

@@ -140,6 +140,14 @@ def test_paths_in_args_and_env_are_on_the_right_volumes(kind):
     for name in re.findall(r"\$\{(\w+)(?::-[^}]*)?\}", text):
         assert name in env, f"the allowlist uses ${{{name}}}; {kind} does not set it"
 
+    # every ${file:PATH} the allowlist reads is a key of a Secret mounted read-only there
+    for path in re.findall(r"\$\{file:([^}]*)\}", text):
+        mount, volume = _volume_at(spec, path)
+        items = {i["path"]: i["key"] for i in volume["secret"]["items"]}
+        key = items[path.removeprefix(mount + "/")]
+        assert key in DOCS[("Secret", volume["secret"]["secretName"])]["stringData"]
+        assert next(m for m in container["volumeMounts"] if m["mountPath"] == mount)["readOnly"]
+
     # the image's one writable scratch place
     assert "emptyDir" in _mounts(spec)["/tmp"]
 

@@ -8,7 +8,6 @@ that use them, at the I/O edge (``tests/integration/test_startup_imports.py``).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from imagegate.cli.env import STATE, config_file
 from imagegate.config.defaults import CONFIG_ENV, DEFAULT_CONFIG_FILE
 
 if TYPE_CHECKING:
@@ -34,7 +34,10 @@ def add_config_options(p: argparse.ArgumentParser, *, output: bool = True) -> No
         help=f"allowlist file (default: ${CONFIG_ENV} or ./{DEFAULT_CONFIG_FILE})",
     )
     p.add_argument(
-        "--state", metavar="PATH", default=None, help="state database (overrides `state:`)"
+        "--state",
+        metavar="PATH",
+        default=None,
+        help=f"state database (default: ${STATE}, else the allowlist's `state:`)",
     )
     if output:
         p.add_argument("--output", choices=("text", "json"), default="text", help="output format")
@@ -50,7 +53,7 @@ def add_image_filter(p: argparse.ArgumentParser) -> None:
 
 
 def config_path(args: argparse.Namespace) -> Path:
-    return Path(args.config or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_FILE)
+    return Path(config_file(args.config) or DEFAULT_CONFIG_FILE)
 
 
 def load(args: argparse.Namespace) -> Config:

@@ -1,7 +1,8 @@
 """``imagegate doctor``: preflight of the Docker Hub credential, in plain words.
 
-The secret comes from ``IMAGEGATE_HUB_TOKEN``, else from the Docker config entry for
-docker.io (``docker login``). With ``-c FILE`` everything comes from the allowlist instead
+The secret comes from ``IMAGEGATE_HUB_TOKEN`` (or the file ``IMAGEGATE_HUB_TOKEN_FILE``
+names), else from the Docker config entry for docker.io (``docker login``). With ``-c FILE``
+(or ``IMAGEGATE_CONFIG`` and no ``--org``) everything comes from the allowlist instead
 (org, Hub URL, credentials, teams, repositories, whether IAM is managed): the same preflight
 ``sync`` runs, plus the registry checks (push on every target repository, pull on every
 source: a token exchange, nothing pushed). Exit 4 when a required check fails.
@@ -13,13 +14,14 @@ import argparse
 import os
 from typing import TYPE_CHECKING, Any
 
+from imagegate.cli.env import HUB_TOKEN, config_file, hub_token
 from imagegate.cli.render import print_json
 from imagegate.errors import EXIT_AUTH, EXIT_OK, CredentialsError, UsageError
 
 if TYPE_CHECKING:
     from imagegate.hub.doctor import Check
 
-TOKEN_ENV = "IMAGEGATE_HUB_TOKEN"  # noqa: S105 - the name of the variable
+TOKEN_ENV = HUB_TOKEN
 
 
 def register(sub: Any) -> None:
@@ -59,12 +61,12 @@ def register(sub: Any) -> None:
 def credentials(username: str | None, env: dict[str, str] | None = None) -> tuple[str, str]:
     """(identifier, secret) from IMAGEGATE_HUB_TOKEN (+ --username) or the Docker config."""
     environ = dict(os.environ) if env is None else env
-    secret = environ.get(TOKEN_ENV)
+    secret = hub_token(environ)
     if secret:
         if not username:
             raise CredentialsError(
-                f"{TOKEN_ENV} is set but --username is not; give the username (or the org "
-                "name for an org access token)"
+                f"{TOKEN_ENV} (or {TOKEN_ENV}_FILE) is set but --username is not; give the "
+                "username (or the org name for an org access token)"
             )
         return username, secret
     from imagegate.registry.credentials import CredentialStore
@@ -72,8 +74,8 @@ def credentials(username: str | None, env: dict[str, str] | None = None) -> tupl
     cred = CredentialStore(env=environ).get("docker.io")
     if cred is None or not cred.password:
         raise CredentialsError(
-            f"no Docker Hub credential: set {TOKEN_ENV} (and --username) or run "
-            "'docker login' for docker.io"
+            f"no Docker Hub credential: set {TOKEN_ENV} or {TOKEN_ENV}_FILE (and --username), "
+            "or run 'docker login' for docker.io"
         )
     return username or cred.username, cred.password
 
@@ -102,8 +104,9 @@ def run(args: argparse.Namespace) -> int:
     from imagegate.hub.client import HubClient
     from imagegate.hub.doctor import run_doctor
 
-    if args.config:
-        checks = asyncio.run(from_file(args.config))
+    path = config_file(args.config) if args.config or not args.org else None
+    if path:
+        checks = asyncio.run(from_file(path))
         return report(args, checks)
     if not args.org:
         raise UsageError("doctor needs --org ORG, or -c FILE to check an allowlist")

@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from imagegate import __version__
+from imagegate.cli.env import apply as apply_environment
 from imagegate.errors import (
     EXIT_CONFIG,
     EXIT_FAILURE,
@@ -147,8 +148,9 @@ def _add_global_options(p: argparse.ArgumentParser, *, default: bool) -> None:
     p.add_argument(
         "--log-format",
         choices=("auto", "text", "json"),
-        default="auto" if default else argparse.SUPPRESS,
-        help="log format on stderr (auto: text on a terminal, JSON lines otherwise)",
+        default=None if default else argparse.SUPPRESS,  # None: $IMAGEGATE_LOG_FORMAT or auto
+        help="log format on stderr (auto: text on a terminal, JSON lines otherwise; "
+        "default: $IMAGEGATE_LOG_FORMAT or auto)",
     )
 
 
@@ -179,6 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         parser = build_parser(args_list)
         args = _parse(parser, args_list)
+        apply_environment(args)
         setup_logging(level=log_level(args), fmt=args.log_format)
         func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
         if func is None:

@@ -5,3 +5,4 @@ from __future__ import annotations
 
 DEFAULT_CONFIG_FILE = "imagegate.yaml"
 CONFIG_ENV = "IMAGEGATE_CONFIG"
+HUB_TOKEN_ENV = "IMAGEGATE_HUB_TOKEN"  # noqa: S105 - a variable's name; also ..._FILE

@@ -52,7 +52,7 @@ TOP_KEYS = frozenset(
      "notify", "lock", "console"}
 )  # fmt: skip
 TARGET_KEYS = frozenset({"registry", "namespace", "hub", "access_management", "manage_teams"})
-HUB_KEYS = frozenset({"url", "username", "token", "team_ids"})
+HUB_KEYS = frozenset({"url", "username", "token", "team_ids", "teams_username", "teams_token"})
 IAM_KEYS = frozenset({"enabled", "allow_official_images", "allow_verified_publishers"})
 REGISTRY_KEYS = frozenset(
     {"insecure", "ca_file", "username", "password", "max_concurrency", "rate_limit_floor",
@@ -164,6 +164,8 @@ def _hub(n: Node | None) -> HubSettings:
         username=m["username"].string() if "username" in m else None,
         token=m["token"].secret() if "token" in m else None,
         team_ids=MappingProxyType(_team_ids(m["team_ids"])) if "team_ids" in m else _NO_IDS,
+        teams_username=m["teams_username"].string() if "teams_username" in m else None,
+        teams_token=m["teams_token"].secret() if "teams_token" in m else None,
     )
 
 

@@ -43,7 +43,11 @@ def _obj(properties: Json, description: str, required: tuple[str, ...] = ()) -> 
 
 
 _STR: Json = {"type": "string", "minLength": 1}
-_SECRET: Json = {"type": "string", "minLength": 1, "description": "a secret: use ${VARIABLE}"}
+_SECRET: Json = {
+    "type": "string",
+    "minLength": 1,
+    "description": "a secret: use ${VARIABLE} or ${file:PATH}",
+}
 _BOOL: Json = {"type": "boolean"}
 _DURATION: Json = {"type": "string", "pattern": r"^([0-9]+(ms|d|h|m|s))+$"}
 _STRINGS: Json = {"oneOf": [_STR, {"type": "array", "items": _STR}]}
@@ -161,6 +165,15 @@ TARGET = _obj(
                 "url": _STR,
                 "username": _STR,
                 "token": _SECRET,
+                "teams_username": {
+                    **_STR,
+                    "description": "the organization name the teams_token signs in as "
+                    "(default: target.namespace)",
+                },
+                "teams_token": {
+                    **_SECRET,
+                    "description": "an organization access token used only to list teams",
+                },
                 "team_ids": {
                     "type": "object",
                     "additionalProperties": {"type": "integer", "minimum": 1},

@@ -19,6 +19,7 @@ from typing import TypeVar
 
 import yaml
 
+from imagegate.config import secrets
 from imagegate.domain.allowlist import Secret
 from imagegate.domain.files import file_kind
 from imagegate.errors import ConfigError
@@ -276,8 +277,15 @@ class Node:
         return value
 
     def secret(self) -> Secret:
-        """A secret string; written in clear (no ``${VAR}``) is allowed but warned about."""
+        """A secret string; written in clear (no ``${VAR}``) is allowed but warned about.
+
+        ``${file:PATH}`` reads a mounted secret file (``imagegate.config.secrets``)."""
         raw = str(self.node.value) if self.is_string else ""
+        if secrets.has_file_ref(raw):
+            value = secrets.expand_secret(self, raw, Path(self.ctx.display).parent)
+            if not value:
+                raise self.error("must not be empty")
+            return Secret(value)
         value = self.string()
         if "${" not in raw:
             self.warn(
@@ -320,11 +328,20 @@ class Node:
                 f"invalid value {value!r}: expected one of {', '.join(names)}{hint}"
             ) from None
 
+    def expand(self, raw: str) -> str:
+        """``raw`` with ``${VAR}`` references expanded (errors name this node)."""
+        return self._expand(raw)
+
     def _expand(self, raw: str) -> str:
         def sub(m: re.Match[str]) -> str:
             if m.group(0) == "$${":
                 return "${"
             body = _VAR_BODY.fullmatch(m.group(1))
+            if not body and m.group(1).startswith("file:"):
+                raise self.error(
+                    "${file:PATH} is read only in secret fields (target.hub.token, "
+                    "target.hub.teams_token, registries.*.password, notify.webhooks[].url)"
+                )
             if not body:
                 raise self.error(
                     f"invalid variable reference {m.group(0)!r}: write ${{NAME}} or "

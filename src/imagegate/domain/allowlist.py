@@ -146,6 +146,10 @@ class HubSettings:
     token: Secret | None = None
     # team name -> its id (``org_group.id``): grants without listing the org's teams
     team_ids: Mapping[str, int] = field(default_factory=dict, hash=False)
+    # a second credential (an org access token) used only to list the org's teams, for a
+    # ``token`` that cannot (a PAT); ``teams_username`` None: the target namespace
+    teams_username: str | None = None
+    teams_token: Secret | None = None
 
 
 @dataclass(frozen=True, slots=True)

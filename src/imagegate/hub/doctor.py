@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from imagegate.errors import HubApiError, HubAuthError
 from imagegate.hub.client import HubClient
 from imagegate.hub.models import AccessManagement, CredentialKind, repository_name_problem
+from imagegate.hub.teams import SplitHubClient, describe_split
 
 # Docker Hub org names: lowercase letters and digits, 4-30 on the Hub UI [I]; lenient here.
 _ORG_NAME = re.compile(r"^[a-z0-9]{2,30}$")
@@ -67,6 +68,11 @@ async def run_doctor(
             f"logged in to {client.url} as {client.identifier!r} with {article} {kind}",
         )
     )
+    teams_kind = kind
+    if isinstance(client, SplitHubClient):  # target.hub.teams_token lists the teams
+        ok, message = await describe_split(client)
+        checks.append(Check("teams-login", ok, message))
+        teams_kind = client.teams.credential_kind
     settings, settings_check = await _check_settings(client, org, kind, manage_settings)
     checks.append(settings_check)
     role = await _role(client, org) if kind is not CredentialKind.OAT else None
@@ -87,7 +93,7 @@ async def run_doctor(
             )
         )
     elif wanted:
-        checks.append(await _check_teams(client, org, wanted, kind, manage_settings))
+        checks.append(await _check_teams(client, org, wanted, teams_kind, manage_settings))
     return tuple(checks)
 
 
@@ -223,7 +229,8 @@ async def _check_teams(
     except HubAuthError:
         hint = (
             "a personal access token cannot list org teams; give their ids in the allowlist "
-            "(target.hub.team_ids), or use the password of an owner"
+            "(target.hub.team_ids) or add an org access token with scope-group-read as "
+            "target.hub.teams_token, or use the password of an owner"
             # an OAT can list teams but never touches IAM settings: no way out when managed
             + ("" if manage_settings else " or an org access token with scope-group-read")
             if kind is CredentialKind.PAT

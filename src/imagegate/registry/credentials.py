@@ -2,8 +2,11 @@
 
 Lookup for a registry: an explicit override, then ``credHelpers[host]``, then ``credsStore``,
 then ``auths`` (``auth`` = base64 ``user:pass``, or ``username``/``password``, or
-``identitytoken``), then a fallback (the allowlist's ``target.hub`` credential for Docker
-Hub, used only when nothing else is configured for it). Helpers are run as
+``identitytoken``), then the same keys in podman's ``auth.json`` (the first that exists of
+``$REGISTRY_AUTH_FILE``, ``$XDG_RUNTIME_DIR/containers/auth.json``,
+``~/.config/containers/auth.json``), then a fallback (the allowlist's ``target.hub``
+credential for Docker Hub, used only when nothing else is configured for it). Each file is
+read only when it is a regular file of at most :data:`MAX_CONFIG_BYTES`. Helpers are run as
 ``docker-credential-<name> get`` with the server URL on stdin. Secrets are never logged and
 never appear in a ``repr``.
 """
@@ -15,6 +18,7 @@ import binascii
 import json
 import os
 import shutil
+import stat
 import subprocess
 import threading
 from collections.abc import Mapping
@@ -28,6 +32,47 @@ from imagegate.errors import CredentialsError
 HUB_SERVER_URL = "https://index.docker.io/v1/"  # the key Docker uses for Hub credentials
 HELPER_TIMEOUT = 30.0  # seconds a credential helper may take (it may prompt a keychain)
 _NOT_FOUND = "credentials not found"
+MAX_CONFIG_BYTES = 1024 * 1024  # a config.json or auth.json with many registries is far smaller
+
+
+def podman_auth_files(environ: Mapping[str, str], home: Path) -> tuple[Path, ...]:
+    """Where podman (containers-auth.json(5)) keeps credentials, in lookup order."""
+    out = []
+    if environ.get("REGISTRY_AUTH_FILE"):
+        out.append(Path(environ["REGISTRY_AUTH_FILE"]))
+    if environ.get("XDG_RUNTIME_DIR"):
+        out.append(Path(environ["XDG_RUNTIME_DIR"]) / "containers" / "auth.json")
+    out.append(home / ".config" / "containers" / "auth.json")
+    return tuple(out)
+
+
+def read_config_file(path: Path, hint: str, limit: int = MAX_CONFIG_BYTES) -> dict[str, Any] | None:
+    """A credentials file's JSON object; None when it does not exist. Refused (one line,
+    ``CredentialsError``): not a regular file, larger than ``limit``, unreadable, not JSON."""
+    try:
+        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise CredentialsError(f"{path} is not a regular file; {hint}")
+            data = f.read(limit + 1)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        raise CredentialsError(
+            f"cannot read {path}: {exc.strerror or type(exc).__name__}; "
+            f"fix its permissions or {hint}"
+        ) from None
+    if len(data) > limit:
+        raise CredentialsError(
+            f"{path} is larger than {limit // (1024 * 1024)} MiB; is it the right file? {hint}"
+        )
+    try:
+        doc = json.loads(data.decode("utf-8") or "{}")
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        where = (
+            f" ({exc.msg} at line {exc.lineno})" if isinstance(exc, json.JSONDecodeError) else ""
+        )
+        raise CredentialsError(f"{path} is not valid JSON{where}; fix it or {hint}") from None
+    return doc if isinstance(doc, dict) else {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +124,9 @@ class CredentialStore:
         if config_dir is None:
             config_dir = environ.get("DOCKER_CONFIG") or Path.home() / ".docker"
         self.config_path = Path(config_dir) / "config.json"
+        home = environ.get("HOME")
+        self.auth_files = podman_auth_files(environ, Path(home) if home else Path.home())
+        self._podman: tuple[Path, dict[str, Any]] | None = None
         self._overrides = {_canonical(k): v for k, v in (overrides or {}).items()}
         self._fallbacks = {_canonical(k): v for k, v in (fallbacks or {}).items()}
         self._path_env = environ.get("PATH", os.defpath)
@@ -91,6 +139,7 @@ class CredentialStore:
         """A store with no Docker config at all (anonymous unless overridden)."""
         store = cls(config_dir=os.devnull)
         store._config = {}
+        store._podman = (Path(os.devnull), {})
         return store
 
     def get(self, registry: str) -> Credential | None:
@@ -107,24 +156,20 @@ class CredentialStore:
 
     def _load(self) -> dict[str, Any]:
         if self._config is None:
-            try:
-                text = self.config_path.read_text(encoding="utf-8")
-            except FileNotFoundError:
-                text = "{}"
-            except OSError as exc:
-                raise CredentialsError(
-                    f"cannot read Docker config {self.config_path}: {exc.strerror}; "
-                    "fix its permissions or set DOCKER_CONFIG to another directory"
-                ) from None
-            try:
-                doc = json.loads(text or "{}")
-            except json.JSONDecodeError as exc:
-                raise CredentialsError(
-                    f"Docker config {self.config_path} is not valid JSON ({exc.msg} at line "
-                    f"{exc.lineno}); fix it or set DOCKER_CONFIG to another directory"
-                ) from None
-            self._config = doc if isinstance(doc, dict) else {}
+            doc = read_config_file(self.config_path, "set DOCKER_CONFIG to another directory")
+            self._config = {} if doc is None else doc
         return self._config
+
+    def _load_podman(self) -> tuple[Path, dict[str, Any]]:
+        """The first podman auth file that exists (an empty one when none does)."""
+        if self._podman is None:
+            self._podman = (Path(os.devnull), {})
+            for path in self.auth_files:
+                doc = read_config_file(path, "set REGISTRY_AUTH_FILE to another file")
+                if doc is not None:
+                    self._podman = (path, doc)
+                    break
+        return self._podman
 
     def _resolve(self, host: str) -> Credential | None:
         if host in self._overrides:
@@ -133,27 +178,33 @@ class CredentialStore:
         return found if found is not None else self._fallbacks.get(host)
 
     def _from_config(self, host: str) -> Credential | None:
-        config = self._load()
+        found = self._from_doc(self._load(), self.config_path, host)
+        if found is None:
+            path, doc = self._load_podman()
+            found = self._from_doc(doc, path, host) if doc else None
+        return found
+
+    def _from_doc(self, config: dict[str, Any], path: Path, host: str) -> Credential | None:
         helpers = config.get("credHelpers")
         if isinstance(helpers, dict):
             for key, name in helpers.items():
                 if _key_host(str(key)) == host and name:
-                    return self._run_helper(str(name), host)
+                    return self._run_helper(str(name), host, path)
         store = config.get("credsStore")
         if isinstance(store, str) and store:
-            found = self._run_helper(store, host)
+            found = self._run_helper(store, host, path)
             if found is not None:
                 return found
         auths = config.get("auths")
         if isinstance(auths, dict):
             for key, entry in auths.items():
                 if _key_host(str(key)) == host and isinstance(entry, dict):
-                    cred = self._from_auth_entry(entry, str(key))
+                    cred = self._from_auth_entry(entry, str(key), path)
                     if cred is not None:
                         return cred
         return None
 
-    def _from_auth_entry(self, entry: dict[str, Any], key: str) -> Credential | None:
+    def _from_auth_entry(self, entry: dict[str, Any], key: str, path: Path) -> Credential | None:
         token = str(entry.get("identitytoken") or "")
         user, password = str(entry.get("username") or ""), str(entry.get("password") or "")
         encoded = entry.get("auth")
@@ -162,26 +213,26 @@ class CredentialStore:
                 decoded = base64.b64decode(encoded, validate=True).decode("utf-8")
             except (binascii.Error, UnicodeDecodeError):
                 raise CredentialsError(
-                    f"Docker config {self.config_path}: 'auth' for {key!r} is not base64 "
+                    f"{path}: 'auth' for {key!r} is not base64 "
                     "of 'user:password'; log in again with 'docker login'"
                 ) from None
             user, sep, password = decoded.partition(":")
             if not sep:
                 raise CredentialsError(
-                    f"Docker config {self.config_path}: 'auth' for {key!r} has no ':' between "
+                    f"{path}: 'auth' for {key!r} has no ':' between "
                     "user and password; log in again with 'docker login'"
                 )
         if not (user or password or token):
             return None
         return Credential(username=user, password=password, identity_token=token)
 
-    def _run_helper(self, name: str, host: str) -> Credential | None:
+    def _run_helper(self, name: str, host: str, path: Path) -> Credential | None:
         program = f"docker-credential-{name}"
         exe = shutil.which(program, path=self._path_env)
         if exe is None:
             raise CredentialsError(
-                f"credential helper {program} (configured in {self.config_path}) is not on "
-                "PATH; install it or remove it from the Docker config"
+                f"credential helper {program} (configured in {path}) is not on "
+                "PATH; install it or remove it from that file"
             )
         try:
             proc = subprocess.run(  # noqa: S603 - the helper is the user's configured program

@@ -1,21 +1,27 @@
 """Before a run touches anything: the Docker Hub credential and connection, and preflight.
 
-Credentials: ``target.hub.username/token``, else the target registry's entry in the file,
-else its Docker config entry. Preflight: the Hub checks of ``imagegate doctor`` and, given a
-registry client, push/pull access on every target/source repository (one token exchange per
-registry; nothing pulled or pushed). Nothing here runs when ``config.target.hub`` is None.
+Credentials: ``target.hub.username/token``, else ``$IMAGEGATE_HUB_TOKEN`` (or the file
+``$IMAGEGATE_HUB_TOKEN_FILE`` names) with ``target.hub.username``, else the target registry's
+entry in the file, else its Docker config entry. Preflight: the Hub checks of ``imagegate
+doctor`` and, given a registry client, push/pull access on every target/source repository
+(one token exchange per registry; nothing pulled or pushed). Nothing here runs when
+``config.target.hub`` is None.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 
+from imagegate.config.defaults import HUB_TOKEN_ENV
+from imagegate.config.secrets import file_from_env
 from imagegate.domain.allowlist import Config, ImageEntry
 from imagegate.errors import CredentialsError, HubAuthError, ImagegateError
 from imagegate.hub.client import HubClient
 from imagegate.hub.doctor import Check, run_doctor
+from imagegate.hub.teams import SplitHubClient
 from imagegate.plan.org import repository_name
 from imagegate.registry.client import RegistryClient
 from imagegate.registry.credentials import CredentialStore
@@ -32,6 +38,14 @@ def hub_credentials(config: Config, store: CredentialStore | None = None) -> tup
                 "give the username (or the org name for an org access token)"
             )
         return hub.username, hub.token.reveal()
+    from_env = file_from_env(os.environ, HUB_TOKEN_ENV)  # or ..._FILE (cli/env.py)
+    if from_env:
+        if not hub.username:
+            raise CredentialsError(
+                f"{HUB_TOKEN_ENV} is set but target.hub.username is not in {config.path}; "
+                "give the username (or the org name for an org access token)"
+            )
+        return hub.username, from_env
     entry = config.registry(target)
     if entry.username and entry.password:
         return hub.username or entry.username, entry.password.reveal()
@@ -52,7 +66,19 @@ async def connect(config: Config | None) -> AsyncIterator[HubClient | None]:
         yield None
         return
     identifier, secret = hub_credentials(config)
-    async with HubClient(config.target.hub.url, identifier, secret) as client:
+    hub = config.target.hub
+    if hub.teams_token is not None:  # a second credential lists the teams (hub/teams.py)
+        split = SplitHubClient(
+            hub.url,
+            identifier,
+            secret,
+            teams_identifier=hub.teams_username or config.target.namespace,
+            teams_secret=hub.teams_token.reveal(),
+        )
+        async with split as client:
+            yield client
+        return
+    async with HubClient(hub.url, identifier, secret) as client:
         yield client
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from imagegate.config.load import load_config
 from imagegate.config.lockfile import parse_lock
+from imagegate.config.secrets import placeholders_for_missing_files
 from imagegate.domain.allowlist import Config
 from imagegate.domain.decisions import Decisions, consistency
 from imagegate.errors import ConfigError
@@ -58,10 +59,15 @@ class Validation:
 def validate(path: Path, env: Mapping[str, str] | None = None) -> Validation:
     """ConfigError (exit 3) for an invalid allowlist or lock file text; ``problems`` for
     decisions that do not fit the allowlist."""
-    config, missing = load_offline(path, os.environ if env is None else env)
+    with placeholders_for_missing_files() as missing_files:
+        config, missing = load_offline(path, os.environ if env is None else env)
     notes = [
         f"environment variable {name} is not set; checked with a placeholder"
         for name in sorted(missing)
+    ]
+    notes += [
+        f"secret file {name} does not exist; checked with a placeholder"
+        for name in sorted(set(missing_files))
     ]
     if config.lock is None:
         return Validation(config, None, notes=tuple(notes))
