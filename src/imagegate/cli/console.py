@@ -10,9 +10,6 @@ import sys
 from typing import Any
 
 from imagegate.cli.common import add_config_options, config_path, load
-from imagegate.console.app import ConsoleOptions, make_console
-from imagegate.console.passwords import MAX_PASSWORD, hash_password
-from imagegate.console.serve import serve
 from imagegate.domain.listen import parse_listen
 from imagegate.errors import EXIT_OK, UsageError
 
@@ -40,6 +37,8 @@ def register(sub: Any) -> None:
 
 
 def _read_password() -> str:
+    from imagegate.console.passwords import MAX_PASSWORD
+
     if sys.stdin.isatty():
         first = getpass.getpass("Password: ")
         if getpass.getpass("Again: ") != first:
@@ -53,6 +52,8 @@ def run_hash(args: argparse.Namespace) -> int:
     name = args.name
     if not name or ":" in name or any(c.isspace() for c in name) or len(name) > 128:
         raise UsageError(f"invalid user name {name!r}: no spaces or ':', at most 128 chars")
+    from imagegate.console.passwords import hash_password
+
     password = _read_password()
     if not password:
         raise UsageError("no password on standard input; pipe one in or type it at the prompt")
@@ -61,6 +62,10 @@ def run_hash(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    # the web stack (aiohttp) only when the console runs: --help and completion stay cheap
+    from imagegate.console.app import ConsoleOptions, make_console
+    from imagegate.console.serve import serve
+
     config = load(args)
     console = make_console(ConsoleOptions(config_path(args), args.state), config)
     settings = config.console

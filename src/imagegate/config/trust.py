@@ -25,8 +25,6 @@ from imagegate.domain.trust import (
 )
 from imagegate.errors import ConfigError
 from imagegate.trust.errors import Rejected
-from imagegate.trust.keys import load_public_key
-from imagegate.trust.root import parse_trusted_root
 
 TRUST_KEYS = frozenset({"referrers", "verify"})
 VERIFY_KEYS = frozenset(
@@ -91,6 +89,10 @@ def _scanner(n: Node) -> ScannerSpec:
 def parse_verify(n: Node, base: Path) -> VerifyPolicy | None:
     if n.is_string and n.string() == "none":
         return None
+    # only an allowlist with a verify gate pays for importing cryptography (issue 13 start-up)
+    from imagegate.trust.keys import load_public_key  # noqa: PLC0415
+    from imagegate.trust.root import parse_trusted_root  # noqa: PLC0415
+
     m = n.mapping(VERIFY_KEYS)
     keys: list[PublicKey] = []
     for item in m["keys"].sequence() if "keys" in m else []:
