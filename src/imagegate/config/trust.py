@@ -46,7 +46,7 @@ def parse_referrers(n: Node) -> ReferrerSelection:
 
 
 def _read(n: Node, base: Path, what: str) -> tuple[Path, bytes]:
-    path = (base / Path(n.string()).expanduser()).resolve()
+    path = n.path(base)
     try:
         return path, path.read_bytes()[: 4 * 1024 * 1024 + 1]
     except OSError as exc:
