@@ -6,7 +6,6 @@ from datetime import timedelta
 
 from imagegate.config.yamldoc import Node
 from imagegate.domain.schedule import Schedule, parse_cron, parse_duration
-from imagegate.errors import ConfigError
 
 SCHEDULE_KEYS = frozenset({"every", "cron", "jitter"})
 
@@ -15,22 +14,14 @@ def duration(n: Node, *, allow_zero: bool) -> timedelta:
     text = n.string()
     if "." in text:  # the file takes whole numbers only (as its JSON Schema says)
         raise n.error(f"invalid duration {text!r}: use whole numbers, like 1h30m for 1.5h")
-    try:
-        return parse_duration(text, allow_zero=allow_zero)
-    except ConfigError as exc:
-        raise n.error(exc.detail) from None
+    return n.parsed(lambda t: parse_duration(t, allow_zero=allow_zero))
 
 
 def parse_schedule(n: Node) -> Schedule:
     m = n.mapping(SCHEDULE_KEYS)
     if ("every" in m) == ("cron" in m):
         raise n.error("set exactly one of 'every' (e.g. 6h) or 'cron' (e.g. '0 */6 * * *')")
-    cron = None
-    if "cron" in m:
-        try:
-            cron = parse_cron(m["cron"].string())
-        except ConfigError as exc:
-            raise m["cron"].error(exc.detail) from None
+    cron = m["cron"].parsed(parse_cron) if "cron" in m else None
     every = duration(m["every"], allow_zero=False) if "every" in m else None
     jitter = duration(m["jitter"], allow_zero=True) if "jitter" in m else timedelta(0)
     if every is not None and jitter >= every:

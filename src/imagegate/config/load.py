@@ -25,7 +25,6 @@ from imagegate.config.yamldoc import Node
 from imagegate.config.yamlfile import Context, compose_file
 from imagegate.domain.allowlist import SUPPORTED_VERSIONS, Config
 from imagegate.domain.listen import ListenAddress, parse_listen
-from imagegate.errors import ConfigError
 from imagegate.state.paths import default_state_path
 
 __all__ = [
@@ -77,7 +76,7 @@ def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> Co
         images=images,
         state=state,
         schedule=parse_schedule(top["schedule"]) if "schedule" in top else None,
-        listen=_listen(top["listen"]) if "listen" in top else ListenAddress(),
+        listen=top["listen"].parsed(parse_listen) if "listen" in top else ListenAddress(),
         webhooks=parse_notify(top["notify"]) if "notify" in top else (),
         lock=top["lock"].path(base) if "lock" in top else None,
         console=parse_console(top["console"], base) if "console" in top else None,
@@ -95,11 +94,3 @@ def _check_version(n: Node | None, root: Node) -> None:
             f"unsupported version {version}; this imagegate reads version {supported} "
             "(upgrade imagegate for newer files)"
         )
-
-
-def _listen(n: Node) -> ListenAddress:
-    text = n.string()
-    try:
-        return parse_listen(text)
-    except ConfigError as exc:
-        raise n.error(exc.detail) from None

@@ -23,7 +23,6 @@ from imagegate.domain.trust import (
     VerifyPolicy,
     VerifyScope,
 )
-from imagegate.errors import ConfigError
 from imagegate.trust.errors import Rejected
 
 TRUST_KEYS = frozenset({"referrers", "verify"})
@@ -79,10 +78,7 @@ def _scanner(n: Node) -> ScannerSpec:
                 )
     timeout = 600.0
     if "timeout" in m:
-        try:
-            timeout = parse_duration(m["timeout"].string()).total_seconds()
-        except ConfigError as exc:
-            raise m["timeout"].error(exc.detail) from None
+        timeout = m["timeout"].parsed(parse_duration).total_seconds()
     return ScannerSpec(argv, timeout)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -23,6 +23,7 @@ from imagegate.domain.allowlist import Secret
 from imagegate.errors import ConfigError
 
 E = TypeVar("E", bound=StrEnum)
+T = TypeVar("T")
 
 _TAG = "tag:yaml.org,2002:"
 _VAR = re.compile(r"\$\$\{|\$\{([^}]*)\}")
@@ -192,6 +193,14 @@ class Node:
         if not (isinstance(self.node, yaml.ScalarNode) and self.node.tag == _TAG + "bool"):
             raise self._expect("true or false")
         return bool(_CONSTRUCTOR.construct_yaml_bool(self.node))
+
+    def parsed(self, parse: Callable[[str], T]) -> T:
+        """The string parsed by ``parse``; its ``ConfigError`` is reported at this node."""
+        text = self.string()
+        try:
+            return parse(text)
+        except ConfigError as exc:
+            raise self.error(exc.detail) from None
 
     def choice(self, enum: type[E]) -> E:
         value = self.string()
