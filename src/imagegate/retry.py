@@ -12,7 +12,6 @@ import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC
-from email.utils import parsedate_to_datetime
 
 DEFAULT_MAX_ATTEMPTS = 4  # one try + three retries: rides out a registry restart
 DEFAULT_BASE = 0.5  # seconds; first retry waits up to this long
@@ -72,6 +71,9 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
     seconds = _number(value)
     if seconds is not None:
         return max(0.0, seconds - now) if seconds > TIMESTAMP_THRESHOLD else seconds
+    # email.utils (with socket) costs ~3 ms of start-up; only an HTTP-date needs it
+    from email.utils import parsedate_to_datetime  # noqa: PLC0415
+
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):

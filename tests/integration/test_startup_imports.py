@@ -85,6 +85,20 @@ def test_network_free_commands_do_not_import_the_http_stack(argv, workdir):
     assert not modules & set(HTTP_STACK)
 
 
+STATE_COMMANDS = [["history"], ["pending"], ["approve", "--all"], ["validate"]]
+
+
+@pytest.mark.parametrize("argv", STATE_COMMANDS, ids=" ".join)
+def test_an_allowlist_without_verify_does_not_import_cryptography(argv, workdir):
+    """Key files and the trusted root are only parsed (with ``cryptography``, about 0.07 s of
+    CPU to import) when the allowlist has a ``verify:`` gate; this one has none."""
+    if command_module(argv[0]) is None:
+        pytest.skip(f"no {argv[0]} command here")
+    modules = imported(argv, workdir)
+    assert "yaml" in modules  # the allowlist was read
+    assert "cryptography" not in modules
+
+
 def test_building_the_whole_parser_imports_no_http_stack(workdir):
     """Every command module, including one added later, keeps its I/O imports in ``run``:
     so `--help` and `completion` stay cheap, and a new command is lazy by construction."""

@@ -38,6 +38,7 @@ def register(sub: Any) -> None:
 
 
 def _read_password() -> str:
+
     if sys.stdin.isatty():
         first = getpass.getpass("Password: ")
         if getpass.getpass("Again: ") != first:
@@ -51,6 +52,7 @@ def run_hash(args: argparse.Namespace) -> int:
     name = args.name
     if not name or ":" in name or any(c.isspace() for c in name) or len(name) > 128:
         raise UsageError(f"invalid user name {name!r}: no spaces or ':', at most 128 chars")
+
     password = _read_password()
     if not password:
         raise UsageError("no password on standard input; pipe one in or type it at the prompt")
@@ -59,6 +61,7 @@ def run_hash(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    # the web stack (aiohttp) only when the console runs: --help and completion stay cheap
     from imagegate.console.app import ConsoleOptions, make_console
     from imagegate.console.serve import serve
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from imagegate.config.yamldoc import Context, compose_file
+from imagegate.config.yamlfile import Context, compose_file
 from imagegate.domain.decisions import Decision, DecisionKind, Decisions
 from imagegate.domain.digest import Digest
 from imagegate.errors import ConfigError, InvalidReferenceError

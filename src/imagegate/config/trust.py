@@ -23,10 +23,7 @@ from imagegate.domain.trust import (
     VerifyPolicy,
     VerifyScope,
 )
-from imagegate.errors import ConfigError
 from imagegate.trust.errors import Rejected
-from imagegate.trust.keys import load_public_key
-from imagegate.trust.root import parse_trusted_root
 
 TRUST_KEYS = frozenset({"referrers", "verify"})
 VERIFY_KEYS = frozenset(
@@ -48,7 +45,7 @@ def parse_referrers(n: Node) -> ReferrerSelection:
 
 
 def _read(n: Node, base: Path, what: str) -> tuple[Path, bytes]:
-    path = (base / Path(n.string()).expanduser()).resolve()
+    path = n.path(base)
     try:
         return path, path.read_bytes()[: 4 * 1024 * 1024 + 1]
     except OSError as exc:
@@ -81,16 +78,17 @@ def _scanner(n: Node) -> ScannerSpec:
                 )
     timeout = 600.0
     if "timeout" in m:
-        try:
-            timeout = parse_duration(m["timeout"].string()).total_seconds()
-        except ConfigError as exc:
-            raise m["timeout"].error(exc.detail) from None
+        timeout = m["timeout"].parsed(parse_duration).total_seconds()
     return ScannerSpec(argv, timeout)
 
 
 def parse_verify(n: Node, base: Path) -> VerifyPolicy | None:
     if n.is_string and n.string() == "none":
         return None
+    # only an allowlist with a verify gate pays for importing cryptography (issue 13 start-up)
+    from imagegate.trust.keys import load_public_key  # noqa: PLC0415
+    from imagegate.trust.root import parse_trusted_root  # noqa: PLC0415
+
     m = n.mapping(VERIFY_KEYS)
     keys: list[PublicKey] = []
     for item in m["keys"].sequence() if "keys" in m else []:

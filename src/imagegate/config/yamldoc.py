@@ -1,4 +1,5 @@
-"""A YAML document read with its line numbers: typed, strict access for ``imagegate.config.load``.
+"""A YAML document read with its line numbers: typed, strict access for ``imagegate.config.load``
+(the file itself is read by ``imagegate.config.yamlfile``).
 
 Every accessor raises ``ConfigError`` naming ``file:line: key.path: problem``. Strings get
 ``${VAR}`` / ``${VAR:-default}`` expansion (``$${`` is a literal ``${``); numbers where a
@@ -8,11 +9,9 @@ string is expected are refused, because YAML turns ``7.10`` into ``7.1``.
 from __future__ import annotations
 
 import difflib
-import os
 import re
-import stat
-from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import TypeVar
@@ -20,135 +19,18 @@ from typing import TypeVar
 import yaml
 
 from imagegate.config import secrets
+from imagegate.config.yamlfile import Context
 from imagegate.domain.allowlist import Secret
-from imagegate.domain.files import file_kind
 from imagegate.errors import ConfigError
 
 E = TypeVar("E", bound=StrEnum)
+T = TypeVar("T")
 
 _TAG = "tag:yaml.org,2002:"
 _VAR = re.compile(r"\$\$\{|\$\{([^}]*)\}")
 _VAR_BODY = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?", re.DOTALL | re.ASCII)
 _CONSTRUCTOR = yaml.SafeLoader("")
-
-
-@dataclass
-class Context:
-    """What every node of one document shares: the file name shown, the environment."""
-
-    display: str
-    env: Mapping[str, str]
-    warnings: list[str] = field(default_factory=list)
-
-
-def yaml_hint(problem: str, line: str) -> str:
-    """What to do about a YAML syntax error, from the problem and the offending line."""
-    if "\t" in problem or "\t" in line[: len(line) - len(line.lstrip())]:
-        return "; indent with spaces, not tabs"
-    if "${" in line and ("{" in line.replace("${", "") or "[" in line):
-        return '; inside {...} or [...] quote ${VARIABLE} references: "${NAME}"'
-    if "mapping values" in problem:
-        return "; check the indentation of this line and the one above, or quote a value with ': '"
-    if "block end" in problem or "expected ':'" in problem:
-        return "; check the indentation of this line and the one above (spaces, same depth)"
-    if "expected ',' or '}'" in problem or "expected ',' or ']'" in problem:
-        return "; a {...} or [...] above is not closed, or lacks a comma"
-    return ""
-
-
-MAX_FILE_BYTES = 4 * 1024 * 1024  # an allowlist of thousands of images is far smaller
 MAX_INT_DIGITS = 40  # no setting needs a larger number
-MAX_DEPTH = 64  # the allowlist nests 5 deep; YAML nested thousands deep exhausts the stack
-
-
-def read_text(path: Path, display: str) -> str:
-    """The file's text: a regular file of at most MAX_FILE_BYTES, UTF-8; else ConfigError.
-
-    ``/dev/zero``, a FIFO or a huge file is refused before it is read (reading it would
-    never end, or fill the memory).
-    """
-    try:
-        # O_NONBLOCK: opening a FIFO must not wait for a writer (no effect on regular files)
-        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as f:
-            info = os.fstat(f.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                raise ConfigError(
-                    f"not a regular file ({file_kind(info.st_mode)}); pass the allowlist file "
-                    "with -c FILE",
-                    path=display,
-                )
-            data = f.read(MAX_FILE_BYTES + 1)  # the size may change under us: read at most this
-    except FileNotFoundError:
-        raise ConfigError(
-            "file not found; pass the allowlist with -c FILE or create imagegate.yaml",
-            path=display,
-        ) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read the file: {exc.strerror or exc}", path=display) from None
-    if len(data) > MAX_FILE_BYTES:
-        raise ConfigError(
-            f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB; an allowlist is "
-            "much smaller: check that -c names the right file",
-            path=display,
-        )
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise ConfigError(
-            f"cannot read the file: it is not UTF-8 text (byte 0x{data[exc.start]:02x})",
-            path=display,
-            line=line,
-        ) from None
-
-
-def _check_depth(text: str, display: str) -> None:
-    """Refuse YAML nested deeper than MAX_DEPTH before composing it (the composer recurses)."""
-    depth = 0
-    for event in yaml.parse(text, Loader=yaml.SafeLoader):
-        if isinstance(event, yaml.CollectionStartEvent):
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise ConfigError(
-                    f"invalid YAML: nested more than {MAX_DEPTH} levels deep; an allowlist "
-                    "needs a handful",
-                    path=display,
-                    line=event.start_mark.line + 1 if event.start_mark else None,
-                )
-        elif isinstance(event, yaml.CollectionEndEvent):
-            depth -= 1
-
-
-def compose_file(path: Path, ctx: Context) -> yaml.Node:
-    """Read and compose a YAML file; unreadable files and syntax errors are one-line errors."""
-    text = read_text(path, ctx.display)
-    try:
-        _check_depth(text, ctx.display)
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        problem = exc.problem or exc.context or "invalid YAML"
-        lines = text.splitlines()
-        # the mark may sit at the end of the stream, one line past the last one
-        source = lines[mark.line] if mark is not None and mark.line < len(lines) else ""
-        hint = yaml_hint(problem, source)
-        raise ConfigError(f"invalid YAML: {problem}{hint}", path=ctx.display, line=line) from None
-    except yaml.reader.ReaderError as exc:  # a control character such as NUL
-        line = text[: exc.position].count("\n") + 1
-        char = exc.character if isinstance(exc.character, str) else chr(exc.character)
-        raise ConfigError(
-            f"invalid YAML: the control character U+{ord(char):04X} is not allowed; remove it "
-            "(is this a text file?)",
-            path=ctx.display,
-            line=line,
-        ) from None
-    except yaml.YAMLError as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ConfigError(f"invalid YAML: {first}", path=ctx.display) from None
-    if root is None:
-        raise ConfigError("the file is empty; start it with 'version: 1'", path=ctx.display)
-    return root
 
 
 def _describe(node: yaml.Node) -> str:
@@ -185,6 +67,10 @@ class Node:
 
     def warn(self, message: str) -> None:
         self.ctx.warnings.append(f"{self.ctx.display}:{self.line}: {self.key}: {message}")
+
+    def path(self, base: Path) -> Path:
+        """A file path: ``~`` expanded, relative to ``base`` (the allowlist's directory)."""
+        return (base / Path(self.string()).expanduser()).resolve()
 
     def _child_key(self, name: str) -> str:
         return f"{self.key}.{name}" if self.key else name
@@ -315,6 +201,14 @@ class Node:
         if not (isinstance(self.node, yaml.ScalarNode) and self.node.tag == _TAG + "bool"):
             raise self._expect("true or false")
         return bool(_CONSTRUCTOR.construct_yaml_bool(self.node))
+
+    def parsed(self, parse: Callable[[str], T]) -> T:
+        """The string parsed by ``parse``; its ``ConfigError`` is reported at this node."""
+        text = self.string()
+        try:
+            return parse(text)
+        except ConfigError as exc:
+            raise self.error(exc.detail) from None
 
     def choice(self, enum: type[E]) -> E:
         value = self.string()

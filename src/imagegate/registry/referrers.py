@@ -10,7 +10,6 @@ bounded: every byte a registry sends is attacker-controlled.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -20,12 +19,11 @@ from imagegate.domain.reference import Reference
 from imagegate.errors import InvalidReferenceError, RegistryAuthError, RegistryResponseError
 from imagegate.registry.origins import NEXT_PAGE
 from imagegate.registry.transport import Transport
-from imagegate.registry.wire import repo_request
+from imagegate.registry.wire import next_link, repo_request
 
 MAX_REFERRER_PAGES = 20
 MAX_REFERRERS = 1_000  # descriptors for one subject, all pages together
 MAX_INDEX_BODY = 4 * 1024 * 1024
-_LINK_NEXT = re.compile(r'<([^>]+)>\s*;[^,]*rel="?next"?')
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,15 +99,15 @@ async def fetch_referrers(
             found.setdefault(d.digest, d)
         if len(found) >= MAX_REFERRERS:
             break
-        match = _LINK_NEXT.search(resp.headers.get("Link", ""))
-        if not match:
+        link = next_link(resp)
+        if link is None:
             break
         seen.add(str(resp.url))
         try:
             target = transport.follow(
                 repo.wire_host,
                 resp.url,
-                match.group(1),
+                link,
                 kind=NEXT_PAGE,
                 what=what,
                 status=resp.status,

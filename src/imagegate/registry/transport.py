@@ -1,4 +1,7 @@
-"""The one aiohttp session: scheme choice, auth, redirects without credentials, retries, errors.
+"""The one aiohttp session: auth, redirects without credentials, retries, errors.
+
+Where a request goes (scheme, TLS, slot, credential origin) is ``endpoints``; the wording of
+a failed login is ``authfail``; this module is the request loop.
 
 Order of concerns for each request, written once here:
 per-host concurrency slot -> retries (replayable requests only) -> auth (token once more on
@@ -14,9 +17,7 @@ request is, so a dead token service costs ``max_attempts`` budgets, not their sq
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import ssl
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -43,10 +44,12 @@ from imagegate.registry.auth import (
     Authenticator,
     CredentialLookup,
 )
-from imagegate.registry.challenge import Challenge, parse_challenges, pick_challenge
-from imagegate.registry.origins import Binding, check_followed, origin, realm_problem
+from imagegate.registry.authfail import auth_failure, check_realm
+from imagegate.registry.challenge import parse_challenges, pick_challenge
+from imagegate.registry.endpoints import Endpoints, is_absolute
+from imagegate.registry.origins import Binding
 from imagegate.registry.ratelimit import RateLimit
-from imagegate.registry.settings import RegistrySettings, is_loopback
+from imagegate.registry.settings import RegistrySettings
 from imagegate.registry.stats import RequestStats
 from imagegate.registry.tokens import exchange_token
 from imagegate.registry.wire import Body, Request, Response
@@ -77,9 +80,7 @@ class Transport:
         )
         self._clock = clock
         self._session: aiohttp.ClientSession | None = None
-        self._schemes: dict[str, str] = {}
-        self._slots: dict[str, asyncio.Semaphore] = {}
-        self._ssl: dict[str, ssl.SSLContext | bool] = {}
+        self.endpoints = Endpoints(settings)
 
     async def open(self) -> None:
         if self._session is None:
@@ -99,76 +100,20 @@ class Transport:
             await self._session.close()
             self._session = None
 
-    # -- URLs, TLS, slots ---------------------------------------------------------------
+    # -- where requests go (registry/endpoints.py) -------------------------------------------
     def base_url(self, host: str) -> URL:
-        scheme = "https"
-        if self.settings.tls_optional(host):
-            scheme = self._schemes.get(host, "https")
-        return URL(f"{scheme}://{host}")
+        return self.endpoints.base_url(host)
 
-    def _url(self, req: Request) -> URL:
-        if _absolute(req.target):
-            return URL(req.target, encoded=True)
-        return self.base_url(req.host).join(URL(req.target, encoded=True))
-
-    # -- where credentials and content may go (docs/registries.md) --------------------------
     def binding(self, req: Request) -> Binding:
-        """The origin ``req``'s credential belongs to: the registry ``req.host`` names, as
-        configured (its scheme, host and port), never a URL taken from a response. A token
-        request's own credential belongs to its realm, checked before it was remembered."""
-        if req.authenticate or not _absolute(req.target):
-            return self.registry_binding(req.host)
-        return Binding(req.host, origin(URL(req.target, encoded=True)), plain_http_allowed=False)
-
-    def registry_binding(self, host: str) -> Binding:
-        """Registry ``host``'s own origin, as configured: what its credentials are bound to."""
-        return Binding(
-            host, origin(self.base_url(host)), plain_http_allowed=self.settings.tls_optional(host)
-        )
+        return self.endpoints.binding(req)
 
     def follow(
         self, host: str, base: URL, link: str, *, kind: str, what: str, status: int, method: str
     ) -> str:
-        """The absolute URL a response of registry ``host`` told us to use next (a Link or an
-        upload Location); ``RegistryResponseError`` when it leaves the registry's origin."""
-        binding = self.registry_binding(host)
-        return str(
-            check_followed(kind, base, link, binding, what=what, status=status, method=method)
+        """See :meth:`Endpoints.follow`: a response-supplied URL, checked against the origin."""
+        return self.endpoints.follow(
+            host, base, link, kind=kind, what=what, status=status, method=method
         )
-
-    async def _check_realm(self, host: str, challenge: Challenge) -> None:
-        """Refuse a Bearer realm imagegate must not talk to (see origins.realm_problem)."""
-        if challenge.scheme != "bearer":
-            return
-        cred = await self.auth.credential(host)
-        problem = realm_problem(
-            challenge.realm,
-            registry=host,
-            trusted_network=is_loopback(host) or self.settings.for_host(host).insecure,
-            plain_http_allowed=self.settings.tls_optional(host),
-            sends_secret=cred is not None
-            and bool(cred.username or cred.password or cred.identity_token),
-        )
-        if problem is not None:
-            raise RegistryAuthError(problem)
-
-    def _ssl_for(self, url: URL) -> ssl.SSLContext | bool:
-        host = url.raw_authority or ""
-        if host not in self._ssl:
-            hs = self.settings.for_host(host)
-            if hs.ca_file is not None:
-                self._ssl[host] = ssl.create_default_context(cafile=hs.ca_file)
-            elif self.settings.tls_optional(host):
-                self._ssl[host] = False  # verification off, as Docker does for insecure hosts
-            else:
-                self._ssl[host] = True
-        return self._ssl[host]
-
-    def _slot(self, host: str) -> asyncio.Semaphore:
-        if host not in self._slots:
-            limit = max(1, self.settings.for_host(host).max_concurrency)
-            self._slots[host] = asyncio.Semaphore(limit)
-        return self._slots[host]
 
     # -- one HTTP exchange ----------------------------------------------------------------
     async def _raw(
@@ -187,7 +132,7 @@ class Transport:
                     headers=headers,
                     data=body,
                     allow_redirects=False,
-                    ssl=self._ssl_for(url),
+                    ssl=self.endpoints.ssl_for(url),
                 )
         except aiohttp.ClientSSLError as exc:
             raise RegistryTransportError(
@@ -217,52 +162,19 @@ class Transport:
             fallback = (
                 exc.tls
                 and url.scheme == "https"
-                and self.settings.tls_optional(host)
-                # concurrent first requests may all fail over HTTPS; the first to fail
-                # settles the scheme, the others follow it
-                and self._schemes.get(host, "http") == "http"
+                and self.endpoints.may_fall_back_to_http(host)
                 and not isinstance(body, AsyncIterable)
             )
             if not fallback:
                 raise
-            self._schemes[host] = "http"
+            self.endpoints.settle_http(host)
             log.debug("falling back to plain HTTP", extra={"host": host})
             return await self._raw(req, url.with_scheme("http"), headers, body)
 
-    async def _auth_error(self, req: Request, resp: aiohttp.ClientResponse) -> RegistryAuthError:
-        err = await error_for(req, resp, self.stats)
-        cred = await self.auth.credential(req.host)
-        who = cred.describe if cred is not None else "anonymous"
-        repo = f" repository {req.repository!r}" if req.repository else ""
-        detail = "; ".join(f"{d.code}: {d.message}" for d in getattr(err, "diagnostics", ()))
-        challenge = pick_challenge(parse_challenges(resp.headers.get("WWW-Authenticate", "")))
-        if req.repository and challenge is not None and challenge.error == "insufficient_scope":
-            # A token was issued but does not cover the repository: Docker Hub answers so
-            # for a repository that does not exist as well as for one the account may not use.
-            login = (
-                f"; or log in with 'docker login {req.host}' if it is private"
-                if cred is None
-                else " and that this account may use it"
-            )
-            return RegistryAuthError(
-                f"registry {req.host}: repository {req.repository!r} does not exist or you "
-                f"have no access (as {who}; HTTP 401 insufficient_scope"
-                f"{', ' + detail if detail else ''}); check the repository name{login}"
-            )
-        hint = (
-            f"log in with 'docker login {req.host}' or configure credentials for this registry"
-            if cred is None
-            else "check the username and password/token and that this account may access it"
-        )
-        return RegistryAuthError(
-            f"registry {req.host}:{repo} authentication failed as {who} "
-            f"(HTTP 401{', ' + detail if detail else ''}); {hint}"
-        )
-
     async def _attempt(self, req: Request) -> aiohttp.ClientResponse:
         """One try: auth, redirects, status check. Returns an open response in ``req.ok``."""
-        url = self._url(req)
-        if req.authenticate and _absolute(req.target) and not self.binding(req).admits(url):
+        url = self.endpoints.url(req)
+        if req.authenticate and is_absolute(req.target) and not self.binding(req).admits(url):
             # callers check response-supplied URLs with follow(); this is the backstop
             raise RegistryResponseError(
                 f"{req.what or req.method}: refusing to send a request for registry {req.host} "
@@ -309,14 +221,14 @@ class Transport:
             if resp.status == 401 and req.authenticate and at_home:
                 if retried_auth or not req.replayable:
                     self.auth.invalidate(req.host)
-                    raise await self._auth_error(req, resp)
+                    raise await auth_failure(self.auth, self.stats, req, resp)
                 challenge = pick_challenge(
                     parse_challenges(resp.headers.get("WWW-Authenticate", ""))
                 )
                 if challenge is None:
-                    raise await self._auth_error(req, resp)
+                    raise await auth_failure(self.auth, self.stats, req, resp)
                 resp.release()
-                await self._check_realm(req.host, challenge)
+                await check_realm(self.auth, self.settings, req.host, challenge)
                 self.auth.remember(req.host, challenge)
                 authorization = await self.auth.authorization(
                     req.host, (*req.scopes, *challenge.scopes), rejected=authorization
@@ -330,7 +242,7 @@ class Transport:
                         f"; log in with 'docker login {req.host}' or configure credentials"
                     )
                 retried_auth = True
-                url = self._url(req)  # the scheme may have been settled meanwhile
+                url = self.endpoints.url(req)  # the scheme may have been settled meanwhile
                 continue
             if resp.status in req.ok:
                 return resp
@@ -341,7 +253,7 @@ class Transport:
         """Send ``req`` and read its body (at most ``max_body`` + 1 bytes are read)."""
 
         async def op() -> Response:
-            async with self._slot(req.host):
+            async with self.endpoints.slot(req.host):
                 with request_budget(self.settings, req):
                     return await self._fetch_once(req, max_body)
 
@@ -367,7 +279,7 @@ class Transport:
         """Send ``req`` and yield the open response; the body is the caller's to read."""
 
         async def op() -> aiohttp.ClientResponse:
-            async with self._slot(req.host):
+            async with self.endpoints.slot(req.host):
                 with request_budget(
                     self.settings, req
                 ):  # until the headers; the body is the caller's to bound
@@ -384,11 +296,6 @@ class Transport:
 
     def count_out(self, n: int) -> None:
         self.stats.bytes_out += n
-
-
-def _absolute(target: str) -> bool:
-    """A target that is a whole URL (from a response or a realm), not a path."""
-    return "://" in target.split("?", 1)[0] or target.startswith("//")
 
 
 __all__ = ["Request", "Response", "Transport"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -73,3 +74,12 @@ def repo_request(
         repository=ref.repository,
         **kw,  # type: ignore[arg-type]
     )
+
+
+_LINK_NEXT = re.compile(r'<([^>]+)>\s*;[^,]*rel="?next"?')
+
+
+def next_link(resp: Response) -> str | None:
+    """The target of ``Link: <...>; rel="next"`` (a paginated list's next page), if any."""
+    match = _LINK_NEXT.search(resp.headers.get("Link", ""))
+    return match.group(1) if match else None

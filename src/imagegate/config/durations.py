@@ -1,0 +1,32 @@
+"""``schedule:`` of the allowlist, and the durations it and ``registries:`` are written in."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from imagegate.config.yamldoc import Node
+from imagegate.domain.schedule import Schedule, parse_cron, parse_duration
+
+SCHEDULE_KEYS = frozenset({"every", "cron", "jitter"})
+
+
+def duration(n: Node, *, allow_zero: bool) -> timedelta:
+    text = n.string()
+    if "." in text:  # the file takes whole numbers only (as its JSON Schema says)
+        raise n.error(f"invalid duration {text!r}: use whole numbers, like 1h30m for 1.5h")
+    return n.parsed(lambda t: parse_duration(t, allow_zero=allow_zero))
+
+
+def parse_schedule(n: Node) -> Schedule:
+    m = n.mapping(SCHEDULE_KEYS)
+    if ("every" in m) == ("cron" in m):
+        raise n.error("set exactly one of 'every' (e.g. 6h) or 'cron' (e.g. '0 */6 * * *')")
+    cron = m["cron"].parsed(parse_cron) if "cron" in m else None
+    every = duration(m["every"], allow_zero=False) if "every" in m else None
+    jitter = duration(m["jitter"], allow_zero=True) if "jitter" in m else timedelta(0)
+    if every is not None and jitter >= every:
+        raise m["jitter"].error(
+            f"jitter {m['jitter'].string()} must be shorter than the interval "
+            f"{m['every'].string()}; lower the jitter"
+        )
+    return Schedule(every=every, cron=cron, jitter=jitter)
