@@ -17,7 +17,7 @@ from imagegate.domain.digest import Digest
 from imagegate.hub.models import HubStatus, UpdateDescription
 from imagegate.plan.model import CopyTag, HubStep, Plan
 from imagegate.run.execute import Executor
-from imagegate.run.org import OrgSteps
+from imagegate.run.orgsteps import OrgSteps
 from imagegate.run.sync import PlanReport, make_plan
 from imagegate.run.wiring import registry_client, state_for
 from tests.support.images import ImageFactory

@@ -99,5 +99,5 @@ def test_only_the_top_layers_import_the_console() -> None:
 def test_the_rules_see_imports() -> None:
     """The checker itself: it finds the imports a module really has."""
     found = imports(SRC / "run" / "sync.py")
-    assert "imagegate.plan.planner" in found and "imagegate.run.org.OrgSteps" in found
+    assert "imagegate.plan.planner" in found and "imagegate.run.orgsteps.OrgSteps" in found
     assert modules("plan") and all(p.suffix == ".py" for p in modules("plan"))

@@ -54,7 +54,7 @@ from imagegate.run.housekeeping import (
     prune_tag,
     report_vanished,
 )
-from imagegate.run.org import OrgSteps
+from imagegate.run.orgsteps import OrgSteps
 from imagegate.run.outcome import Failure, Outcome
 from imagegate.run.referrers import mirror_with_referrers, referrer_detail
 from imagegate.run.verdicts import verdict_for

@@ -28,7 +28,7 @@ from imagegate.hub.models import HubStatus
 from imagegate.plan.planner import backup_tag_for
 from imagegate.registry.client import RegistryClient
 from imagegate.run import lockfile
-from imagegate.run.org import rewrite_descriptions
+from imagegate.run.orgsteps import rewrite_descriptions
 from imagegate.run.preflight import connect
 from imagegate.state import (
     Event,

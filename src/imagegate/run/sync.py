@@ -27,7 +27,8 @@ from imagegate.run.actor import actor_for
 from imagegate.run.execute import DescribeChange, Executor, no_details
 from imagegate.run.lockfile import load_decisions, reconcile
 from imagegate.run.observe import DEFAULT_LIST_TTL, Observed, image_key, observe
-from imagegate.run.org import OrgSteps, left_empty, plan_org, unobserved
+from imagegate.run.org import plan_org, unobserved
+from imagegate.run.orgsteps import OrgSteps, left_empty
 from imagegate.run.outcome import Outcome
 from imagegate.run.preflight import connect, preflight, require
 from imagegate.run.ratefloor import rate_floor_waiter
