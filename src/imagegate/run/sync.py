@@ -124,7 +124,7 @@ async def make_plan(
             lenient_target=lenient_target,
         )
         inputs = (observed.desired, observed.observations, observed.state)
-        the_plan = plan(*inputs)
+        the_plan = plan(*inputs, now=when)
         if hub is not None:  # descriptions as they will be once the plan's copies are done
             try:
                 changes = await plan_org(
@@ -137,7 +137,7 @@ async def make_plan(
                     skipped=unobserved(observed.observations),  # no Hub write for those
                     decisions=decisions,
                 )
-                the_plan = plan(*inputs, org=changes)
+                the_plan = plan(*inputs, org=changes, now=when)
             except (CredentialsError, HubAuthError) as exc:
                 if not org_optional:
                     raise
