@@ -171,11 +171,13 @@ async def run_sync(
     kind: str = "sync",
     on_event: EventCallback | None = None,
     describe: DescribeChange | None = None,
+    now: datetime | None = None,
 ) -> RunReport:
     """Observe, plan and execute once, recording the run and its events in ``store``.
 
     The caller holds ``store.lock()``. One failing image never stops the others; the run's
-    result says whether all, some or none succeeded.
+    result says whether all, some or none succeeded. ``now``: the planner's clock value
+    (default: the time now), which decides e.g. which referrers re-checks are due.
     """
     started = time.monotonic()
     who = actor or actor_for(config)
@@ -186,7 +188,14 @@ async def run_sync(
     error = ""
     try:
         async with make_plan(
-            config, client, store, images=images, refresh=refresh, list_ttl=list_ttl, checks=True
+            config,
+            client,
+            store,
+            images=images,
+            refresh=refresh,
+            list_ttl=list_ttl,
+            checks=True,
+            now=now,
         ) as report:
             if report.decisions is not None:  # decided elsewhere (a merged pull request)
                 reconcile(store, report.decisions)
