@@ -226,3 +226,42 @@ def test_the_console_decision_passes_the_override_and_lands_in_the_lock_file(
     assert decided.status is PendingStatus.APPROVED
     kinds = {(d.kind, d.by) for d in parse_lock(w.lock).entries}
     assert {(DecisionKind.APPROVE, "bob"), (DecisionKind.OVERRIDE, "bob")} <= kinds
+
+
+def test_pending_shows_the_stored_verdicts_and_what_approving_a_failed_one_needs(
+    world: SimpleNamespace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    w = world
+    w.allowlist(policy="review")
+    bad = w.up.push_image("up/app", "1.0", w.make())
+    w.bad.write_text(bad)
+    code, _, err = cli(capsys, "sync", "-c", w.cfg, "--refresh")
+    assert code == 0, err
+
+    code, out, err = cli(capsys, "pending", "-c", w.cfg)
+    assert code == 0, err
+    assert "failed: scanner gate" in out and "exited 1" in out, out
+    assert "--override-gate --reason" in out
+    code, out, err = cli(capsys, "pending", "-c", w.cfg, "--output", "json")
+    assert code == 0, err
+    [change] = json.loads(out)["changes"]
+    [verdict] = change["verdicts"]
+    assert (verdict["passed"], verdict["gate"]) == (False, "scanner")
+    assert "exited 1" in verdict["reason"] and verdict["verified_at"]
+    assert scans(w) == [bad]  # pending reads the stored verdict: the scanner did not run again
+
+    # A digest that passes shows its evidence, and no override line.
+    good = w.up.push_image("up/app", "1.0", w.make())
+    code, _, err = cli(capsys, "sync", "-c", w.cfg, "--refresh")
+    assert code == 0, err
+    code, out, err = cli(capsys, "pending", "-c", w.cfg, "--output", "json")
+    by_digest = {c["new_digest"]: c["verdicts"] for c in json.loads(out)["changes"]}
+    [passed] = by_digest[good]
+    assert passed["passed"] is True and passed["gate"] is None
+    assert any("exit" in e for e in passed["evidence"]), passed
+    code, out, _ = cli(capsys, "pending", "-c", w.cfg, "acme/app")
+    good_block = next(
+        b for b in out.split("\n\n") if any(ln.split() == ["new", good] for ln in b.splitlines())
+    )
+    assert "gate" in good_block and "passed (" in good_block
+    assert "--override-gate" not in good_block

@@ -11,6 +11,7 @@ from imagegate.cli.render import print_json
 from imagegate.domain.records import PendingChange, PendingStatus
 from imagegate.domain.review import ReviewDetails
 from imagegate.domain.units import human_bytes
+from imagegate.domain.verdicts import StoredVerdict
 from imagegate.errors import EXIT_OK
 
 STATUSES = ("pending", "approved", "rejected", "applied", "superseded", "all")
@@ -38,7 +39,21 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
-def change_json(change: PendingChange) -> dict[str, object]:
+Verdicts = tuple[StoredVerdict, ...]
+
+
+def verdict_json(v: StoredVerdict) -> dict[str, object]:
+    return {
+        "passed": v.passed,
+        "gate": v.gate or None,
+        "reason": v.reason or None,
+        "evidence": list(v.evidence),
+        "policy": v.policy,
+        "verified_at": v.verified_at.isoformat() if v.verified_at else None,
+    }
+
+
+def change_json(change: PendingChange, verdicts: Verdicts = ()) -> dict[str, object]:
     return {
         "id": change.id,
         "status": str(change.status),
@@ -52,6 +67,7 @@ def change_json(change: PendingChange) -> dict[str, object]:
         "decided_by": change.decided_by or None,
         "reason": change.reason or None,
         "details": change.details.as_json() if change.details is not None else {},
+        "verdicts": [verdict_json(v) for v in verdicts],
     }
 
 
@@ -85,8 +101,24 @@ def _config_rows(details: ReviewDetails) -> list[tuple[str, str]]:
     return rows
 
 
-def render_change(change: PendingChange, note: str = "") -> str:
-    """One change as an indented block (pure); ``note`` is an extra line about it."""
+def _verdict_rows(change: PendingChange, verdicts: Verdicts) -> list[tuple[str, str]]:
+    """The stored gate verdicts of the new digest: ``gate  passed (evidence)`` or ``gate
+    failed (reason)`` and, for a pending change, what approving a failed one needs."""
+    rows: list[tuple[str, str]] = []
+    for v in verdicts:
+        if v.passed:
+            shown = "; ".join(v.evidence[:3]) + ("; ..." if len(v.evidence) > 3 else "")
+            rows.append(("gate", f"passed ({shown})" if shown else "passed"))
+        else:
+            rows.append(("gate", f"failed: {v.gate} gate ({v.reason})"))
+    if change.status is PendingStatus.PENDING and any(not v.passed for v in verdicts):
+        rows.append(("gate", "approving it needs --override-gate --reason TEXT"))
+    return rows
+
+
+def render_change(change: PendingChange, note: str = "", verdicts: Verdicts = ()) -> str:
+    """One change as an indented block (pure); ``note`` is an extra line about it,
+    ``verdicts`` the stored gate verdicts of its new digest."""
     d = change.details
     head = f"{change.target_repo}:{change.tag}  [{change.status}]"
     rows = [
@@ -101,6 +133,7 @@ def render_change(change: PendingChange, note: str = "") -> str:
     if d is not None:
         rows += [("label", f"{k}={v}") for k, v in d.labels]
         rows += _config_rows(d)
+    rows += _verdict_rows(change, verdicts)
     if note:
         rows.append(("note", note))
     if d is not None and d.error:
@@ -133,11 +166,19 @@ def _several_notes(changes: Sequence[PendingChange]) -> dict[int | None, str]:
     return notes
 
 
-def render_changes(changes: Sequence[PendingChange], status: str) -> str:
+def render_changes(
+    changes: Sequence[PendingChange],
+    status: str,
+    verdicts: Sequence[Verdicts] | None = None,
+) -> str:
+    """``verdicts``: per change (same order), its new digest's stored gate verdicts."""
     if not changes:
         return "Nothing pending." if status == "pending" else f"No {status} changes."
     notes = _several_notes(changes)
-    blocks = [render_change(c, notes.get(c.id, "")) for c in changes]
+    judged = list(verdicts) if verdicts is not None else [() for _ in changes]
+    blocks = [
+        render_change(c, notes.get(c.id, ""), v) for c, v in zip(changes, judged, strict=True)
+    ]
     if status == "pending":
         blocks.append(
             "Approve with: imagegate approve IMAGE:TAG[@DIGEST] --reason TEXT "
@@ -148,6 +189,7 @@ def render_changes(changes: Sequence[PendingChange], status: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from imagegate.run.review import target_repo_for
+    from imagegate.run.verdicts import change_verdicts
     from imagegate.run.wiring import state_for
 
     config = load(args)
@@ -155,8 +197,11 @@ def run(args: argparse.Namespace) -> int:
     with state_for(config, args.state, readonly=True) as store:
         repos = [target_repo_for(config, store, name) for name in args.images]
         changes = [c for c in store.pending(status) if not repos or c.target_repo in repos]
+        verdicts = [
+            change_verdicts(config.find_image, store, c.target_repo, c.new_digest) for c in changes
+        ]
     if args.output == "json":
-        print_json({"changes": [change_json(c) for c in changes]})
+        print_json({"changes": [change_json(c, v) for c, v in zip(changes, verdicts, strict=True)]})
     else:
-        print(render_changes(changes, args.status))
+        print(render_changes(changes, args.status, verdicts))
     return EXIT_OK

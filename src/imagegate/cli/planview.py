@@ -109,11 +109,22 @@ def render_plan(plan: Plan, entries: Mapping[str, ImageEntry], *, all_rows: bool
         counts["hub-change"] = plan.hub_changes
     summary = ", ".join(f"{n} {name}" for name, n in sorted(counts.items())) or "nothing to do"
     tail = "" if plan.org is None else "\n" + render_hub(plan, plan.org)
+    if plan.recheck_probes:
+        tail = f"\n{recheck_line(plan.recheck_probes)}" + tail
     if not rows and not plan.hub_changes:
         return f"Everything is in sync ({summary})." + tail
     head = "Plan: " + summary
     body = table(rows, headers=("IMAGE", "TAG", "ACTION", "DIGEST", "NOTE")) if rows else ""
     return head + ("\n" + body if body else "") + tail
+
+
+def recheck_line(due: int) -> str:
+    """The plan's referrers re-checks (plan/recheck.py), as a count."""
+    digests = "digest is" if due == 1 else "digests are"
+    return (
+        f"Referrers re-check: {due} mirrored {digests} due (signatures or other referrers "
+        "added upstream since are looked for and copied)"
+    )
 
 
 def _hub_json(plan: Plan, org: OrgContext) -> dict[str, object]:
@@ -182,6 +193,7 @@ def plan_json(plan: Plan, entries: Mapping[str, ImageEntry]) -> dict[str, object
         "changes": plan.has_changes,
         "counts": plan.counts(),
         "actions": actions,
+        "referrers_recheck": plan.recheck_probes,
     }
     if plan.org is not None:
         out["hub"] = _hub_json(plan, plan.org)

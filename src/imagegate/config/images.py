@@ -42,7 +42,8 @@ DEFAULT_KEYS = frozenset(
         "prune",
         "backup",
         "backup_keep",
-        "referrers",  # referrers, verify: config/trust.py
+        "referrers",  # referrers, referrers_recheck, verify: config/trust.py
+        "referrers_recheck",
         "verify",
     }
 )

@@ -108,6 +108,15 @@ _COMMON: Json = {
         "a list of artifact types",
         "oneOf": [{"enum": ["all", "none"]}, {"type": "array", "items": _STR}],
     },
+    "referrers_recheck": {
+        "description": "how often a mirrored digest's referrers (signatures added later) are "
+        "looked for again at the source: a duration (24h), or 0/off for never",
+        "default": "24h",
+        "oneOf": [
+            _DURATION,
+            {"enum": ["off", 0, False]},
+        ],
+    },
     "verify": {
         "description": "gates a new digest must pass before it is copied (docs/supply-chain.md)",
         "oneOf": [

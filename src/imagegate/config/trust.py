@@ -1,4 +1,5 @@
-"""``referrers:`` and ``verify:`` of ``defaults:`` and each image (docs/supply-chain.md).
+"""``referrers:``, ``referrers_recheck:`` and ``verify:`` of ``defaults:`` and each image
+(docs/supply-chain.md).
 
 Applied after the images are parsed: an image's ``referrers`` / ``verify`` replaces the
 default's as a whole; ``verify: none`` turns a default gate off for one image. Key files and
@@ -9,10 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from datetime import timedelta
 from pathlib import Path
 
 from imagegate.config.yamldoc import Node
-from imagegate.domain.allowlist import ImageEntry
+from imagegate.domain.allowlist import DEFAULT_REFERRERS_RECHECK, ImageEntry
 from imagegate.domain.schedule import parse_duration
 from imagegate.domain.trust import (
     KeylessIdentity,
@@ -25,7 +27,8 @@ from imagegate.domain.trust import (
 )
 from imagegate.trust.errors import Rejected
 
-TRUST_KEYS = frozenset({"referrers", "verify"})
+TRUST_KEYS = frozenset({"referrers", "referrers_recheck", "verify"})
+RECHECK_OFF = frozenset({"0", "off", "false", "no", "never"})
 VERIFY_KEYS = frozenset(
     {"keys", "keyless", "signatures", "attestations", "digests", "scanner", "require_tlog"}
 )
@@ -42,6 +45,18 @@ def parse_referrers(n: Node) -> ReferrerSelection:
     if not types:
         raise n.error("the list is empty; write 'none' to copy no referrers")
     return ReferrerSelection(ReferrerMode.TYPES, tuple(types))
+
+
+def parse_recheck(n: Node) -> timedelta | None:
+    """``referrers_recheck:``: a duration (``24h``), or ``0``/``off`` for never (None)."""
+    raw = getattr(n.node, "value", None)
+    if isinstance(raw, str) and raw.strip().lower() in RECHECK_OFF:
+        return None  # also `off` and `0` unquoted, which YAML reads as false and a number
+    try:
+        every = parse_duration(n.string(), what="referrers_recheck")
+    except ConfigError as exc:
+        raise n.error(f"{exc.detail}; or 'off' to never re-check") from None
+    return every if every > timedelta(0) else None
 
 
 def _read(n: Node, base: Path, what: str) -> tuple[Path, bytes]:
@@ -136,10 +151,13 @@ def apply_trust(
     """Merge ``referrers``/``verify`` from ``defaults`` and each image into the entries."""
     d_ref = ReferrerSelection()
     d_verify: VerifyPolicy | None = None
+    d_recheck: timedelta | None = DEFAULT_REFERRERS_RECHECK
     if defaults is not None:
         dm = {k: v for k, v in defaults.mapping(_all_keys(defaults)).items() if k in TRUST_KEYS}
         d_ref = parse_referrers(dm["referrers"]) if "referrers" in dm else d_ref
         d_verify = parse_verify(dm["verify"], base) if "verify" in dm else None
+        if "referrers_recheck" in dm:
+            d_recheck = parse_recheck(dm["referrers_recheck"])
     out: list[ImageEntry] = []
     for node, img in zip(images_node.sequence(), images, strict=True):
         m = {k: v for k, v in node.mapping(_all_keys(node)).items() if k in TRUST_KEYS}
@@ -148,6 +166,9 @@ def apply_trust(
                 img,
                 referrers=parse_referrers(m["referrers"]) if "referrers" in m else d_ref,
                 verify=parse_verify(m["verify"], base) if "verify" in m else d_verify,
+                referrers_recheck=(
+                    parse_recheck(m["referrers_recheck"]) if "referrers_recheck" in m else d_recheck
+                ),
             )
         )
     return tuple(out)

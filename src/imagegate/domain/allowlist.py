@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
@@ -191,6 +192,7 @@ class RegistrySettingsEntry:
 
 
 DEFAULT_BACKUP_KEEP = 3  # `backup_keep:` backup tags kept per mirrored tag
+DEFAULT_REFERRERS_RECHECK = timedelta(hours=24)  # `referrers_recheck:` per mirrored digest
 MAX_BACKUP_KEEP = 100
 
 
@@ -217,6 +219,8 @@ class ImageEntry:
         default_factory=ReferrerSelection
     )  # what travels with it (signatures...)
     verify: VerifyPolicy | None = None  # the gates a new digest must pass (None: none)
+    # how often a mirrored digest's referrers are looked for again at the source (None: never)
+    referrers_recheck: timedelta | None = DEFAULT_REFERRERS_RECHECK
 
     @property
     def location(self) -> str:

@@ -33,6 +33,7 @@ class EventKind(StrEnum):
     RATE_LIMITED = "rate_limited"  # the run paused for a registry rate limit
     FAILED = "failed"
     GATE_OVERRIDDEN = "gate_overridden"  # a reviewer accepted a digest that failed a gate
+    REFERRERS_ADDED = "referrers_added"  # a re-check copied referrers added upstream later
 
 
 class RunResult(StrEnum):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from imagegate.domain.allowlist import Policy
@@ -37,6 +38,8 @@ class ImageDesired:
     backup: bool = True
     rewrites_index: bool = False  # a platform subset gives the target its own digest
     backup_keep: int = 3  # backup tags kept per tag (plan/backups.py)
+    # how often a mirrored digest's referrers are looked for again (plan/recheck.py; None: never)
+    referrers_recheck: timedelta | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +74,8 @@ class ImageState:
     backups: Mapping[str, tuple[tuple[str, Digest], ...]] = field(default_factory=dict)
     # source digests whose stored verification verdict failed, with its reason
     blocked: Mapping[Digest, str] = field(default_factory=dict)
+    # per mirrored source digest, when its referrers were last looked for (plan/recheck.py)
+    referrers_checked: Mapping[Digest, datetime] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------- actions
@@ -215,6 +220,20 @@ class OrgContext:
     warnings: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class RecheckReferrers:
+    """Look for referrers of mirrored source ``digest`` at the source again and copy the new
+    ones to the target (``probe``); or only record ``now`` as its check time (not probed)."""
+
+    image: str
+    tag: str  # one tag holding it (for messages and the audit log)
+    source: Reference  # repository, with digest
+    target: Reference  # repository, with the target digest (the mirror of ``digest``)
+    digest: Digest  # the source digest
+    last_checked: datetime | None
+    probe: bool = True
+
+
 ImageAction = (
     CopyTag
     | SkipTag
@@ -234,6 +253,13 @@ Action = ImageAction | HubStep
 class Plan:
     actions: tuple[Action, ...]
     org: OrgContext | None = None  # set when the target is a Docker Hub organization
+    # mirrored digests due for a referrers re-check (plan/recheck.py), run after the tags
+    rechecks: tuple[RecheckReferrers, ...] = ()
+
+    @property
+    def recheck_probes(self) -> int:
+        """How many digests this run looks for new referrers at the source."""
+        return sum(1 for r in self.rechecks if r.probe)
 
     @property
     def image_actions(self) -> tuple[ImageAction, ...]:

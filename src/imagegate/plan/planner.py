@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
+from datetime import datetime
 
 from imagegate.domain.allowlist import Policy
 from imagegate.domain.digest import Digest
@@ -38,6 +39,7 @@ from imagegate.plan.model import (
     OrgContext,
     Plan,
     PruneTag,
+    RecheckReferrers,
     ReportMoved,
     ReportRejected,
     ReportVanished,
@@ -49,6 +51,7 @@ from imagegate.plan.model import (
     is_backup_tag,
     is_change,
 )
+from imagegate.plan.recheck import due_rechecks
 from imagegate.plan.steps import OrgChanges, hub_steps, ordered
 
 __all__ = [
@@ -71,6 +74,7 @@ __all__ = [
     "Plan",
     "Policy",
     "PruneTag",
+    "RecheckReferrers",
     "ReportMoved",
     "ReportRejected",
     "ReportVanished",
@@ -94,10 +98,13 @@ def plan(
     state: Mapping[str, ImageState],
     *,
     org: OrgChanges | None = None,
+    now: datetime | None = None,
 ) -> Plan:
     """The one plan of a run: every image's tag actions and, given ``org``, the Docker Hub
-    organization's steps in their places (see :mod:`imagegate.plan.steps`)."""
+    organization's steps in their places (see :mod:`imagegate.plan.steps`); given ``now``
+    (the clock, read by the caller), the referrers re-checks that are due (plan/recheck.py)."""
     actions: list[ImageAction] = []
+    rechecks: list[RecheckReferrers] = []
     for image in desired:
         obs = observed.get(image.key)
         st = state.get(image.key, ImageState())
@@ -109,10 +116,12 @@ def plan(
         planned = list(_plan_image(image, obs, st))
         actions.extend(planned)
         actions.extend(expired_backups(image, st, planned))  # retention: backup_keep
+        if now is not None:
+            rechecks.extend(due_rechecks(image, st, planned, now))
     if org is None:
-        return Plan(tuple(actions))
+        return Plan(tuple(actions), rechecks=tuple(rechecks))
     order = [image.key for image in desired]
-    return Plan(ordered(order, actions, hub_steps(org)), org.context)
+    return Plan(ordered(order, actions, hub_steps(org)), org.context, tuple(rechecks))
 
 
 def _plan_image(

@@ -56,6 +56,7 @@ from imagegate.run.housekeeping import (
 )
 from imagegate.run.orgsteps import OrgSteps
 from imagegate.run.outcome import Failure, Outcome
+from imagegate.run.recheck import RecheckContext, run_rechecks
 from imagegate.run.referrers import mirror_with_referrers, referrer_detail
 from imagegate.run.verdicts import verdict_for
 from imagegate.state import Event, EventKind, StateStore, TagRecord
@@ -129,6 +130,22 @@ class Executor:
             if action.image not in blocked:
                 by_image.setdefault(action.image, []).append(action)
         await asyncio.gather(*(self._image(key, acts) for key, acts in by_image.items()))
+        await run_rechecks(
+            self.client,
+            self.store,
+            self.entries,
+            [r for r in plan.rechecks if r.image not in blocked],
+            RecheckContext(
+                self.gate,
+                self.outcome,
+                self.clock,
+                self.run_id,
+                self.actor,
+                self.locations,
+                self.on_event,
+                self.before_pull,
+            ),
+        )
         if self.org is not None:  # descriptions of what the copies really mirrored
             described = {s.image for s in steps if s.phase is HubPhase.DESCRIPTION}
             copied = {a.image for a in plan.image_actions if isinstance(a, CopyTag)}
@@ -314,6 +331,8 @@ class Executor:
         )
         with self.store.transaction():
             self.store.record_tag_with_event(record, event)
+            if referrers is not None:  # discovered now: the re-check schedule starts here
+                self.store.record_referrer_check(entry.target.name, action.digest, self.clock())
             if action.reason is CopyReason.APPROVED:
                 mark_applied(self.store, entry.target.name, action.tag, action.digest, self.run_id)
         if moved:

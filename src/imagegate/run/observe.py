@@ -138,7 +138,16 @@ def desired_for(entry: ImageEntry, tags: Sequence[str]) -> ImageDesired:
         backup=entry.backup,
         rewrites_index=entry.platforms is not None,
         backup_keep=entry.backup_keep,
+        referrers_recheck=entry.referrers_recheck if entry.referrers.enabled else None,
     )
+
+
+def with_referrer_checks(store: StateStore, desired: ImageDesired, st: ImageState) -> ImageState:
+    """``st`` with when each mirrored digest's referrers were last looked for (the re-check
+    schedule, plan/recheck.py); nothing read when the image has no re-check."""
+    if desired.referrers_recheck is None:
+        return st
+    return replace(st, referrers_checked=store.referrer_checks(desired.key))
 
 
 class _Observation:
@@ -255,8 +264,10 @@ async def observe(
     desired = tuple(d for d, _ in pairs)
     observations = {d.key: o for d, o in pairs}
     state = {
-        image_key(e): with_verdicts(
-            store, e, observations[d.key], image_state(store, e, d.tags, decisions)
+        image_key(e): with_referrer_checks(
+            store,
+            d,
+            with_verdicts(store, e, observations[d.key], image_state(store, e, d.tags, decisions)),
         )
         for e, d in zip(entries, desired, strict=True)
     }

@@ -34,6 +34,8 @@ class Outcome:
     copy_seconds: list[float] = field(default_factory=list)  # each tag copy that succeeded
     referrers_found: int = 0  # signatures, SBOMs, attestations found with new digests
     referrers_copied: int = 0  # ... of which written to the target (manifests and cosign tags)
+    referrers_rechecked: int = 0  # mirrored digests probed again for new referrers
+    recheck_failed: int = 0  # ... whose probe failed (logged; tried again next run)
 
     @property
     def failed_images(self) -> set[str]:
@@ -53,4 +55,6 @@ class Outcome:
             "blobs_skipped": self.blobs_skipped,
             "referrers_found": self.referrers_found,
             "referrers_copied": self.referrers_copied,
+            "referrers_rechecked": self.referrers_rechecked,
+            "referrers_recheck_failed": self.recheck_failed,
         }

@@ -125,7 +125,7 @@ async def make_plan(
             lenient_target=lenient_target,
         )
         inputs = (observed.desired, observed.observations, observed.state)
-        the_plan = plan(*inputs)
+        the_plan = plan(*inputs, now=when)
         if hub is not None:  # descriptions as they will be once the plan's copies are done
             try:
                 changes = await plan_org(
@@ -138,7 +138,7 @@ async def make_plan(
                     skipped=unobserved(observed.observations),  # no Hub write for those
                     decisions=decisions,
                 )
-                the_plan = plan(*inputs, org=changes)
+                the_plan = plan(*inputs, org=changes, now=when)
             except (CredentialsError, HubAuthError) as exc:
                 if not org_optional:
                     raise
@@ -172,11 +172,13 @@ async def run_sync(
     kind: str = "sync",
     on_event: EventCallback | None = None,
     describe: DescribeChange | None = None,
+    now: datetime | None = None,
 ) -> RunReport:
     """Observe, plan and execute once, recording the run and its events in ``store``.
 
     The caller holds ``store.lock()``. One failing image never stops the others; the run's
-    result says whether all, some or none succeeded.
+    result says whether all, some or none succeeded. ``now``: the planner's clock value
+    (default: the time now), which decides e.g. which referrers re-checks are due.
     """
     started = time.monotonic()
     who = actor or actor_for(config)
@@ -187,7 +189,14 @@ async def run_sync(
     error = ""
     try:
         async with make_plan(
-            config, client, store, images=images, refresh=refresh, list_ttl=list_ttl, checks=True
+            config,
+            client,
+            store,
+            images=images,
+            refresh=refresh,
+            list_ttl=list_ttl,
+            checks=True,
+            now=now,
         ) as report:
             if report.decisions is not None:  # decided elsewhere (a merged pull request)
                 reconcile(store, report.decisions)

@@ -74,3 +74,18 @@ def verdicts_by_digest(
         if v is not None:
             out[digest] = v
     return out
+
+
+def change_verdicts(
+    find: Callable[[str], ImageEntry | None], store: StateStore, target_repo: str, digest: Digest
+) -> tuple[StoredVerdict, ...]:
+    """The stored verdicts a reviewer sees for a pending change's new ``digest``: the one under
+    the image's current ``verify:`` policy when there is one; otherwise (the image has no
+    ``verify:`` now, or was removed, or the policy changed since) every stored verdict of it,
+    newest first. Nothing is fetched or verified."""
+    entry = find(target_repo)
+    if entry is not None and entry.verify is not None:
+        current = store.get_verdict(digest, entry.verify.fingerprint())
+        if current is not None:
+            return (current,)
+    return store.verdicts_of(digest)

@@ -100,6 +100,15 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             PRIMARY KEY (source_digest, policy)
         )""",
     ),
+    (  # referrers re-check: when each mirrored source digest's referrers were last looked
+        #  for at the source, per target repository (issue 11)
+        """CREATE TABLE referrer_checks (
+            target_repo TEXT NOT NULL,
+            source_digest TEXT NOT NULL,
+            checked_at TEXT NOT NULL,
+            PRIMARY KEY (target_repo, source_digest)
+        )""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

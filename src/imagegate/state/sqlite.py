@@ -22,7 +22,7 @@ from imagegate.domain.records import (
 )
 from imagegate.domain.verdicts import StoredVerdict
 from imagegate.errors import StateError
-from imagegate.state import cells, pendingstore, rows, tagstore, verdictstore
+from imagegate.state import cells, pendingstore, recheckstore, rows, tagstore, verdictstore
 from imagegate.state.db import MEMORY, Database
 from imagegate.state.lock import hold_lock, lock_path_for
 from imagegate.state.paths import check_readable, prepare_file
@@ -234,6 +234,16 @@ class SqliteStateStore:
         if self.readonly:
             return  # a read-only command verifies again next time
         verdictstore.put_verdict(self._db, verdict)
+
+    # -- referrers re-check schedule ---------------------------------------------------------
+
+    def referrer_checks(self, target_repo: str) -> dict[Digest, datetime]:
+        return recheckstore.referrer_checks(self._db, target_repo)
+
+    def record_referrer_check(self, target_repo: str, digest: Digest, at: datetime) -> None:
+        if self.readonly:
+            return
+        recheckstore.record_referrer_check(self._db, target_repo, digest, at)
 
     # -- upstream tag list cache ------------------------------------------------------------
 
