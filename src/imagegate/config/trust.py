@@ -25,6 +25,7 @@ from imagegate.domain.trust import (
     VerifyPolicy,
     VerifyScope,
 )
+from imagegate.errors import ConfigError
 from imagegate.trust.errors import Rejected
 
 TRUST_KEYS = frozenset({"referrers", "referrers_recheck", "verify"})
