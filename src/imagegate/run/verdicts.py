@@ -17,7 +17,6 @@ from imagegate.domain.reference import Reference
 from imagegate.domain.trust import VerifyPolicy
 from imagegate.domain.verdicts import StoredVerdict
 from imagegate.engine.api import RegistryAPI
-from imagegate.run.gates import verify_digest
 from imagegate.state import StateStore
 
 
@@ -35,6 +34,9 @@ async def verdict_for(
     stored = store.get_verdict(digest, fingerprint)
     if stored is not None:
         return stored
+    # cryptography is imported only when a gate runs (pending/history stay light)
+    from imagegate.run.gates import verify_digest  # noqa: PLC0415
+
     found = await verify_digest(client, source, digest, policy)
     verdict = StoredVerdict(
         digest, fingerprint, found.passed, found.evidence, found.reason, clock()
