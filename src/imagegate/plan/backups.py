@@ -18,7 +18,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from imagegate.domain.digest import Digest
-from imagegate.plan.model import CopyTag, ImageAction, ImageDesired, ImageState, PruneTag
+from imagegate.plan.inputs import ImageDesired, ImageState
+from imagegate.plan.model import CopyTag, ImageAction, PruneTag
 
 Backup = tuple[str, Digest]  # (backup tag, the digest it keeps)
 

@@ -28,7 +28,8 @@ from imagegate.hub.models import (
     UpdateDescription,
 )
 from imagegate.hub.provenance import MirroredTag, Provenance, full_description, short_description
-from imagegate.plan.model import CopyTag, ImageState, SkipTag, is_backup_tag
+from imagegate.plan.inputs import ImageState
+from imagegate.plan.model import CopyTag, SkipTag, is_backup_tag
 
 TOOL = f"imagegate {__version__}"
 # Projected tags for `plan`: image key -> tag -> digest about to be mirrored.

@@ -21,6 +21,13 @@ from imagegate.domain.allowlist import Policy
 from imagegate.domain.digest import Digest
 from imagegate.errors import EXIT_FAILURE
 from imagegate.plan.backups import expired_backups
+from imagegate.plan.inputs import (
+    ImageDesired,
+    ImageObservation,
+    ImageState,
+    StoredTag,
+    TagObservation,
+)
 from imagegate.plan.model import (
     BACKUP_MARK,
     Action,
@@ -31,9 +38,6 @@ from imagegate.plan.model import (
     HubPhase,
     HubStep,
     ImageAction,
-    ImageDesired,
-    ImageObservation,
-    ImageState,
     KeepUnselected,
     ObserveFailed,
     OrgContext,
@@ -44,8 +48,6 @@ from imagegate.plan.model import (
     ReportRejected,
     ReportVanished,
     SkipTag,
-    StoredTag,
-    TagObservation,
     action_name,
     backup_tag_for,
     is_backup_tag,

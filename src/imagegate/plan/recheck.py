@@ -16,7 +16,8 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from imagegate.domain.digest import Digest
-from imagegate.plan.model import ImageAction, ImageDesired, ImageState, RecheckReferrers, SkipTag
+from imagegate.plan.inputs import ImageDesired, ImageState
+from imagegate.plan.model import ImageAction, RecheckReferrers, SkipTag
 
 
 def due_rechecks(

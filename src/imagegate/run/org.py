@@ -22,7 +22,8 @@ from imagegate.hub.client import HubClient
 from imagegate.hub.models import AccessManagement
 from imagegate.hub.observe import observe_hub
 from imagegate.hub.plan import plan_hub
-from imagegate.plan.model import ImageObservation, OrgContext
+from imagegate.plan.inputs import ImageObservation
+from imagegate.plan.model import OrgContext
 from imagegate.plan.org import (
     OrgInputs,
     Projected,
