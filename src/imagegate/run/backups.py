@@ -9,13 +9,11 @@ naming the backup tag, and a ``pruned`` audit event records the deletion.
 
 from __future__ import annotations
 
-import contextlib
-
 from imagegate.domain.allowlist import ImageEntry
-from imagegate.errors import NotFoundError
 from imagegate.plan.planner import PruneTag
 from imagegate.registry.client import RegistryClient
-from imagegate.state import Event, EventKind, StateStore
+from imagegate.run.housekeeping import delete_unshared
+from imagegate.state import StateStore
 
 
 def references(store: StateStore, repo: str, action: PruneTag) -> list[str]:
@@ -42,22 +40,16 @@ async def delete_backup(
 ) -> None:
     repo = entry.target.name
     shared = references(store, repo, action)
-    if not shared:
-        # already gone is fine: deleted by hand, or a run killed before its record
-        with contextlib.suppress(NotFoundError):
-            await client.manifest_delete(action.target.with_tag(None).with_digest(action.digest))
-    with store.transaction():
-        store.forget_backup_tag(repo, action.tag)
-        store.append_event(
-            Event(
-                EventKind.PRUNED,
-                run_id=run_id,
-                image=repo,
-                tag=action.tag,
-                digest=action.digest,
-                actor=actor,
-                reason=f"backup of :{action.backup_of} beyond the {entry.backup_keep} kept "
-                "(backup_keep)",
-                detail={"backup_of": action.backup_of or "", "kept_for": shared},
-            )
-        )
+    await delete_unshared(  # already gone is fine: deleted by hand, or a run killed earlier
+        client,
+        store,
+        action,
+        repo=repo,
+        shared=shared,
+        forget=lambda: store.forget_backup_tag(repo, action.tag),
+        reason=f"backup of :{action.backup_of} beyond the {entry.backup_keep} kept (backup_keep)",
+        detail={"backup_of": action.backup_of or "", "kept_for": shared},
+        run_id=run_id,
+        actor=actor,
+        missing_ok=True,
+    )

@@ -6,12 +6,13 @@ them and counts what they did. Pending changes approved earlier are marked appli
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from imagegate.domain.allowlist import ImageEntry
 from imagegate.domain.digest import Digest
 from imagegate.domain.reference import Reference
 from imagegate.domain.review import ReviewDetails
+from imagegate.errors import NotFoundError
 from imagegate.plan.planner import HoldForReview, PruneTag, ReportVanished
 from imagegate.registry.client import RegistryClient
 from imagegate.state import Event, EventKind, PendingChange, PendingStatus, StateStore
@@ -51,6 +52,45 @@ def mark_applied(
             store.mark_applied(change.id, run_id)
 
 
+async def delete_unshared(
+    client: RegistryClient,
+    store: StateStore,
+    action: PruneTag,
+    *,
+    repo: str,
+    shared: Sequence[str],
+    forget: Callable[[], object],
+    reason: str,
+    detail: Mapping[str, object],
+    run_id: int | None,
+    actor: str,
+    missing_ok: bool = False,
+) -> None:
+    """Delete ``action``'s manifest unless other tags (``shared``) still reference its digest
+    (a registry deletes by digest, removing every tag on it), then ``forget`` the tag in the
+    state and audit a ``pruned`` event, in one transaction."""
+    if not shared:
+        try:
+            await client.manifest_delete(action.target.with_tag(None).with_digest(action.digest))
+        except NotFoundError:
+            if not missing_ok:
+                raise
+    with store.transaction():
+        forget()
+        store.append_event(
+            Event(
+                EventKind.PRUNED,
+                run_id=run_id,
+                image=repo,
+                tag=action.tag,
+                digest=action.digest,
+                actor=actor,
+                reason=reason,
+                detail=dict(detail),
+            )
+        )
+
+
 async def prune_tag(
     client: RegistryClient,
     store: StateStore,
@@ -65,22 +105,18 @@ async def prune_tag(
     shared = [
         r.tag for r in store.tags(repo) if r.tag != action.tag and r.target_digest == action.digest
     ]
-    if not shared:
-        await client.manifest_delete(action.target.with_tag(None).with_digest(action.digest))
-    with store.transaction():
-        store.forget_tag(repo, action.tag)
-        store.append_event(
-            Event(
-                EventKind.PRUNED,
-                run_id=run_id,
-                image=repo,
-                tag=action.tag,
-                digest=action.digest,
-                actor=actor,
-                reason="fell out of the selection (prune: true)",
-                detail={"kept_for": shared} if shared else {},
-            )
-        )
+    await delete_unshared(
+        client,
+        store,
+        action,
+        repo=repo,
+        shared=shared,
+        forget=lambda: store.forget_tag(repo, action.tag),
+        reason="fell out of the selection (prune: true)",
+        detail={"kept_for": shared} if shared else {},
+        run_id=run_id,
+        actor=actor,
+    )
 
 
 def report_vanished(store: StateStore, action: ReportVanished, *, run_id: int | None) -> None:
