@@ -70,3 +70,48 @@ def test_only_the_newest_backups_stay_and_rollback_still_reaches_them(
     assert code == 0, err
     assert out["restored"] == images[3].digest
     target.assert_image("acme/app", "7", images[3])
+
+
+def test_prune_deletes_a_tag_that_fell_out_of_the_selection_but_never_a_shared_manifest(
+    source_registry, target_registry, tmp_path, image_factory, capsys
+):
+    """`prune: true`: a tag no longer selected is deleted, with a pruned event; a tag whose
+    manifest another kept tag shares is only forgotten (deleting by digest would take both)."""
+    up, target = Pusher(source_registry.url), Pusher(target_registry.url)
+    one, two = image_factory.image(), image_factory.image()
+    up.push_image("up/app", "1.0", one)
+    up.push_image("up/app", "2.0", two)
+    up.push_image("up/app", "stable", one)  # shares 1.0's manifest
+
+    def allow(tags: str) -> str:
+        return str(
+            write_allowlist(
+                tmp_path / "imagegate.yaml",
+                target=target_registry.host,
+                images=f"""
+                    - source: {source_registry.host}/up/app
+                      tags: {tags}
+                      prune: true
+                """,
+            )
+        )
+
+    code, _, err = cli(capsys, "sync", "-c", allow('["1.0", "2.0", "stable"]'))
+    assert code == 0, err
+    assert sorted(target.list_tags("acme/app")) == ["1.0", "2.0", "stable"]
+
+    cfg = allow('["1.0"]')
+    code, plan, _ = cli_json(capsys, "plan", "-c", cfg)
+    assert code == 0
+    assert sorted(a["tag"] for a in plan["actions"] if a["action"] == "prune") == ["2.0", "stable"]
+    code, _, err = cli(capsys, "sync", "-c", cfg)
+    assert code == 0, err
+    assert target.head_manifest("acme/app", two.digest) is None  # 2.0's manifest is gone
+    target.assert_image("acme/app", "1.0", one)  # stable shared it: forgotten, not deleted
+    with open_state(tmp_path / "state.db") as store:
+        pruned = {e.tag: e.detail for e in store.events(kind=EventKind.PRUNED)}
+        assert set(pruned) == {"2.0", "stable"}
+        assert pruned["stable"] == {"kept_for": ["1.0"]}
+        assert {r.tag for r in store.tags()} == {"1.0"}
+    code, plan, _ = cli_json(capsys, "plan", "-c", cfg, "--detailed-exitcode")
+    assert code == 0, plan
