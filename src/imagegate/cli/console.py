@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
 import sys
 from typing import Any
@@ -62,6 +61,8 @@ def run_hash(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     # the web stack (aiohttp) only when the console runs: --help and completion stay cheap
+    import asyncio
+
     from imagegate.console.app import ConsoleOptions, make_console
     from imagegate.console.serve import serve
 

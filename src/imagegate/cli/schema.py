@@ -6,7 +6,6 @@ import argparse
 import sys
 from typing import Any
 
-from imagegate.config.schema import schema_json
 from imagegate.errors import EXIT_OK
 
 
@@ -21,5 +20,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from imagegate.config.schema import schema_json
+
     sys.stdout.write(schema_json() + "\n")
     return EXIT_OK

@@ -8,6 +8,7 @@ line. No plain password is ever stored, logged or shown.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import secrets
@@ -65,13 +66,16 @@ def verify_password(password: str, encoded: str) -> bool:
     return hmac.compare_digest(key, expected)
 
 
-# A hash to check against when the user does not exist: the answer takes as long either way.
-_DUMMY = hash_password(secrets.token_hex(8))
+@functools.cache
+def _dummy() -> str:
+    """A hash to check against when the user does not exist: the answer takes as long either
+    way. Made on first use (scrypt costs tens of milliseconds: not at import)."""
+    return hash_password(secrets.token_hex(8))
 
 
 def check_user(users: Mapping[str, str], name: str, password: str) -> bool:
     encoded = users.get(name)
-    ok = verify_password(password, encoded or _DUMMY)
+    ok = verify_password(password, encoded or _dummy())
     return ok and encoded is not None
 
 

@@ -10,9 +10,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from imagegate.domain.digest import Digest
-from imagegate.domain.review import ReviewDetails
+
+if TYPE_CHECKING:  # the CLI builds its parser from these enums: keep the import light
+    from imagegate.domain.review import ReviewDetails
 
 
 class EventKind(StrEnum):
