@@ -5,32 +5,21 @@ gives (a PAT cannot list teams). The audit actor is the Hub account, not the OS 
 
 from __future__ import annotations
 
-import base64
 import json
 
 import pytest
 
 from imagegate.state import EventKind, SqliteStateStore
-from tests.support.org_world import ORG, allowlist, org_world
+from tests.support.org_world import ORG, allowlist, assert_org_managed, enforce_sso, org_world
 from tests.support.world import cli
 
 
 @pytest.fixture
 def world(registry_pool, tmp_path, image_factory, monkeypatch):
     with org_world(registry_pool, tmp_path, image_factory, monkeypatch) as w:
-        m = w.hub.model
-        m.orgs[ORG].sso_enforced = True
-        m.orgs[ORG].iam.enabled = False
-        w.pat = m.add_pat("olivia", "repo:admin")
-        w.ids = {name: team.id for name, team in m.orgs[ORG].teams.items()}
-        # the runner's Docker config holds the PAT (docker login with a token)
-        auth = base64.b64encode(f"olivia:{w.pat}".encode()).decode()
-        (tmp_path / "docker" / "config.json").write_text(
-            json.dumps({"auths": {w.reg.host: {"auth": auth}}})
-        )
+        enforce_sso(w, monkeypatch)
+        w.ids = {name: team.id for name, team in w.hub.model.orgs[ORG].teams.items()}
         monkeypatch.setenv("HUB_PAT", w.pat)
-        monkeypatch.delenv("GITHUB_ACTOR", raising=False)
-        monkeypatch.delenv("IMAGEGATE_ACTOR", raising=False)
         yield w
 
 
@@ -66,16 +55,7 @@ def test_an_sso_org_is_managed_with_tokens_only(world, capsys):
     assert code == 0, out + err
     run = json.loads(out)
     assert {t["tag"] for t in run["copied_tags"]} == {"7.2", "3.0.0"}
-    m = w.hub.model
-    assert m.orgs[ORG].iam.enabled  # IAM with a PAT (an OAT never can)
-    redis, loki = m.repos[f"{ORG}/redis"], m.repos[f"{ORG}/loki"]
-    assert (redis.is_private, loki.is_private) == (False, True)
-    teams = m.orgs[ORG].teams
-    assert loki.team_permissions == {
-        teams["developers"].id: "read",
-        teams["platform"].id: "write",
-    }
-    assert redis.team_permissions == {teams["developers"].id: "read"}
+    assert_org_managed(w)  # IAM with a PAT (an OAT never can)
     # converged: a second sync writes nothing
     code, out, err = cli(capsys, "sync", "-c", cfg, "--output", "json")
     assert code == 0, err

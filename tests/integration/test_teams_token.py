@@ -5,34 +5,24 @@ allowlist needs no ``team_ids``."""
 
 from __future__ import annotations
 
-import base64
 import json
 
 import pytest
 
 from tests.support.fake_hub.model import OatResource
-from tests.support.org_world import ORG, allowlist, org_world
+from tests.support.org_world import ORG, allowlist, assert_org_managed, enforce_sso, org_world
 from tests.support.world import cli
 
 
 @pytest.fixture
 def world(registry_pool, tmp_path, image_factory, monkeypatch):
     with org_world(registry_pool, tmp_path, image_factory, monkeypatch) as w:
-        m = w.hub.model
-        m.orgs[ORG].sso_enforced = True
-        m.orgs[ORG].iam.enabled = False
-        w.pat = m.add_pat("olivia", "repo:admin")
-        w.oat = m.add_oat(ORG, (OatResource("TYPE_ORG", ORG, ("scope-group-read",)),))
-        auth = base64.b64encode(f"olivia:{w.pat}".encode()).decode()
-        (tmp_path / "docker" / "config.json").write_text(
-            json.dumps({"auths": {w.reg.host: {"auth": auth}}})
-        )
+        enforce_sso(w, monkeypatch)
+        w.oat = w.hub.model.add_oat(ORG, (OatResource("TYPE_ORG", ORG, ("scope-group-read",)),))
         secrets = tmp_path / "secrets"
         secrets.mkdir()
         (secrets / "hub-pat").write_text(w.pat + "\n")
         (secrets / "hub-oat").write_text(w.oat + "\n")
-        monkeypatch.delenv("GITHUB_ACTOR", raising=False)
-        monkeypatch.delenv("IMAGEGATE_ACTOR", raising=False)
         yield w
 
 
@@ -55,16 +45,7 @@ def test_pat_and_oat_manage_an_sso_org_without_team_ids(world, capsys):
     code, out, err = cli(capsys, "sync", "-c", cfg, "--output", "json")
     assert code == 0, out + err
     assert w.pat not in out + err and w.oat not in out + err
-    m = w.hub.model
-    assert m.orgs[ORG].iam.enabled  # IAM through the PAT (an OAT never can)
-    redis, loki = m.repos[f"{ORG}/redis"], m.repos[f"{ORG}/loki"]
-    assert (redis.is_private, loki.is_private) == (False, True)
-    teams = m.orgs[ORG].teams
-    assert loki.team_permissions == {
-        teams["developers"].id: "read",
-        teams["platform"].id: "write",
-    }
-    assert redis.team_permissions == {teams["developers"].id: "read"}
+    assert_org_managed(w)  # IAM through the PAT (an OAT never can)
     code, out, err = cli(capsys, "sync", "-c", cfg, "--output", "json")
     assert code == 0, err
     assert [h for h in json.loads(out)["hub"] if h["status"] == "done"] == []

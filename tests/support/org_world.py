@@ -76,3 +76,34 @@ def allowlist(
         f"{loki}"
     )
     return str(cfg)
+
+
+def enforce_sso(w: SimpleNamespace, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make ``acme`` an SSO organization (password sign-in refused, IAM off) run by an owner's
+    personal access token (``w.pat``), which the runner's Docker config holds (``docker
+    login`` with a token); the audit actor comes from the Hub account, not a CI variable."""
+    m = w.hub.model
+    m.orgs[ORG].sso_enforced = True
+    m.orgs[ORG].iam.enabled = False
+    w.pat = m.add_pat("olivia", "repo:admin")
+    auth = base64.b64encode(f"olivia:{w.pat}".encode()).decode()
+    (w.tmp / "docker" / "config.json").write_text(
+        json.dumps({"auths": {w.reg.host: {"auth": auth}}})
+    )
+    monkeypatch.delenv("GITHUB_ACTOR", raising=False)
+    monkeypatch.delenv("IMAGEGATE_ACTOR", raising=False)
+
+
+def assert_org_managed(w: SimpleNamespace) -> None:
+    """What the journeys' allowlist asks of the org (with ``loki: teams: {platform: write}``)
+    is on the Hub double: IAM on, redis public, loki private, the team grants."""
+    m = w.hub.model
+    assert m.orgs[ORG].iam.enabled
+    redis, loki = m.repos[f"{ORG}/redis"], m.repos[f"{ORG}/loki"]
+    assert (redis.is_private, loki.is_private) == (False, True)
+    teams = m.orgs[ORG].teams
+    assert loki.team_permissions == {
+        teams["developers"].id: "read",
+        teams["platform"].id: "write",
+    }
+    assert redis.team_permissions == {teams["developers"].id: "read"}
