@@ -11,17 +11,15 @@ string (``${VAR}``, ``$${``); a file's content is never expanded again.
 
 from __future__ import annotations
 
-import os
 import re
-import stat
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from imagegate.domain.files import file_kind
 from imagegate.errors import ConfigError
+from imagegate.files import FileTooLarge, NotARegularFile, read_bounded
 
 if TYPE_CHECKING:
     from imagegate.config.yamldoc import Node
@@ -58,14 +56,13 @@ def has_file_ref(raw: str) -> bool:
 def read_secret_file(path: Path, *, limit: int = MAX_SECRET_BYTES) -> str:
     """The file's text without one trailing newline; ``SecretFileError`` says what is wrong."""
     try:
-        # O_NONBLOCK: a FIFO must not block the load waiting for a writer
-        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as f:
-            info = os.fstat(f.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                raise SecretFileError(
-                    f"secret file {path} is not a regular file ({file_kind(info.st_mode)})"
-                )
-            data = f.read(limit + 1)
+        data = read_bounded(path, limit)
+    except NotARegularFile as exc:
+        raise SecretFileError(f"secret file {path} is not a regular file ({exc.kind})") from None
+    except FileTooLarge:
+        raise SecretFileError(
+            f"secret file {path} is larger than {limit // 1024} KiB; is it the right file?"
+        ) from None
     except FileNotFoundError:
         raise SecretFileError(
             f"secret file {path} does not exist; mount the secret there or fix the path"
@@ -79,10 +76,6 @@ def read_secret_file(path: Path, *, limit: int = MAX_SECRET_BYTES) -> str:
             f"cannot read secret file {path}: {exc.strerror or type(exc).__name__}; "
             "check its permissions"
         ) from None
-    if len(data) > limit:
-        raise SecretFileError(
-            f"secret file {path} is larger than {limit // 1024} KiB; is it the right file?"
-        )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:

@@ -5,16 +5,14 @@ hint. ``imagegate.config.yamldoc`` gives typed access to the composed nodes.
 
 from __future__ import annotations
 
-import os
-import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
-from imagegate.domain.files import file_kind
 from imagegate.errors import ConfigError
+from imagegate.files import FileTooLarge, NotARegularFile, read_bounded
 
 
 @dataclass
@@ -52,16 +50,17 @@ def read_text(path: Path, display: str) -> str:
     never end, or fill the memory).
     """
     try:
-        # O_NONBLOCK: opening a FIFO must not wait for a writer (no effect on regular files)
-        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as f:
-            info = os.fstat(f.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                raise ConfigError(
-                    f"not a regular file ({file_kind(info.st_mode)}); pass the allowlist file "
-                    "with -c FILE",
-                    path=display,
-                )
-            data = f.read(MAX_FILE_BYTES + 1)  # the size may change under us: read at most this
+        data = read_bounded(path, MAX_FILE_BYTES)
+    except NotARegularFile as exc:
+        raise ConfigError(
+            f"not a regular file ({exc.kind}); pass the allowlist file with -c FILE", path=display
+        ) from None
+    except FileTooLarge:
+        raise ConfigError(
+            f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB; an allowlist is "
+            "much smaller: check that -c names the right file",
+            path=display,
+        ) from None
     except FileNotFoundError:
         raise ConfigError(
             "file not found; pass the allowlist with -c FILE or create imagegate.yaml",
@@ -69,12 +68,6 @@ def read_text(path: Path, display: str) -> str:
         ) from None
     except OSError as exc:
         raise ConfigError(f"cannot read the file: {exc.strerror or exc}", path=display) from None
-    if len(data) > MAX_FILE_BYTES:
-        raise ConfigError(
-            f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB; an allowlist is "
-            "much smaller: check that -c names the right file",
-            path=display,
-        )
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

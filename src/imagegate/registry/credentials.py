@@ -18,7 +18,6 @@ import binascii
 import json
 import os
 import shutil
-import stat
 import subprocess
 import threading
 from collections.abc import Mapping
@@ -28,6 +27,7 @@ from typing import Any
 
 from imagegate.domain.reference import DOCKER_HUB, DOCKER_HUB_ALIASES
 from imagegate.errors import CredentialsError
+from imagegate.files import FileTooLarge, NotARegularFile, read_bounded
 
 HUB_SERVER_URL = "https://index.docker.io/v1/"  # the key Docker uses for Hub credentials
 HELPER_TIMEOUT = 30.0  # seconds a credential helper may take (it may prompt a keychain)
@@ -50,10 +50,13 @@ def read_config_file(path: Path, hint: str, limit: int = MAX_CONFIG_BYTES) -> di
     """A credentials file's JSON object; None when it does not exist. Refused (one line,
     ``CredentialsError``): not a regular file, larger than ``limit``, unreadable, not JSON."""
     try:
-        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as f:
-            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-                raise CredentialsError(f"{path} is not a regular file; {hint}")
-            data = f.read(limit + 1)
+        data = read_bounded(path, limit)
+    except NotARegularFile:
+        raise CredentialsError(f"{path} is not a regular file; {hint}") from None
+    except FileTooLarge:
+        raise CredentialsError(
+            f"{path} is larger than {limit // (1024 * 1024)} MiB; is it the right file? {hint}"
+        ) from None
     except (FileNotFoundError, NotADirectoryError):
         return None
     except OSError as exc:
@@ -61,10 +64,6 @@ def read_config_file(path: Path, hint: str, limit: int = MAX_CONFIG_BYTES) -> di
             f"cannot read {path}: {exc.strerror or type(exc).__name__}; "
             f"fix its permissions or {hint}"
         ) from None
-    if len(data) > limit:
-        raise CredentialsError(
-            f"{path} is larger than {limit // (1024 * 1024)} MiB; is it the right file? {hint}"
-        )
     try:
         doc = json.loads(data.decode("utf-8") or "{}")
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

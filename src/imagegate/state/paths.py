@@ -8,8 +8,8 @@ import stat
 from collections.abc import Mapping
 from pathlib import Path
 
-from imagegate.domain.files import file_kind
 from imagegate.errors import StateError
+from imagegate.files import file_kind
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
