@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import tools
+from bench.bytecode import compile_tree
 from bench.corpus import PROFILES, build_corpus, push_images
 from bench.phases import verify_target
 from bench.procs import ProcResult, run_timed
@@ -225,6 +226,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=OUT_DIR)
     args = ap.parse_args(argv)
     profile = PROFILES[args.profile]
+    compile_tree()  # as installed: no compiling at start-up (see bench/bytecode.py)
+    if args.before:
+        compile_tree(Path(args.before))
     began = time.monotonic()
     with workdir(False) as work:
         source = start_registry(work / "source")
