@@ -163,8 +163,8 @@ def test_validate_does_not_open_or_import_the_state(workdir):
     assert not modules & {"sqlite3", "imagegate.state", "imagegate.state.sqlite"}
 
 
-# A sync to a registry that is not a Docker Hub organization, without `verify:`, needs
-# neither the verifiers nor the Docker Hub modules (client, models, checks, org steps).
+# A sync to a registry that is not a Docker Hub organization, without `verify:` or webhooks,
+# needs neither the verifiers nor the Docker Hub modules (client, models, checks, org steps).
 NOT_FOR_A_PLAIN_SYNC = (
     "cryptography",
     "imagegate.trust.cosign",
@@ -178,6 +178,7 @@ NOT_FOR_A_PLAIN_SYNC = (
     "imagegate.run.orgsteps",
     "imagegate.run.prreview",
     "imagegate.plan.org",
+    "imagegate.notify.notifier",  # no `notify:` webhooks either
 )
 
 
