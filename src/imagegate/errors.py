@@ -44,11 +44,13 @@ EXIT_STATE = 5
 EXIT_INTERNAL = 70
 EXIT_INTERRUPTED = 130
 
-_SECRET_QUERY = re.compile(
+# Regular expressions are compiled on first use (re caches them), not at import: start-up
+# (docs/benchmarks.md). The same holds in the modules every command imports.
+_SENSITIVE_QUERY = (
     r"(?i)([?&](?:_state|token|access_token|password|secret|sig|signature|x-amz-[a-z-]+|"
     r"x-goog-[a-z-]+|key)=)[^&#\s]*"
 )
-_USERINFO = re.compile(r"(?i)(https?://)[^/@\s]+@")
+_USERINFO = r"(?i)(https?://)[^/@\s]+@"
 
 
 def failure_exit_code(codes: Iterable[int]) -> int:
@@ -62,8 +64,8 @@ def failure_exit_code(codes: Iterable[int]) -> int:
 
 def redact_url(url: str) -> str:
     """Remove credentials from a URL: user info and secret-looking query values."""
-    url = _USERINFO.sub(r"\1***@", url)
-    return _SECRET_QUERY.sub(r"\1***", url)
+    url = re.sub(_USERINFO, r"\1***@", url)
+    return re.sub(_SENSITIVE_QUERY, r"\1***", url)
 
 
 class ImagegateError(Exception):

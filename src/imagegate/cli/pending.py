@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from imagegate.cli.common import add_config_options, add_image_filter, load
 from imagegate.cli.render import print_json
 from imagegate.domain.records import PendingChange, PendingStatus
-from imagegate.domain.review import ReviewDetails
 from imagegate.domain.units import human_bytes
 from imagegate.domain.verdicts import StoredVerdict
 from imagegate.errors import EXIT_OK
+
+if TYPE_CHECKING:  # a change's reviewer details: imported when a row has some (start-up)
+    from imagegate.domain.review import ReviewDetails
 
 STATUSES = ("pending", "approved", "rejected", "applied", "superseded", "all")
 

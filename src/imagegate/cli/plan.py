@@ -43,8 +43,6 @@ def register(sub: Any) -> None:
 
 async def _plan(args: argparse.Namespace) -> tuple[PlanReport, str]:
     """The plan, and for ``--output markdown`` the comment (classifying new images)."""
-    from imagegate.cli.planmarkdown import MarkdownInputs, new_images, render_markdown
-    from imagegate.run.prreview import classify_new
     from imagegate.run.sync import make_plan
 
     markdown = args.output == "markdown"
@@ -62,6 +60,10 @@ async def _plan(args: argparse.Namespace) -> tuple[PlanReport, str]:
     ):
         if not markdown:
             return report, ""
+        # the comment classifies new images on Docker Hub: imported for markdown only
+        from imagegate.cli.planmarkdown import MarkdownInputs, new_images, render_markdown
+        from imagegate.run.prreview import classify_new
+
         new = [report.entries[k] for k in new_images(report.plan, report.entries)]
         org = report.plan.org
         settings = (org.observed.access_management if org else None) or (

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from imagegate.cli.common import short
 from imagegate.cli.render import table
 from imagegate.domain.allowlist import ImageEntry
-from imagegate.hub.models import HubAction, repository_of
-from imagegate.hub.plan import describe, is_write
 from imagegate.plan.planner import (
     BlockedByGate,
     CopyReason,
@@ -27,6 +26,11 @@ from imagegate.plan.planner import (
     action_name,
     is_change,
 )
+
+# The Docker Hub models are imported when the plan has a Hub section (start-up of `plan` for
+# another registry, docs/benchmarks.md).
+if TYPE_CHECKING:
+    from imagegate.hub.models import HubAction
 
 
 def _detail(action: ImageAction) -> tuple[str, str]:
@@ -93,9 +97,11 @@ def plan_rows(plan: Plan, entries: Mapping[str, ImageEntry], *, all_rows: bool) 
 
 def render_hub(plan: Plan, org: OrgContext) -> str:
     """The Docker Hub section: ``+`` a write, ``!`` a report; then classification warnings."""
+    from imagegate.hub.plan import describe
+
     steps = plan.hub_steps
     lines = [f"Docker Hub organization {org.org}:"]
-    lines += [f"  {'+' if is_write(s.action) else '!'} {describe(s.action)}" for s in steps]
+    lines += [f"  {'+' if s.is_write else '!'} {describe(s.action)}" for s in steps]
     if not steps:
         lines.append("  in sync (IAM, repositories, visibility, descriptions, teams)")
     lines += [f"warning: {w}" for w in org.warnings]
@@ -128,6 +134,9 @@ def recheck_line(due: int) -> str:
 
 
 def _hub_json(plan: Plan, org: OrgContext) -> dict[str, object]:
+    from imagegate.hub.models import repository_of
+    from imagegate.hub.plan import describe, is_write
+
     def item(a: HubAction) -> dict[str, object]:
         repo = repository_of(a)
         return {

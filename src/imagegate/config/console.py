@@ -30,8 +30,8 @@ CONSOLE_KEYS = frozenset(
      "secure_cookies", "session_ttl"}
 )  # fmt: skip
 PROXY_KEYS = frozenset({"header", "trusted"})
-_HEADER = re.compile(r"[A-Za-z0-9-]{1,64}", re.ASCII)
-_USER = re.compile(r"[^\s:]{1,128}")
+_HEADER = r"[A-Za-z0-9-]{1,64}"  # compiled on first use (re caches them)
+_USER = r"[^\s:]{1,128}"
 MIN_REFRESH = timedelta(seconds=10)
 
 
@@ -81,7 +81,7 @@ def _users(n: Node | None, *, allow_everyone: bool) -> frozenset[str]:
         name = item.string()
         if name == EVERYONE and not allow_everyone:
             raise item.error("'*' is only for viewers; name each approver")
-        if name != EVERYONE and not _USER.fullmatch(name):
+        if name != EVERYONE and not re.fullmatch(_USER, name):
             raise item.error(f"invalid user name {name!r}: no spaces or ':', at most 128 chars")
         out.add(name)
     return frozenset(out)
@@ -90,7 +90,7 @@ def _users(n: Node | None, *, allow_everyone: bool) -> frozenset[str]:
 def _proxy(n: Node) -> ProxyAuth:
     m = n.mapping(PROXY_KEYS, required=("header", "trusted"))
     header = m["header"].string()
-    if not _HEADER.fullmatch(header):
+    if not re.fullmatch(_HEADER, header, re.ASCII):
         raise m["header"].error(f"invalid header name {header!r}; e.g. X-Forwarded-User")
     trusted: list[Network] = []
     items = m["trusted"].sequence()

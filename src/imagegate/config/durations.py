@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from imagegate.config.yamldoc import Node
-from imagegate.domain.schedule import Schedule, parse_cron, parse_duration
+
+# imported when a duration or schedule is read: start-up (docs/benchmarks.md)
+if TYPE_CHECKING:
+    from imagegate.domain.schedule import Schedule
 
 SCHEDULE_KEYS = frozenset({"every", "cron", "jitter"})
 
 
 def duration(n: Node, *, allow_zero: bool) -> timedelta:
+    from imagegate.domain.schedule import parse_duration  # noqa: PLC0415
+
     text = n.string()
     if "." in text:  # the file takes whole numbers only (as its JSON Schema says)
         raise n.error(f"invalid duration {text!r}: use whole numbers, like 1h30m for 1.5h")
@@ -18,6 +24,8 @@ def duration(n: Node, *, allow_zero: bool) -> timedelta:
 
 
 def parse_schedule(n: Node) -> Schedule:
+    from imagegate.domain.schedule import Schedule, parse_cron  # noqa: PLC0415
+
     m = n.mapping(SCHEDULE_KEYS)
     if ("every" in m) == ("cron" in m):
         raise n.error("set exactly one of 'every' (e.g. 6h) or 'cron' (e.g. '0 */6 * * *')")

@@ -7,13 +7,13 @@ an image's ``tags`` replaces ``defaults.tags`` as a whole; ``teams`` are merged 
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
-from imagegate.config.yamldoc import Node
+from imagegate.config.yamldoc import Node, close_matches
 from imagegate.domain.allowlist import (
     DEFAULT_BACKUP_KEEP,
     HUB_DESCRIPTION_MAX,
@@ -26,11 +26,13 @@ from imagegate.domain.allowlist import (
     Visibility,
 )
 from imagegate.domain.digest import Digest
-from imagegate.domain.manifest import Platform
 from imagegate.domain.reference import Reference, parse_repository
-from imagegate.domain.semver import parse_range
 from imagegate.errors import ConfigError, InvalidReferenceError
-from imagegate.plan.tags import PatternError, compile_pattern
+
+# Imported where the file uses them (platforms, semver ranges, tag patterns; difflib for a
+# typo's hint): start-up of the commands that read the allowlist (docs/benchmarks.md).
+if TYPE_CHECKING:
+    from imagegate.domain.manifest import Platform
 
 DEFAULT_KEYS = frozenset(
     {
@@ -51,7 +53,7 @@ IMAGE_KEYS = DEFAULT_KEYS | {"source", "target", "description", "reason"}
 TAG_RULE_KEYS = frozenset({"explicit", "include", "exclude", "semver", "newest", "prerelease"})
 
 # Docker Hub repository names (reference/docker-hub-api.md §2): one path component.
-HUB_NAME = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*", re.ASCII)  # use fullmatch()
+HUB_NAME = r"[a-z0-9]+(?:[._-][a-z0-9]+)*"  # fullmatch(), re.ASCII; compiled on first use
 HUB_NAME_MIN, HUB_NAME_MAX = 2, 255
 KNOWN_OS = frozenset(
     {"aix", "android", "darwin", "dragonfly", "freebsd", "illumos", "ios", "js", "linux",
@@ -63,8 +65,8 @@ KNOWN_ARCH = frozenset(
 )  # fmt: skip
 ARCH_ALIASES = {"x86_64": "amd64", "x86-64": "amd64", "aarch64": "arm64", "i386": "386",
                 "armhf": "arm/v7", "armel": "arm/v6"}  # fmt: skip
-_VARIANT = re.compile(r"v[0-9]+(?:\.[0-9]+)?", re.ASCII)
-_TEAM = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*", re.ASCII)
+_VARIANT = r"v[0-9]+(?:\.[0-9]+)?"
+_TEAM = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
 NO_GRANT = "none"
 
 
@@ -105,6 +107,8 @@ def _explicit(items: list[Node]) -> tuple[tuple[str, ...], dict[str, Digest]]:
 
 
 def _regexes(n: Node) -> tuple[str, ...]:
+    from imagegate.plan.tags import PatternError, compile_pattern  # noqa: PLC0415
+
     out = n.strings()
     for pattern in out:
         try:
@@ -131,6 +135,8 @@ def parse_tags(n: Node) -> TagRules:
     tags, pins = _explicit(m["explicit"].sequence()) if "explicit" in m else ((), {})
     semver = None
     if "semver" in m:
+        from imagegate.domain.semver import parse_range  # noqa: PLC0415
+
         semver = m["semver"].string()
         try:
             parse_range(semver)
@@ -153,13 +159,15 @@ def parse_tags(n: Node) -> TagRules:
 
 
 def _platform(n: Node) -> Platform:
+    from imagegate.domain.manifest import Platform  # noqa: PLC0415
+
     text = n.string()
     try:
         plat = Platform.parse(text)
     except InvalidReferenceError as exc:
         raise n.error(str(exc)) from None
     if plat.os not in KNOWN_OS:
-        close = difflib.get_close_matches(plat.os, sorted(KNOWN_OS), n=1)
+        close = close_matches(plat.os, sorted(KNOWN_OS), 0.6)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise n.error(f"invalid platform {text!r}: unknown OS {plat.os!r}{hint}")
     if plat.architecture not in KNOWN_ARCH:
@@ -168,7 +176,7 @@ def _platform(n: Node) -> Platform:
         raise n.error(
             f"invalid platform {text!r}: unknown architecture {plat.architecture!r}{hint}"
         )
-    if plat.variant and not _VARIANT.fullmatch(plat.variant):
+    if plat.variant and not re.fullmatch(_VARIANT, plat.variant, re.ASCII):
         raise n.error(f"invalid platform {text!r}: variant must look like v7 or v8")
     return plat
 
@@ -194,7 +202,7 @@ def parse_platforms(n: Node) -> tuple[Platform, ...] | None:
 def parse_teams(n: Node) -> dict[str, Permission | None]:
     out: dict[str, Permission | None] = {}
     for name, value in n.pairs():
-        if not _TEAM.fullmatch(name):
+        if not re.fullmatch(_TEAM, name, re.ASCII):
             raise value.error(f"invalid team name {name!r}: letters, digits, '.', '_' and '-'")
         if value.is_string and value.string() == NO_GRANT:
             out[name] = None
@@ -234,7 +242,8 @@ def _target_ref(n: Node | None, source: Reference, target: Target, where: Node) 
                 f"target name {name!r}{origin}: Docker Hub repositories are namespace/name, "
                 "so the name must be a single path component"
             )
-        if not HUB_NAME.fullmatch(name) or not HUB_NAME_MIN <= len(name) <= HUB_NAME_MAX:
+        hub_name = re.fullmatch(HUB_NAME, name, re.ASCII)
+        if not hub_name or not HUB_NAME_MIN <= len(name) <= HUB_NAME_MAX:
             raise node.error(
                 f"target name {name!r}{origin} is not a valid Docker Hub repository name "
                 f"(2-255 lowercase letters and digits, separated by single '.', '_' or '-')"

@@ -13,8 +13,8 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
-from imagegate.config.console import parse_console
 from imagegate.config.durations import SCHEDULE_KEYS, parse_schedule
 from imagegate.config.images import parse_defaults, parse_images
 from imagegate.config.notify import WEBHOOK_KEYS, parse_notify
@@ -25,7 +25,9 @@ from imagegate.config.yamldoc import Node
 from imagegate.config.yamlfile import Context, compose_file
 from imagegate.domain.allowlist import SUPPORTED_VERSIONS, Config
 from imagegate.domain.listen import ListenAddress, parse_listen
-from imagegate.state.paths import default_state_path
+
+if TYPE_CHECKING:
+    from imagegate.domain.console import ConsoleSettings
 
 __all__ = [
     "HUB_KEYS",
@@ -64,7 +66,7 @@ def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> Co
     if target.hub is None and any(img.teams for img in images):
         top["images"].warn("team grants only apply to a Docker Hub target (target.hub); ignored")
     state = (
-        top["state"].path(base) if "state" in top else default_state_path(ctx.env)
+        top["state"].path(base) if "state" in top else _default_state(ctx.env)
     )  # fmt: skip
     return Config(
         path=file.resolve(),
@@ -79,9 +81,24 @@ def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> Co
         listen=top["listen"].parsed(parse_listen) if "listen" in top else ListenAddress(),
         webhooks=parse_notify(top["notify"]) if "notify" in top else (),
         lock=top["lock"].path(base) if "lock" in top else None,
-        console=parse_console(top["console"], base) if "console" in top else None,
+        console=_console(top["console"], base) if "console" in top else None,
         warnings=tuple(ctx.warnings),
     )
+
+
+def _default_state(env: Mapping[str, str]) -> Path:
+    """Where the state is when the file does not say: importing it imports the state package
+    (SQLite and the stores), which `validate` of a file with `state:` does without."""
+    from imagegate.state.paths import default_state_path  # noqa: PLC0415 - start-up
+
+    return default_state_path(env)
+
+
+def _console(n: Node, base: Path) -> ConsoleSettings:
+    """``console:``, whose parser (and types) only an allowlist that has one imports."""
+    from imagegate.config.console import parse_console  # noqa: PLC0415 - start-up
+
+    return parse_console(n, base)
 
 
 def _check_version(n: Node | None, root: Node) -> None:

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 MAX_SECRET_BYTES = 64 * 1024  # a token, a password or a webhook URL is far smaller
 FILE_REF = "${file:"
-_REF = re.compile(r"\$\$\{|\$\{file:([^}]*)\}")
+_REF = r"\$\$\{|\$\{file:([^}]*)\}"  # compiled on first use (re caches it)
 
 
 PLACEHOLDER = "unset"
@@ -50,7 +50,7 @@ def placeholders_for_missing_files() -> Iterator[list[str]]:
 
 
 def has_file_ref(raw: str) -> bool:
-    return any(m.group(0) != "$${" for m in _REF.finditer(raw))
+    return any(m.group(0) != "$${" for m in re.finditer(_REF, raw))
 
 
 def read_secret_file(path: Path, *, limit: int = MAX_SECRET_BYTES) -> str:
@@ -96,7 +96,7 @@ def expand_secret(node: Node, raw: str, base: Path) -> str:
     expanded as any string (``${VAR}``); errors name the node's ``file:line: key``."""
     out: list[str] = []
     pos = 0
-    for m in _REF.finditer(raw):
+    for m in re.finditer(_REF, raw):
         out.append(node.expand(raw[pos : m.start()]))
         pos = m.end()
         if m.group(0) == "$${":

@@ -26,8 +26,8 @@ from imagegate.errors import InvalidReferenceError
 TARGET_KEYS = frozenset({"registry", "namespace", "hub", "access_management", "manage_teams"})
 HUB_KEYS = frozenset({"url", "username", "token", "team_ids", "teams_username", "teams_token"})
 IAM_KEYS = frozenset({"enabled", "allow_official_images", "allow_verified_publishers"})
-_URL = re.compile(r"https?://[^\s/]+(?:/\S*)?", re.ASCII)
-_NAMESPACE = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*", re.ASCII)
+_URL = r"https?://[^\s/]+(?:/\S*)?"  # fullmatch(), re.ASCII; compiled on first use
+_NAMESPACE = r"[a-z0-9]+(?:[._-][a-z0-9]+)*"
 
 
 def registry_host(text: str, n: Node) -> str:
@@ -50,7 +50,7 @@ def _hub(n: Node | None) -> HubSettings:
         return HubSettings()
     m = n.mapping(HUB_KEYS)
     url = m["url"].string().rstrip("/") if "url" in m else DEFAULT_HUB_URL
-    if not _URL.fullmatch(url):
+    if not re.fullmatch(_URL, url, re.ASCII):
         raise m["url"].error(f"invalid URL {url!r}: expected https://host[/path]")
     return HubSettings(
         url=url,
@@ -83,7 +83,7 @@ def parse_target(n: Node) -> Target:
             raise (ns_node or n).error(
                 "a Docker Hub target needs 'namespace': the organization (or user) to mirror into"
             )
-        if not _NAMESPACE.fullmatch(namespace):
+        if not re.fullmatch(_NAMESPACE, namespace, re.ASCII):
             assert ns_node is not None
             raise ns_node.error(
                 f"invalid Docker Hub namespace {namespace!r}: one lowercase name, no '/' "

@@ -12,21 +12,17 @@ import dataclasses
 import re
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from imagegate.config.yamldoc import Node
 from imagegate.domain.allowlist import DEFAULT_REFERRERS_RECHECK, ImageEntry
-from imagegate.domain.schedule import parse_duration
-from imagegate.domain.trust import (
-    KeylessIdentity,
-    PublicKey,
-    ReferrerMode,
-    ReferrerSelection,
-    ScannerSpec,
-    VerifyPolicy,
-    VerifyScope,
-)
+from imagegate.domain.referrers import ReferrerMode, ReferrerSelection
 from imagegate.errors import ConfigError
 from imagegate.trust.errors import Rejected
+
+# The gates' types are imported when a `verify:` is read: start-up (docs/benchmarks.md).
+if TYPE_CHECKING:
+    from imagegate.domain.trust import KeylessIdentity, ScannerSpec, VerifyPolicy
 
 TRUST_KEYS = frozenset({"referrers", "referrers_recheck", "verify"})
 RECHECK_OFF = frozenset({"0", "off", "false", "no", "never"})
@@ -50,6 +46,8 @@ def parse_referrers(n: Node) -> ReferrerSelection:
 
 def parse_recheck(n: Node) -> timedelta | None:
     """``referrers_recheck:``: a duration (``24h``), or ``0``/``off`` for never (None)."""
+    from imagegate.domain.schedule import parse_duration  # noqa: PLC0415 - start-up
+
     raw = getattr(n.node, "value", None)
     if isinstance(raw, str) and raw.strip().lower() in RECHECK_OFF:
         return None  # also `off` and `0` unquoted, which YAML reads as false and a number
@@ -69,6 +67,8 @@ def _read(n: Node, base: Path, what: str) -> tuple[Path, bytes]:
 
 
 def _identity(n: Node) -> KeylessIdentity:
+    from imagegate.domain.trust import KeylessIdentity  # noqa: PLC0415
+
     m = n.mapping(IDENTITY_KEYS, required=("issuer",))
     if ("subject" in m) == ("subject_pattern" in m):
         raise n.error("give exactly one of 'subject' (exact) or 'subject_pattern' (a regex)")
@@ -84,6 +84,9 @@ def _identity(n: Node) -> KeylessIdentity:
 
 
 def _scanner(n: Node) -> ScannerSpec:
+    from imagegate.domain.schedule import parse_duration  # noqa: PLC0415 - start-up
+    from imagegate.domain.trust import ScannerSpec  # noqa: PLC0415
+
     m = n.mapping(SCANNER_KEYS, required=("command",))
     argv = tuple(m["command"].strings())
     for arg in argv:
@@ -102,6 +105,11 @@ def parse_verify(n: Node, base: Path) -> VerifyPolicy | None:
     if n.is_string and n.string() == "none":
         return None
     # only an allowlist with a verify gate pays for importing cryptography (issue 13 start-up)
+    from imagegate.domain.trust import (  # noqa: PLC0415
+        PublicKey,
+        VerifyPolicy,
+        VerifyScope,
+    )
     from imagegate.trust.keys import load_public_key  # noqa: PLC0415
     from imagegate.trust.root import parse_trusted_root  # noqa: PLC0415
 

@@ -8,7 +8,6 @@ string is expected are refused, because YAML turns ``7.10`` into ``7.1``.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
@@ -16,10 +15,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TypeVar
 
-import yaml
-
 from imagegate.config import secrets
 from imagegate.config.yamlfile import Context
+from imagegate.config.yamllib import yaml
 from imagegate.domain.allowlist import Secret
 from imagegate.errors import ConfigError
 
@@ -27,10 +25,18 @@ E = TypeVar("E", bound=StrEnum)
 T = TypeVar("T")
 
 _TAG = "tag:yaml.org,2002:"
-_VAR = re.compile(r"\$\$\{|\$\{([^}]*)\}")
-_VAR_BODY = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?", re.DOTALL | re.ASCII)
+_VAR = r"\$\$\{|\$\{([^}]*)\}"  # compiled on first use (re caches them)
+_VAR_BODY = r"([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?"  # re.DOTALL | re.ASCII
 _CONSTRUCTOR = yaml.SafeLoader("")
 MAX_INT_DIGITS = 40  # no setting needs a larger number
+
+
+def close_matches(word: str, choices: list[str], cutoff: float) -> list[str]:
+    """The closest of ``choices`` to a mistyped ``word`` (the "did you mean" of an error);
+    difflib is imported only when an error needs it (start-up, docs/benchmarks.md)."""
+    import difflib  # noqa: PLC0415
+
+    return difflib.get_close_matches(word, choices, n=1, cutoff=cutoff)
 
 
 def _describe(node: yaml.Node) -> str:
@@ -115,7 +121,7 @@ class Node:
                     f"duplicate key {name!r} (first on line {out[name].line}); keep only one"
                 )
             if name not in allowed:
-                close = difflib.get_close_matches(name, list(allowed), n=1, cutoff=0.6)
+                close = close_matches(name, list(allowed), 0.6)
                 hint = f"did you mean {close[0]!r}?" if close else ""
                 valid = ", ".join(sorted(allowed))
                 raise Node(knode, self._child_key(name), self.ctx).error(
@@ -216,7 +222,7 @@ class Node:
             return enum(value)
         except ValueError:
             names = [str(m.value) for m in enum]
-            close = difflib.get_close_matches(value, names, n=1, cutoff=0.5)
+            close = close_matches(value, names, 0.5)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise self.error(
                 f"invalid value {value!r}: expected one of {', '.join(names)}{hint}"
@@ -230,7 +236,7 @@ class Node:
         def sub(m: re.Match[str]) -> str:
             if m.group(0) == "$${":
                 return "${"
-            body = _VAR_BODY.fullmatch(m.group(1))
+            body = re.fullmatch(_VAR_BODY, m.group(1), re.DOTALL | re.ASCII)
             if not body and m.group(1).startswith("file:"):
                 raise self.error(
                     "${file:PATH} is read only in secret fields (target.hub.token, "
@@ -252,4 +258,4 @@ class Node:
                 return default
             return value
 
-        return _VAR.sub(sub, raw)
+        return re.sub(_VAR, sub, raw)

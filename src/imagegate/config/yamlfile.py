@@ -9,8 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
+from imagegate.config.yamllib import yaml
 from imagegate.errors import ConfigError
 from imagegate.files import FileTooLarge, NotARegularFile, read_bounded
 

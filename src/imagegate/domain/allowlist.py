@@ -14,16 +14,23 @@ from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from imagegate.domain.console import ConsoleSettings
-from imagegate.domain.digest import Digest
 from imagegate.domain.listen import ListenAddress
-from imagegate.domain.manifest import Platform
 from imagegate.domain.reference import Reference, parse_reference
-from imagegate.domain.schedule import Schedule
-from imagegate.domain.trust import ReferrerSelection, VerifyPolicy
+from imagegate.domain.referrers import ReferrerSelection
 from imagegate.errors import InvalidReferenceError, UsageError
+
+# Types of optional sections, named only in annotations: a command that reads the allowlist
+# does not import the console, schedule, manifest or verification modules unless the file
+# uses them (start-up, docs/benchmarks.md; tests/integration/test_startup_imports.py).
+if TYPE_CHECKING:
+    from imagegate.domain.console import ConsoleSettings
+    from imagegate.domain.digest import Digest
+    from imagegate.domain.manifest import Platform
+    from imagegate.domain.schedule import Schedule
+    from imagegate.domain.trust import VerifyPolicy
 
 SUPPORTED_VERSIONS = (1,)
 DEFAULT_HUB_URL = "https://hub.docker.com"
@@ -251,12 +258,12 @@ def url_origin(url: str) -> str:
     return f"{parts.scheme or '?'}://{host}{port}"
 
 
-_WEBHOOK_URL = re.compile(r"https?://[^\s/]+(?:/\S*)?", re.ASCII)
+_WEBHOOK_URL = r"https?://[^\s/]+(?:/\S*)?"  # compiled on first use (re caches it)
 
 
 def is_webhook_url(url: str) -> bool:
     """An http(s) URL with a host and a valid port (the loader's one check of a webhook URL)."""
-    if not _WEBHOOK_URL.fullmatch(url):
+    if not re.fullmatch(_WEBHOOK_URL, url, re.ASCII):
         return False
     try:
         parts = urlsplit(url)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 
 from imagegate.errors import InvalidReferenceError
 
 _HEX_LEN = {"sha256": 64, "sha512": 128}
-_DIGEST = re.compile(r"([a-z0-9]+(?:[+._-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)", re.ASCII)
+_DIGEST = r"([a-z0-9]+(?:[+._-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)"  # compiled on first use
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -21,7 +20,7 @@ class Digest:
 
     @classmethod
     def parse(cls, text: str) -> Digest:
-        m = _DIGEST.fullmatch(text)
+        m = re.fullmatch(_DIGEST, text, re.ASCII)
         if not m:
             raise InvalidReferenceError(
                 f"invalid digest {text!r}: expected 'sha256:' followed by 64 lowercase hex digits"
@@ -41,6 +40,8 @@ class Digest:
 
     @classmethod
     def of(cls, data: bytes, algorithm: str = "sha256") -> Digest:
+        import hashlib  # noqa: PLC0415 - OpenSSL is loaded when something is hashed (start-up)
+
         return cls(algorithm, hashlib.new(algorithm, data).hexdigest())
 
     def hasher(self) -> DigestVerifier:
@@ -60,6 +61,8 @@ class DigestVerifier:
     __slots__ = ("_h", "expected", "size")
 
     def __init__(self, expected: Digest) -> None:
+        import hashlib  # noqa: PLC0415 - see Digest.of
+
         self.expected = expected
         self._h = hashlib.new(expected.algorithm)
         self.size = 0

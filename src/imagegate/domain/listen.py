@@ -14,9 +14,8 @@ from imagegate.errors import ConfigError
 DEFAULT_LISTEN_HOST = "127.0.0.1"
 DEFAULT_LISTEN_PORT = 9108
 ALL_INTERFACES = "0.0.0.0"  # noqa: S104 (':port' asks for it)
-_ADDRESS = re.compile(
-    r"(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[^:\[\]\s]*)):(?P<port>[0-9]{1,5})", re.ASCII
-)
+# compiled on first use (re caches it), not at import: start-up (docs/benchmarks.md)
+_ADDRESS = r"(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[^:\[\]\s]*)):(?P<port>[0-9]{1,5})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +29,7 @@ class ListenAddress:
 
 def parse_listen(text: str, *, any_port: bool = False) -> ListenAddress:
     """``host:port`` -> ListenAddress; ConfigError (a detail without file or line) if not."""
-    match = _ADDRESS.fullmatch(text.strip())
+    match = re.fullmatch(_ADDRESS, text.strip(), re.ASCII)
     if match is None:
         raise ConfigError(
             f"invalid address {text!r}: expected host:port, e.g. 127.0.0.1:9108, [::1]:9108 "

@@ -23,14 +23,12 @@ MAX_NAME_LENGTH = 255
 _PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 # Every pattern is ASCII-only and used with fullmatch(): `\w` would take 'é' and `$` would
 # take a final newline ("v1\n"), neither of which a registry accepts.
-_PATH_RE = re.compile(rf"{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*", re.ASCII)
-_TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", re.ASCII)
+# Compiled on first use (re caches them), not at import: start-up (docs/benchmarks.md).
+_PATH_RE = rf"{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
+_TAG_RE = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
 _DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
-_DOMAIN_RE = re.compile(
-    rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[0-9a-fA-F:.]+\])(?::([0-9]+))?",
-    re.ASCII,
-)
-_HEX64 = re.compile(r"[a-f0-9]{64}", re.ASCII)
+_DOMAIN_RE = rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[0-9a-fA-F:.]+\])(?::([0-9]+))?"
+_HEX64 = r"[a-f0-9]{64}"
 MAX_PORT = 65535
 
 
@@ -98,7 +96,7 @@ class Reference:
 def _check_tag(tag: str, whole: str) -> None:
     if not tag:
         raise InvalidReferenceError(f"invalid reference {whole!r}: empty tag")
-    if not _TAG_RE.fullmatch(tag):
+    if not re.fullmatch(_TAG_RE, tag, re.ASCII):
         raise InvalidReferenceError(
             f"invalid reference {whole!r}: tag {tag!r} must be 1-128 characters of "
             "letters, digits, '_', '.' and '-', not starting with '.' or '-'"
@@ -106,7 +104,7 @@ def _check_tag(tag: str, whole: str) -> None:
 
 
 def _check_domain(domain: str, original: str) -> None:
-    m = _DOMAIN_RE.fullmatch(domain)
+    m = re.fullmatch(_DOMAIN_RE, domain, re.ASCII)
     if not m:
         raise InvalidReferenceError(f"invalid reference {original!r}: bad registry host {domain!r}")
     port = m.group(1)
@@ -169,12 +167,14 @@ def parse_reference(text: str, *, default_tag: str | None = DEFAULT_TAG) -> Refe
         raise InvalidReferenceError(
             f"invalid reference {original!r}: repository name must be lowercase"
         )
-    if not _PATH_RE.fullmatch(path):
+    if not re.fullmatch(_PATH_RE, path, re.ASCII):
         raise InvalidReferenceError(
             f"invalid reference {original!r}: repository {path!r} may only contain lowercase "
             "letters, digits and separators ('.', '_', '__', '-') between '/'-separated parts"
         )
-    if domain == DOCKER_HUB and _HEX64.fullmatch(path.removeprefix(OFFICIAL_NAMESPACE + "/")):
+    if domain == DOCKER_HUB and re.fullmatch(
+        _HEX64, path.removeprefix(OFFICIAL_NAMESPACE + "/"), re.ASCII
+    ):
         raise InvalidReferenceError(
             f"invalid reference {original!r}: a 64-hex name looks like an image id, "
             "not a repository"

@@ -30,7 +30,7 @@ from imagegate.errors import ConfigError
 
 _UNITS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 _ORDER = ("d", "h", "m", "s", "ms")
-_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|d|h|m|s)", re.ASCII)
+_PART = r"([0-9]+(?:\.[0-9]+)?)(ms|d|h|m|s)"  # compiled on first use (re caches it)
 _DURATION_HINT = "write numbers with units (d, h, m, s, ms), largest first, like 30s, 6h or 1h30m"
 MAX_DURATION = timedelta(days=3650)  # ten years: longer is a typo, and overflows datetimes
 _MAX_DIGITS = 32  # a longer number is far above MAX_DURATION; int() of it would be slow
@@ -43,7 +43,7 @@ def parse_duration(text: str, *, what: str = "duration", allow_zero: bool = Fals
     compact = text.strip().lower()
     parts: list[tuple[str, str]] = []
     pos = 0
-    for match in _PART.finditer(compact):
+    for match in re.finditer(_PART, compact, re.ASCII):
         if match.start() != pos:
             break
         parts.append((match.group(1), match.group(2)))

@@ -19,11 +19,12 @@ from functools import lru_cache
 
 from imagegate.errors import ConfigError
 
-_TAG = re.compile(
+# Compiled on first use (re caches them), not at import: start-up (docs/benchmarks.md).
+_TAG = (
     r"^v?(0|[0-9]+)(?:\.([0-9]+))?(?:\.([0-9]+))?"
     r"(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+[0-9A-Za-z.-]+)?$"
 )
-_PARTIAL = re.compile(
+_PARTIAL = (
     r"^v?([0-9]+|[xX*])(?:\.([0-9]+|[xX*]))?(?:\.([0-9]+|[xX*]))?"
     r"(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+[0-9A-Za-z.-]+)?$"
 )
@@ -75,7 +76,7 @@ def _prerelease(text: str | None) -> tuple[PreId, ...]:
 @lru_cache(maxsize=8192)
 def parse_version(tag: str) -> Version | None:
     """The version a tag names, or None when the tag is not version-like."""
-    m = _TAG.match(tag)
+    m = re.match(_TAG, tag)
     if not m:
         return None
     return Version(
@@ -151,7 +152,7 @@ class _Partial:
 def _partial(text: str, whole: str) -> _Partial:
     if len(text) > 128:  # as long as a tag can be; int() of thousands of digits is refused
         raise _fail(whole, f"{text[:20]!r}... is longer than any tag (128 characters)")
-    m = _PARTIAL.match(text)
+    m = re.match(_PARTIAL, text)
     if not m:
         raise _fail(whole, f"{text!r} is not a version")
     nums: list[int] = []

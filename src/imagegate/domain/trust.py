@@ -5,12 +5,28 @@ Values only (the allowlist loader builds them; ``imagegate.trust`` verifies, ``r
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+
+# ``referrers:`` is read for every image, ``verify:`` rarely: its values live apart so that
+# loading an allowlist without gates does not create these (start-up, docs/benchmarks.md).
+from imagegate.domain.referrers import ReferrerMode, ReferrerSelection
+
+__all__ = [
+    "COSIGN_SUFFIXES",
+    "COSIGN_TAG_TYPES",
+    "KeylessIdentity",
+    "PublicKey",
+    "ReferrerMode",
+    "ReferrerSelection",
+    "ScannerSpec",
+    "VerifyPolicy",
+    "VerifyScope",
+    "fallback_tag",
+]
 
 # cosign's tag convention (sha256-<hex>.sig / .att / .sbom): not referrers, ordinary tags.
 COSIGN_SUFFIXES = (".sig", ".att", ".sbom")
@@ -20,36 +36,6 @@ COSIGN_TAG_TYPES = {
     ".att": "application/vnd.dsse.envelope.v1+json",
     ".sbom": "application/vnd.dev.cosign.sbom",
 }
-
-
-class ReferrerMode(StrEnum):
-    ALL = "all"  # every referrer and cosign tag (the default)
-    NONE = "none"  # nothing beyond the image itself
-    TYPES = "types"  # only the listed artifact types
-
-
-@dataclass(frozen=True, slots=True)
-class ReferrerSelection:
-    """``referrers:`` of an image: ``all``, ``none`` or a list of artifact types."""
-
-    mode: ReferrerMode = ReferrerMode.ALL
-    artifact_types: tuple[str, ...] = ()
-
-    def wants(self, artifact_type: str) -> bool:
-        if self.mode is ReferrerMode.ALL:
-            return True
-        if self.mode is ReferrerMode.NONE:
-            return False
-        return artifact_type in self.artifact_types
-
-    @property
-    def enabled(self) -> bool:
-        return self.mode is not ReferrerMode.NONE
-
-    def __str__(self) -> str:
-        if self.mode is ReferrerMode.TYPES:
-            return ", ".join(self.artifact_types)
-        return str(self.mode)
 
 
 class VerifyScope(StrEnum):
@@ -118,6 +104,8 @@ class VerifyPolicy:
     def fingerprint(self) -> str:
         """A digest of everything that decides a verdict: a verdict is stored per digest and
         per fingerprint, so changing the policy (a key, an identity, the root) re-verifies."""
+        import hashlib  # noqa: PLC0415 - OpenSSL is loaded when something is hashed (start-up)
+
         doc = {
             "keys": [hashlib.sha256(k.pem).hexdigest() for k in self.keys],
             "identities": [[i.issuer, i.subject, i.subject_pattern] for i in self.identities],

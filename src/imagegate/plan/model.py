@@ -12,12 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from imagegate.domain.digest import Digest
 from imagegate.domain.reference import Reference
 from imagegate.errors import EXIT_FAILURE
-from imagegate.hub.models import HubAction, ObservedHub
-from imagegate.hub.plan import is_write
+
+# The Docker Hub models are imported where a Hub step is looked at: a plan for another
+# registry has none (start-up of a sync, docs/benchmarks.md).
+if TYPE_CHECKING:
+    from imagegate.hub.models import HubAction, ObservedHub
 
 # ---------------------------------------------------------------- actions
 
@@ -150,6 +154,13 @@ class HubStep:
     def tag(self) -> None:
         return None
 
+    @property
+    def is_write(self) -> bool:
+        """Whether the step changes Docker Hub (a report only does not)."""
+        from imagegate.hub.plan import is_write  # noqa: PLC0415
+
+        return is_write(self.action)
+
 
 @dataclass(frozen=True, slots=True)
 class OrgContext:
@@ -233,15 +244,15 @@ class Plan:
 
     @property
     def hub_changes(self) -> int:
-        return sum(1 for s in self.hub_steps if is_write(s.action))
+        return sum(1 for s in self.hub_steps if s.is_write)
 
 
 def is_change(action: Action) -> bool:
     match action:
         case CopyTag() | PruneTag():
             return True
-        case HubStep(action=hub):
-            return is_write(hub)
+        case HubStep() as step:
+            return step.is_write
         case HoldForReview(already_pending=pending):
             return not pending
         case _:

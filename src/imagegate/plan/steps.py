@@ -10,9 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from imagegate.hub.models import HubAction, SetAccessManagement, UpdateDescription, repository_of
 from imagegate.plan.model import Action, HubPhase, HubStep, ImageAction, OrgContext
+
+# Imported when there are Hub actions to place (start-up of a sync, docs/benchmarks.md).
+if TYPE_CHECKING:
+    from imagegate.hub.models import HubAction
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +30,8 @@ class OrgChanges:
 
 
 def phase(action: HubAction) -> HubPhase:
+    from imagegate.hub.models import SetAccessManagement, UpdateDescription  # noqa: PLC0415
+
     match action:
         case SetAccessManagement():
             return HubPhase.ORG
@@ -37,6 +43,8 @@ def phase(action: HubAction) -> HubPhase:
 
 def hub_steps(org: OrgChanges) -> tuple[HubStep, ...]:
     """Each Hub action with its image (None when it serves no image: the org) and phase."""
+    from imagegate.hub.models import repository_of  # noqa: PLC0415
+
     out = []
     for action in org.actions:
         repo = repository_of(action)

@@ -34,10 +34,10 @@ import re2
 from imagegate.domain.allowlist import TagRules
 from imagegate.domain.semver import Range, Version, parse_range, parse_version
 
-_DIGITS = re.compile(r"(\d+)")
+_DIGITS = r"(\d+)"  # compiled on first use (re caches them): start-up
 MAX_TAG_LENGTH = 128  # OCI distribution: [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}
 MAX_PATTERN_MEMORY = 8 << 20  # bytes RE2 may use for one compiled pattern
-_BACKREF = re.compile(r"invalid escape sequence: \\[1-9]")
+_BACKREF = r"invalid escape sequence: \\[1-9]"
 _HINTS = (
     ("invalid escape sequence: \\Z", "; write $ or \\z for the end of the tag"),
     ("invalid perl operator: (?=", " (lookahead is not supported; use exclude: instead)"),
@@ -69,7 +69,7 @@ def compile_pattern(text: str) -> re2._Regexp[str]:
         detail = exc.args[0] if exc.args else exc
         reason = detail.decode(errors="replace") if isinstance(detail, bytes) else str(detail)
         hint = next((h for key, h in _HINTS if key in reason), "")
-        if _BACKREF.search(reason):
+        if re.search(_BACKREF, reason):
             hint = " (backreferences like \\1 are not supported)"
         raise PatternError(
             f"{reason}{hint}; tag patterns run on RE2, a linear-time engine without "
@@ -95,7 +95,7 @@ def _range(text: str) -> Range:
 def _natural_key(tag: str) -> tuple[tuple[int, int, str], ...]:
     return tuple(
         (1, int(part), "") if part.isdigit() else (0, 0, part)
-        for part in _DIGITS.split(tag)
+        for part in re.split(_DIGITS, tag)
         if part
     )
 

@@ -19,6 +19,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from imagegate.domain.allowlist import ImageEntry
 from imagegate.domain.digest import Digest
@@ -49,10 +50,12 @@ from imagegate.run.housekeeping import (
     prune_tag,
     report_vanished,
 )
-from imagegate.run.orgsteps import OrgSteps
 from imagegate.run.outcome import Failure, Outcome
 from imagegate.run.recheck import RecheckContext, run_rechecks
 from imagegate.state import Event, EventKind, StateStore
+
+if TYPE_CHECKING:  # the Docker Hub steps: imported by run/sync.py for a Hub target only
+    from imagegate.run.orgsteps import OrgSteps
 
 __all__ = [
     "DEFAULT_IMAGE_CONCURRENCY",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from imagegate.domain.allowlist import ImageEntry
 from imagegate.domain.digest import Digest
@@ -19,11 +20,13 @@ from imagegate.domain.reference import Reference
 from imagegate.domain.trust import ScannerSpec, VerifyPolicy, VerifyScope, fallback_tag
 from imagegate.engine.api import RegistryAPI
 from imagegate.errors import ImagegateError, NotFoundError
-from imagegate.trust.cosign import Evidence, Signers, verify_attestation, verify_signature
 from imagegate.trust.errors import Rejected
-from imagegate.trust.keys import load_public_key
-from imagegate.trust.payloads import DSSE_TYPE, SIMPLESIGNING_TYPE
-from imagegate.trust.root import parse_trusted_root
+
+# The verifiers (and with them ``cryptography``, about 0.04 s of CPU to import) are imported
+# when a gate runs: a sync of an allowlist without ``verify:`` never needs them (start-up,
+# docs/benchmarks.md; tests/integration/test_startup_imports.py).
+if TYPE_CHECKING:
+    from imagegate.trust.cosign import Evidence, Signers
 
 MAX_LAYER_BLOB = 1024 * 1024
 
@@ -53,6 +56,10 @@ class Verdict:
 
 
 def signers_of(policy: VerifyPolicy) -> Signers:
+    from imagegate.trust.cosign import Signers  # noqa: PLC0415
+    from imagegate.trust.keys import load_public_key  # noqa: PLC0415
+    from imagegate.trust.root import parse_trusted_root  # noqa: PLC0415
+
     root = parse_trusted_root(policy.trusted_root_json) if policy.trusted_root_json else None
     keys = tuple(load_public_key(k.pem, str(k.path)) for k in policy.keys)
     return Signers(keys, policy.identities, root, policy.require_tlog)
@@ -80,6 +87,9 @@ async def _layers(client: RegistryAPI, repo: Reference, tag: str, media_type: st
 
 
 async def _signed(client: RegistryAPI, repo: Reference, digest: Digest, s: Signers) -> Evidence:
+    from imagegate.trust.cosign import verify_signature  # noqa: PLC0415
+    from imagegate.trust.payloads import SIMPLESIGNING_TYPE  # noqa: PLC0415
+
     reasons: list[str] = []
     for blob, ann in await _layers(
         client, repo, fallback_tag(str(digest)) + ".sig", SIMPLESIGNING_TYPE
@@ -94,6 +104,9 @@ async def _signed(client: RegistryAPI, repo: Reference, digest: Digest, s: Signe
 async def _attested(
     client: RegistryAPI, repo: Reference, digest: Digest, s: Signers, predicate: str
 ) -> Evidence:
+    from imagegate.trust.cosign import verify_attestation  # noqa: PLC0415
+    from imagegate.trust.payloads import DSSE_TYPE  # noqa: PLC0415
+
     reasons: list[str] = []
     for blob, ann in await _layers(client, repo, fallback_tag(str(digest)) + ".att", DSSE_TYPE):
         try:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -117,6 +116,8 @@ def _writing(path: Path) -> Iterator[None]:
 
 def write_lock(path: Path, decisions: Decisions, allowlist: str) -> None:
     """Write atomically: a temporary file next to it, fsync, rename over it."""
+    import tempfile  # noqa: PLC0415 - with shutil, zlib, bz2, lzma: only to write (start-up)
+
     text = render_lock(decisions, allowlist)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

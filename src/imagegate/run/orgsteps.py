@@ -109,6 +109,10 @@ class OrgSteps:
         self.keys = image_keys(entries)
         self.outcomes: list[HubOutcome] = []
 
+    def writes(self) -> int:
+        """How many Hub writes were done (the run summary's ``hub_changes``)."""
+        return sum(1 for o in self.outcomes if o.status is HubStatus.DONE)
+
     def org_label(self) -> str:
         return f"{self.context.org} (Docker Hub organization)"
 

@@ -14,17 +14,20 @@ import dataclasses
 import os
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from imagegate.config.defaults import HUB_TOKEN_ENV
 from imagegate.config.secrets import file_from_env
 from imagegate.domain.allowlist import Config, ImageEntry
 from imagegate.errors import CredentialsError, HubAuthError, ImagegateError
-from imagegate.hub.client import HubClient
-from imagegate.hub.doctor import Check, run_doctor
-from imagegate.hub.teams import SplitHubClient
-from imagegate.plan.org import repository_name
 from imagegate.registry.client import RegistryClient
 from imagegate.registry.credentials import CredentialStore
+
+# The Hub client and checks are imported when the target is a Hub organization: a sync to
+# another registry never needs them (start-up, docs/benchmarks.md).
+if TYPE_CHECKING:
+    from imagegate.hub.client import HubClient
+    from imagegate.hub.doctor import Check
 
 
 def hub_credentials(config: Config, store: CredentialStore | None = None) -> tuple[str, str]:
@@ -65,6 +68,9 @@ async def connect(config: Config | None) -> AsyncIterator[HubClient | None]:
     if config is None or config.target.hub is None:
         yield None
         return
+    from imagegate.hub.client import HubClient  # noqa: PLC0415
+    from imagegate.hub.teams import SplitHubClient  # noqa: PLC0415
+
     identifier, secret = hub_credentials(config)
     hub = config.target.hub
     if hub.teams_token is not None:  # a second credential lists the teams (hub/teams.py)
@@ -97,6 +103,8 @@ async def registry_checks(
     a Hub credential but no registry credential created and granted repositories it then
     could not push to. ``pulls_required=False`` for sync: an unreadable source fails its own
     image (observe), not the run."""
+    from imagegate.hub.doctor import Check  # noqa: PLC0415
+
     wanted: dict[str, tuple[set[str], set[str]]] = {}
     for e in entries:
         wanted.setdefault(e.source.registry, (set(), set()))[0].add(e.source.repository)
@@ -137,6 +145,9 @@ async def preflight(
     pulls_required: bool = True,
 ) -> tuple[Check, ...]:
     """The Hub checks of :func:`run_doctor`, then (given ``registry``) registry access."""
+    from imagegate.hub.doctor import run_doctor  # noqa: PLC0415
+    from imagegate.plan.org import repository_name  # noqa: PLC0415
+
     checks = await run_doctor(
         client,
         org=config.target.namespace,

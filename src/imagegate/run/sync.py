@@ -13,26 +13,30 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from imagegate.domain.allowlist import Config, ImageEntry
 from imagegate.domain.decisions import Decisions
 from imagegate.engine.events import EventCallback
 from imagegate.errors import CredentialsError, HubAuthError, ImagegateError, UsageError
-from imagegate.hub.client import HubClient
-from imagegate.hub.models import HubOutcome, HubStatus
-from imagegate.plan.org import projected_tags
 from imagegate.plan.planner import Plan, plan
 from imagegate.registry.client import RegistryClient
 from imagegate.run.actor import actor_for
 from imagegate.run.execute import DescribeChange, Executor, no_details
 from imagegate.run.lockfile import load_decisions, reconcile
 from imagegate.run.observe import DEFAULT_LIST_TTL, Observed, image_key, observe
-from imagegate.run.org import plan_org, unobserved
-from imagegate.run.orgsteps import OrgSteps, left_empty
 from imagegate.run.outcome import Outcome
 from imagegate.run.preflight import connect, preflight, require
 from imagegate.run.ratefloor import rate_floor_waiter
 from imagegate.state import PendingStatus, RunResult, StateStore
+
+# The Docker Hub modules (the org's observation, plan and steps) are imported when the target
+# is a Hub organization (``target.hub``): a sync to another registry never needs them
+# (start-up, docs/benchmarks.md; tests/integration/test_startup_imports.py).
+if TYPE_CHECKING:
+    from imagegate.hub.client import HubClient
+    from imagegate.hub.models import HubOutcome
+    from imagegate.run.orgsteps import OrgSteps
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +131,9 @@ async def make_plan(
         inputs = (observed.desired, observed.observations, observed.state)
         the_plan = plan(*inputs, now=when)
         if hub is not None:  # descriptions as they will be once the plan's copies are done
+            from imagegate.plan.org import projected_tags  # noqa: PLC0415
+            from imagegate.run.org import plan_org, unobserved  # noqa: PLC0415
+
             try:
                 changes = await plan_org(
                     config,
@@ -201,6 +208,8 @@ async def run_sync(
             if report.decisions is not None:  # decided elsewhere (a merged pull request)
                 reconcile(store, report.decisions)
             if report.hub is not None and report.plan.org is not None:
+                from imagegate.run.orgsteps import OrgSteps  # noqa: PLC0415
+
                 org = OrgSteps(
                     report.hub,
                     config,
@@ -229,6 +238,11 @@ async def run_sync(
         elif len(failed) < len(report.entries):
             result = RunResult.PARTIAL
         hub = tuple(org.outcomes) if org is not None else ()
+        warnings: tuple[str, ...] = ()
+        if report.plan.org is not None:
+            from imagegate.run.orgsteps import left_empty  # noqa: PLC0415
+
+            warnings = report.plan.org.warnings + left_empty(hub, report.entries, failed, store)
         return RunReport(
             run_id=run.id,
             plan=report.plan,
@@ -240,11 +254,7 @@ async def run_sync(
             pending_total=sum(
                 len(store.pending(PendingStatus.PENDING, target_repo=key)) for key in report.entries
             ),
-            warnings=(
-                report.plan.org.warnings + left_empty(hub, report.entries, failed, store)
-                if report.plan.org is not None
-                else ()
-            ),
+            warnings=warnings,
         )
     except asyncio.CancelledError:
         result = RunResult.INTERRUPTED
@@ -253,8 +263,7 @@ async def run_sync(
         error = str(exc)
         raise
     finally:
-        outcomes = org.outcomes if org is not None else []
-        hub_writes = sum(1 for o in outcomes if o.status is HubStatus.DONE)
+        hub_writes = org.writes() if org is not None else 0
         summary: dict[str, object] = {**outcome.summary(), "hub_changes": hub_writes}
         if error:
             summary["error"] = error

@@ -13,13 +13,15 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from imagegate.config.load import load_config
-from imagegate.config.lockfile import parse_lock
 from imagegate.config.secrets import placeholders_for_missing_files
 from imagegate.domain.allowlist import Config
-from imagegate.domain.decisions import Decisions, consistency
 from imagegate.errors import ConfigError
+
+if TYPE_CHECKING:  # the lock file's modules: imported when there is one (start-up)
+    from imagegate.domain.decisions import Decisions
 
 PLACEHOLDER = "unset"
 
@@ -74,6 +76,9 @@ def validate(path: Path, env: Mapping[str, str] | None = None) -> Validation:
     if not config.lock.exists():
         notes.append(f"the lock file {config.lock.name} does not exist yet (no decision made)")
         return Validation(config, None, notes=tuple(notes))
+    from imagegate.config.lockfile import parse_lock  # noqa: PLC0415
+    from imagegate.domain.decisions import consistency  # noqa: PLC0415
+
     decisions = parse_lock(config.lock, display=_shown(config.lock))
     policies = {e.target.name: str(e.policy) for e in config.images}
     pins = {(e.target.name, tag) for e in config.images for tag in e.tags.pins}

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from imagegate.domain.allowlist import ImageEntry
 from imagegate.domain.digest import Digest
 from imagegate.domain.reference import Reference
-from imagegate.domain.trust import VerifyPolicy
 from imagegate.domain.verdicts import StoredVerdict
 from imagegate.engine.api import RegistryAPI
 from imagegate.state import StateStore
+
+if TYPE_CHECKING:  # the gates' types: `pending` without gates does not import them (start-up)
+    from imagegate.domain.trust import VerifyPolicy
 
 
 async def verdict_for(

@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from imagegate.domain.digest import Digest
 from imagegate.domain.records import (
@@ -19,10 +20,12 @@ from imagegate.domain.records import (
     TagHistoryEntry,
     TagRecord,
 )
-from imagegate.domain.review import ReviewDetails
 from imagegate.errors import StateError
 from imagegate.log import redact
 from imagegate.state.cells import Cells, Row
+
+if TYPE_CHECKING:
+    from imagegate.domain.review import ReviewDetails
 
 
 def ts(value: datetime) -> str:
@@ -36,11 +39,12 @@ def opt_str(value: Digest | None) -> str | None:
     return None if value is None else str(value)
 
 
-_SECRET_KEY = re.compile(r"(?i)password|passwd|secret|token|authorization|credential|api_?key")
+# compiled on first use (re caches it)
+_SENSITIVE_KEY = r"(?i)password|passwd|secret|token|authorization|credential|api_?key"
 
 
 def _scrubbed(value: object, key: str = "") -> object:
-    if key and _SECRET_KEY.search(key):
+    if key and re.search(_SENSITIVE_KEY, key):
         return "***"
     if isinstance(value, str):
         return redact(value)
@@ -217,6 +221,14 @@ SELECT_PENDING = (
 )
 
 
+def _review(found: Mapping[str, object]) -> ReviewDetails:
+    """A pending change's reviewer details; their types (and the config diff's) are imported
+    when a row has some: `history` and `pending` without them do not (start-up)."""
+    from imagegate.domain.review import ReviewDetails  # noqa: PLC0415
+
+    return ReviewDetails.from_json(found)
+
+
 def pending_change(r: Row) -> PendingChange:
     c = Cells("pending", tuple(PENDING_COLUMNS.split(", ")), r)
     return PendingChange(
@@ -226,7 +238,7 @@ def pending_change(r: Row) -> PendingChange:
         target_repo=c.text(3),
         old_digest=c.opt_digest(4),
         new_digest=c.digest(5),
-        details=ReviewDetails.from_json(found) if (found := mapping(r[6])) else None,
+        details=_review(found) if (found := mapping(r[6])) else None,
         status=c.choice(7, PendingStatus),
         created_at=c.when(8),
         decided_at=c.opt_when(9),

@@ -4,13 +4,18 @@ or that the run failed. Used by `sync` and `watch`; never raises for delivery.""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from imagegate.domain.allowlist import Config
-from imagegate.notify.delivery import DeliveryResult
-from imagegate.notify.notifier import Notifier, RunNotifications
-from imagegate.run.sync import RunReport
 
-OnDelivery = Callable[[DeliveryResult], None]
+# The webhook modules are imported when the allowlist has webhooks (`notify:`): a sync
+# without them does not pay for them (start-up, docs/benchmarks.md).
+if TYPE_CHECKING:
+    from imagegate.notify.delivery import DeliveryResult
+    from imagegate.notify.notifier import RunNotifications
+    from imagegate.run.sync import RunReport
+
+OnDelivery = Callable[["DeliveryResult"], None]
 
 
 def record_notifications(note: RunNotifications, report: RunReport) -> None:
@@ -53,6 +58,8 @@ async def notify_report(
     targets = config.webhooks
     if not targets:
         return
+    from imagegate.notify.notifier import Notifier  # noqa: PLC0415
+
     async with Notifier(targets, on_delivery=on_delivery).run(str(report.run_id)) as note:
         record_notifications(note, report)
 
@@ -62,6 +69,8 @@ async def notify_failure(
 ) -> None:
     targets = config.webhooks
     if targets:
+        from imagegate.notify.notifier import Notifier  # noqa: PLC0415
+
         note = Notifier(targets, on_delivery=on_delivery).run(str(run_id) if run_id else None)
         note.failed(f"the run failed: {message}")
         await note.finish(success=False)
