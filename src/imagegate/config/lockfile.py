@@ -13,8 +13,9 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import yaml
+
 from imagegate.config.yamlfile import Context, compose_file
-from imagegate.config.yamllib import yaml
 from imagegate.domain.decisions import Decision, DecisionKind, Decisions
 from imagegate.domain.digest import Digest
 from imagegate.errors import ConfigError, InvalidReferenceError

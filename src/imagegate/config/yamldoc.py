@@ -15,9 +15,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TypeVar
 
+import yaml
+
 from imagegate.config import secrets
 from imagegate.config.yamlfile import Context
-from imagegate.config.yamllib import yaml
 from imagegate.domain.allowlist import Secret
 from imagegate.errors import ConfigError
 

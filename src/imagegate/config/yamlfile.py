@@ -9,7 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from imagegate.config.yamllib import yaml
+import yaml
+
 from imagegate.errors import ConfigError
 from imagegate.files import FileTooLarge, NotARegularFile, read_bounded
 
