@@ -3,7 +3,9 @@ fallback tag) and cosign's ``sha256-<hex>.sig/.att/.sbom`` tags, recursively.
 
 A fallback index is written by clients, so it is not trusted: each listed manifest is fetched
 by digest and kept only when its own ``subject`` names the digest asked about. Depth and count
-are bounded (a hostile registry could list referrers without end).
+are bounded (a hostile registry could list referrers without end). The lookups of one level
+(each subject's cosign tags and referrers list) are sent together, within the registry's
+request bound; what they find is taken in the same order as one by one.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from imagegate.domain.reference import Reference
 from imagegate.domain.trust import COSIGN_SUFFIXES, COSIGN_TAG_TYPES, ReferrerSelection
 from imagegate.domain.trust import fallback_tag as fallback_tag_of
 from imagegate.engine.api import RegistryAPI
+from imagegate.engine.tasks import all_or_none
 from imagegate.errors import InvalidReferenceError, NotFoundError, UnsupportedManifestError
 from imagegate.registry.referrers import ReferrerDescriptor, parse_referrers_index
 
@@ -119,16 +122,24 @@ async def _listed(
 async def _cosign_tags(
     client: ReferrersAPI, repo: Reference, subject: Digest, selection: ReferrerSelection
 ) -> list[FoundTag]:
-    out: list[FoundTag] = []
     base = fallback_tag_of(str(subject))
-    for suffix in COSIGN_SUFFIXES:
-        kind = COSIGN_TAG_TYPES[suffix]
-        if not selection.wants(kind):
-            continue
-        info = await client.manifest_head(repo.with_tag(base + suffix))
-        if info is not None:
-            out.append(FoundTag(base + suffix, info.digest, subject, kind))
-    return out
+    wanted = [s for s in COSIGN_SUFFIXES if selection.wants(COSIGN_TAG_TYPES[s])]
+    infos = await all_or_none(client.manifest_head(repo.with_tag(base + s)) for s in wanted)
+    return [
+        FoundTag(base + suffix, info.digest, subject, COSIGN_TAG_TYPES[suffix])
+        for suffix, info in zip(wanted, infos, strict=True)
+        if info is not None
+    ]
+
+
+async def _lookup(
+    client: ReferrersAPI, repo: Reference, subject: Digest, selection: ReferrerSelection
+) -> tuple[list[FoundTag], list[ReferrerDescriptor]]:
+    """A subject's cosign tags and listed referrers, asked for together."""
+    tags, listed = await all_or_none(
+        [_cosign_tags(client, repo, subject, selection), _listed(client, repo, subject)]
+    )
+    return tags, listed  # type: ignore[return-value]
 
 
 async def discover(
@@ -150,11 +161,12 @@ async def discover(
     level = list(dict.fromkeys(subjects))
     for _depth in range(max_depth):
         following: list[Digest] = []
-        for subject in level:
+        lookups = await all_or_none(_lookup(client, repo, s, selection) for s in level)
+        for subject, (cosign, listed) in zip(level, lookups, strict=True):
             if len(referrers) + len(tags) >= max_found:
                 break
-            tags.extend(await _cosign_tags(client, repo, subject, selection))
-            for desc in await _listed(client, repo, subject):
+            tags.extend(cosign)
+            for desc in listed:
                 if desc.digest in seen or len(referrers) + len(tags) >= max_found:
                     continue
                 try:

@@ -50,6 +50,8 @@ class RegistryClient:
         self.credentials = credentials if credentials is not None else CredentialStore()
         self._transport = Transport(self.settings, self._credential, stats=stats, clock=clock)
         self._clock = clock
+        self._no_referrers_api: set[str] = set()  # hosts that answered a plain 404 there
+        self._referrers_probes: dict[str, asyncio.Event] = {}  # set once a host has answered
 
     async def __aenter__(self) -> RegistryClient:
         await self._transport.open()
@@ -134,8 +136,22 @@ class RegistryClient:
         self, repo: Reference, subject: Digest, artifact_type: str | None = None
     ) -> list[ReferrerDescriptor] | None:
         """The OCI referrers API's list for ``subject``; None when the registry does not
-        serve the API (the caller reads the ``sha256-<hex>`` fallback tag instead)."""
-        return await fetch_referrers(self._transport, repo, subject, artifact_type)
+        serve the API (the caller reads the ``sha256-<hex>`` fallback tag instead). A registry
+        that answered a plain 404 there is not asked again by this client (nor while its
+        first answer is awaited)."""
+        probe = self._referrers_probes.get(repo.wire_host)
+        if probe is None:
+            probe = self._referrers_probes[repo.wire_host] = asyncio.Event()
+            try:
+                return await fetch_referrers(
+                    self._transport, repo, subject, artifact_type, unserved=self._no_referrers_api
+                )
+            finally:
+                probe.set()
+        await probe.wait()
+        return await fetch_referrers(
+            self._transport, repo, subject, artifact_type, unserved=self._no_referrers_api
+        )
 
     # -- blobs ----------------------------------------------------------------------------
     async def blob_head(self, repo: Reference, digest: Digest) -> int | None:
