@@ -1,14 +1,18 @@
 """What mirroring with referrers costs in requests, against a real registry 2.8 (which does not
 serve the referrers API): the API is asked once per registry, the source's top manifest is
-read once, and an image without referrers is tagged in the PUT that writes its top manifest."""
+read once, signature tags are found from the tag list, and an image without referrers is
+tagged in the PUT that writes its top manifest."""
 
 from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from imagegate.domain.digest import Digest
 from imagegate.domain.reference import parse_reference
 from imagegate.domain.trust import ReferrerSelection
+from imagegate.engine import discover
 from imagegate.engine.locations import BlobLocations
 from imagegate.registry.client import RegistryClient
 from imagegate.registry.credentials import CredentialStore
@@ -75,7 +79,46 @@ def test_an_image_without_referrers_is_tagged_in_the_put_of_its_top_manifest(
     assert done.result.manifests_pushed == manifests
     # One PUT per blob and per manifest: the top manifest and its tag went in together.
     assert stats.count(target_registry.host, "PUT") == done.result.blobs_copied + manifests
-    # The source's manifests were each read once (the top one for the copy and the lookup).
+    # The source's manifests were each read once (the top one for the copy and the lookup);
+    # the referrers API was asked once (not served), and the tag list (one page, no
+    # signature tags in it) stood for a HEAD of three cosign tags and a GET of the fallback
+    # tag per subject.
     source_gets = stats.count(source_registry.host, "GET")
-    referrer_lookups = 1 + manifests  # the API once (not served), a fallback tag per subject
-    assert source_gets == done.result.blobs_copied + manifests + referrer_lookups
+    assert source_gets == done.result.blobs_copied + manifests + 1 + 1
+    assert stats.count(source_registry.host, "HEAD") == 0
+
+
+@pytest.mark.parametrize("page", [discover.TAG_PAGE, 1])
+def test_a_cosign_tag_is_found_from_the_tag_list_or_by_name_when_the_list_is_long(
+    source_registry: RegistryServer,
+    target_registry: RegistryServer,
+    image_factory: ImageFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    page: int,
+) -> None:
+    monkeypatch.setattr(discover, "TAG_PAGE", page)  # 1: the list has a next page
+    image, signature = image_factory.image(), image_factory.image(layers=1)
+    source = Pusher(source_registry.url)
+    source.push_image("app/cli", "v1", image)
+    sig_tag = "sha256-" + image.digest.removeprefix("sha256:") + ".sig"
+    source.push_image("app/cli", sig_tag, signature)
+
+    async def go() -> Mirrored:
+        settings, creds = RegistrySettings(), CredentialStore.empty()
+        async with RegistryClient(settings, creds) as client:
+            return await mirror_with_referrers(
+                client,
+                parse_reference(f"{source_registry.host}/app/cli:v1"),
+                parse_reference(f"{target_registry.host}/mirror/cli:v1"),
+                ReferrerSelection(),
+                platforms=None,
+                locations=BlobLocations(),
+                on_event=None,
+            )
+
+    done = asyncio.run(go())
+
+    assert [t.tag for t in done.discovery.tags] == [sig_tag]
+    target = Pusher(target_registry.url)
+    assert target.head_manifest("mirror/cli", sig_tag) == signature.digest
+    assert target.head_manifest("mirror/cli", "v1") == image.digest

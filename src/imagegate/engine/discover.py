@@ -6,6 +6,12 @@ by digest and kept only when its own ``subject`` names the digest asked about. D
 are bounded (a hostile registry could list referrers without end). The lookups of one level
 (each subject's cosign tags and referrers list) are sent together, within the registry's
 request bound; what they find is taken in the same order as one by one.
+
+The cosign and fallback tags are looked for in the repository's tag list when it comes in
+one page (:data:`TAG_PAGE` tags): then only the tags that exist are asked for (a HEAD for a
+cosign tag's digest, a GET for a fallback index), instead of three HEADs and a GET per
+subject that mostly answer 404. A longer list, or one the registry refuses, and every tag is
+looked up by name, as before.
 """
 
 from __future__ import annotations
@@ -22,17 +28,40 @@ from imagegate.domain.trust import COSIGN_SUFFIXES, COSIGN_TAG_TYPES, ReferrerSe
 from imagegate.domain.trust import fallback_tag as fallback_tag_of
 from imagegate.engine.api import RegistryAPI
 from imagegate.engine.tasks import all_or_none
-from imagegate.errors import InvalidReferenceError, NotFoundError, UnsupportedManifestError
+from imagegate.errors import (
+    InvalidReferenceError,
+    NotFoundError,
+    RegistryError,
+    UnsupportedManifestError,
+)
 from imagegate.registry.referrers import ReferrerDescriptor, parse_referrers_index
 
 MAX_DEPTH = 4  # a signature on an SBOM on an image is depth 2
 MAX_FOUND = 500  # referrers and cosign tags of one image, all digests together
+TAG_PAGE = 1_000  # tags read in one page to know which signature tags exist
 
 
 class ReferrersAPI(RegistryAPI, Protocol):
     async def referrers(
         self, repo: Reference, subject: Digest, artifact_type: str | None = None
     ) -> list[ReferrerDescriptor] | None: ...
+    async def tag_list(
+        self, repo: Reference, *, page_size: int | None = None, max_pages: int = ...
+    ) -> list[str]: ...
+
+
+# The repository's tags named after a digest (``sha256-...``), when known from its tag list;
+# None: not known, each candidate tag is looked up by name.
+Existing = frozenset[str] | None
+
+
+async def signature_tags(client: ReferrersAPI, repo: Reference) -> Existing:
+    """The ``sha256-...`` tags of ``repo`` when its whole tag list comes in one page."""
+    try:
+        tags = await client.tag_list(repo, page_size=TAG_PAGE, max_pages=1)
+    except RegistryError:  # longer than a page, refused, or not a list: look each one up
+        return None
+    return frozenset(t for t in tags if t.startswith("sha256-"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,11 +134,13 @@ def describe_manifest(
 
 
 async def _listed(
-    client: ReferrersAPI, repo: Reference, subject: Digest
+    client: ReferrersAPI, repo: Reference, subject: Digest, existing: Existing
 ) -> list[ReferrerDescriptor]:
     api = await client.referrers(repo, subject)
     if api is not None:
         return api
+    if existing is not None and fallback_tag_of(str(subject)) not in existing:
+        return []
     try:
         raw = await client.manifest_get(repo.with_tag(fallback_tag_of(str(subject))))
     except (NotFoundError, UnsupportedManifestError):
@@ -120,10 +151,18 @@ async def _listed(
 
 
 async def _cosign_tags(
-    client: ReferrersAPI, repo: Reference, subject: Digest, selection: ReferrerSelection
+    client: ReferrersAPI,
+    repo: Reference,
+    subject: Digest,
+    selection: ReferrerSelection,
+    existing: Existing,
 ) -> list[FoundTag]:
     base = fallback_tag_of(str(subject))
-    wanted = [s for s in COSIGN_SUFFIXES if selection.wants(COSIGN_TAG_TYPES[s])]
+    wanted = [
+        s
+        for s in COSIGN_SUFFIXES
+        if selection.wants(COSIGN_TAG_TYPES[s]) and (existing is None or base + s in existing)
+    ]
     infos = await all_or_none(client.manifest_head(repo.with_tag(base + s)) for s in wanted)
     return [
         FoundTag(base + suffix, info.digest, subject, COSIGN_TAG_TYPES[suffix])
@@ -133,11 +172,18 @@ async def _cosign_tags(
 
 
 async def _lookup(
-    client: ReferrersAPI, repo: Reference, subject: Digest, selection: ReferrerSelection
+    client: ReferrersAPI,
+    repo: Reference,
+    subject: Digest,
+    selection: ReferrerSelection,
+    existing: Existing,
 ) -> tuple[list[FoundTag], list[ReferrerDescriptor]]:
     """A subject's cosign tags and listed referrers, asked for together."""
     tags, listed = await all_or_none(
-        [_cosign_tags(client, repo, subject, selection), _listed(client, repo, subject)]
+        [
+            _cosign_tags(client, repo, subject, selection, existing),
+            _listed(client, repo, subject, existing),
+        ]
     )
     return tags, listed  # type: ignore[return-value]
 
@@ -159,9 +205,10 @@ async def discover(
     tags: list[FoundTag] = []
     seen: set[Digest] = set(subjects)
     level = list(dict.fromkeys(subjects))
+    existing = await signature_tags(client, repo)
     for _depth in range(max_depth):
         following: list[Digest] = []
-        lookups = await all_or_none(_lookup(client, repo, s, selection) for s in level)
+        lookups = await all_or_none(_lookup(client, repo, s, selection, existing) for s in level)
         for subject, (cosign, listed) in zip(level, lookups, strict=True):
             if len(referrers) + len(tags) >= max_found:
                 break
