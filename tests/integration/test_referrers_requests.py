@@ -6,13 +6,13 @@ tagged in the PUT that writes its top manifest."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 
 from imagegate.domain.digest import Digest
 from imagegate.domain.reference import parse_reference
 from imagegate.domain.trust import ReferrerSelection
-from imagegate.engine import discover
 from imagegate.engine.locations import BlobLocations
 from imagegate.registry.client import RegistryClient
 from imagegate.registry.credentials import CredentialStore
@@ -20,6 +20,7 @@ from imagegate.registry.settings import RegistrySettings
 from imagegate.registry.stats import RequestStats
 from imagegate.run.referrers import Mirrored, mirror_with_referrers
 from tests.support.images import ImageFactory
+from tests.support.proxy import Fault, ProxyRequest, RegistryProxy
 from tests.support.pusher import Pusher
 from tests.support.registry_server import RegistryServer
 
@@ -88,27 +89,27 @@ def test_an_image_without_referrers_is_tagged_in_the_put_of_its_top_manifest(
     assert stats.count(source_registry.host, "HEAD") == 0
 
 
-@pytest.mark.parametrize("page", [discover.TAG_PAGE, 1])
-def test_a_cosign_tag_is_found_from_the_tag_list_or_by_name_when_the_list_is_long(
+@pytest.mark.parametrize("listing", ["served", "refused"])
+def test_a_cosign_tag_is_found_from_the_tag_list_or_by_name_without_it(
     source_registry: RegistryServer,
     target_registry: RegistryServer,
     image_factory: ImageFactory,
-    monkeypatch: pytest.MonkeyPatch,
-    page: int,
+    make_proxy: Callable[..., RegistryProxy],
+    listing: str,
 ) -> None:
-    monkeypatch.setattr(discover, "TAG_PAGE", page)  # 1: the list has a next page
     image, signature = image_factory.image(), image_factory.image(layers=1)
     source = Pusher(source_registry.url)
     source.push_image("app/cli", "v1", image)
     sig_tag = "sha256-" + image.digest.removeprefix("sha256:") + ".sig"
     source.push_image("app/cli", sig_tag, signature)
+    proxy = make_proxy(source_registry.url, refuse_tag_lists if listing == "refused" else None)
 
     async def go() -> Mirrored:
         settings, creds = RegistrySettings(), CredentialStore.empty()
         async with RegistryClient(settings, creds) as client:
             return await mirror_with_referrers(
                 client,
-                parse_reference(f"{source_registry.host}/app/cli:v1"),
+                parse_reference(f"{proxy.host}/app/cli:v1"),
                 parse_reference(f"{target_registry.host}/mirror/cli:v1"),
                 ReferrerSelection(),
                 platforms=None,
@@ -122,3 +123,32 @@ def test_a_cosign_tag_is_found_from_the_tag_list_or_by_name_when_the_list_is_lon
     target = Pusher(target_registry.url)
     assert target.head_manifest("mirror/cli", sig_tag) == signature.digest
     assert target.head_manifest("mirror/cli", "v1") == image.digest
+    # With the list: a HEAD of the one cosign tag that exists; without: of all three.
+    assert proxy.count("HEAD", "/manifests/sha256-") == (1 if listing == "served" else 3)
+
+
+def refuse_tag_lists(req: ProxyRequest) -> Fault | None:
+    return Fault.status_code(403) if req.path.endswith("/tags/list") else None
+
+
+def test_signature_tags_come_from_the_tag_list_or_not_at_all(
+    registry: RegistryServer,
+    image_factory: ImageFactory,
+    make_proxy: Callable[..., RegistryProxy],
+) -> None:
+    image = image_factory.image()
+    pusher = Pusher(registry.url)
+    for tag in ("v1", "sha256-" + "a" * 64 + ".sig"):
+        pusher.push_image("app/tags", tag, image)
+    refusing = make_proxy(registry.url, refuse_tag_lists)
+
+    async def go() -> list[frozenset[str] | None]:
+        settings, creds = RegistrySettings(), CredentialStore.empty()
+        async with RegistryClient(settings, creds) as client:
+            return [
+                await client.signature_tags(parse_reference(f"{host}/app/tags"), 1000)
+                for host in (registry.host, refusing.host, refusing.host)
+            ]
+
+    assert asyncio.run(go()) == [frozenset({"sha256-" + "a" * 64 + ".sig"}), None, None]
+    assert refusing.count("GET", "/tags/list") == 1  # not listed again in the same run

@@ -11,7 +11,8 @@ The cosign and fallback tags are looked for in the repository's tag list when it
 one page (:data:`TAG_PAGE` tags): then only the tags that exist are asked for (a HEAD for a
 cosign tag's digest, a GET for a fallback index), instead of three HEADs and a GET per
 subject that mostly answer 404. A longer list, or one the registry refuses, and every tag is
-looked up by name, as before.
+looked up by name, as before (and that repository is not listed again by the same client,
+i.e. in the same run).
 """
 
 from __future__ import annotations
@@ -28,12 +29,7 @@ from imagegate.domain.trust import COSIGN_SUFFIXES, COSIGN_TAG_TYPES, ReferrerSe
 from imagegate.domain.trust import fallback_tag as fallback_tag_of
 from imagegate.engine.api import RegistryAPI
 from imagegate.engine.tasks import all_or_none
-from imagegate.errors import (
-    InvalidReferenceError,
-    NotFoundError,
-    RegistryError,
-    UnsupportedManifestError,
-)
+from imagegate.errors import InvalidReferenceError, NotFoundError, UnsupportedManifestError
 from imagegate.registry.referrers import ReferrerDescriptor, parse_referrers_index
 
 MAX_DEPTH = 4  # a signature on an SBOM on an image is depth 2
@@ -45,23 +41,12 @@ class ReferrersAPI(RegistryAPI, Protocol):
     async def referrers(
         self, repo: Reference, subject: Digest, artifact_type: str | None = None
     ) -> list[ReferrerDescriptor] | None: ...
-    async def tag_list(
-        self, repo: Reference, *, page_size: int | None = None, max_pages: int = ...
-    ) -> list[str]: ...
+    async def signature_tags(self, repo: Reference, page: int) -> frozenset[str] | None: ...
 
 
 # The repository's tags named after a digest (``sha256-...``), when known from its tag list;
 # None: not known, each candidate tag is looked up by name.
 Existing = frozenset[str] | None
-
-
-async def signature_tags(client: ReferrersAPI, repo: Reference) -> Existing:
-    """The ``sha256-...`` tags of ``repo`` when its whole tag list comes in one page."""
-    try:
-        tags = await client.tag_list(repo, page_size=TAG_PAGE, max_pages=1)
-    except RegistryError:  # longer than a page, refused, or not a list: look each one up
-        return None
-    return frozenset(t for t in tags if t.startswith("sha256-"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,7 +190,7 @@ async def discover(
     tags: list[FoundTag] = []
     seen: set[Digest] = set(subjects)
     level = list(dict.fromkeys(subjects))
-    existing = await signature_tags(client, repo)
+    existing = await client.signature_tags(repo, TAG_PAGE)
     for _depth in range(max_depth):
         following: list[Digest] = []
         lookups = await all_or_none(_lookup(client, repo, s, selection, existing) for s in level)

@@ -23,7 +23,7 @@ from imagegate.registry.auth import PULL, PUSH, declared_scopes, repository_scop
 from imagegate.registry.credentials import Credential, CredentialStore
 from imagegate.registry.models import BlobStream, ManifestInfo, RawManifest
 from imagegate.registry.ratelimit import RateLimit
-from imagegate.registry.referrers import ReferrerDescriptor, fetch_referrers
+from imagegate.registry.referrers import ReferrerDescriptor, fetch_referrers, signature_tags
 from imagegate.registry.settings import RegistrySettings
 from imagegate.registry.stats import RequestStats
 from imagegate.registry.transport import Transport
@@ -52,6 +52,7 @@ class RegistryClient:
         self._clock = clock
         self._no_referrers_api: set[str] = set()  # hosts that answered a plain 404 there
         self._referrers_probes: dict[str, asyncio.Event] = {}  # set once a host has answered
+        self._unlisted: set[str] = set()  # repositories whose tags do not fit in one page
 
     async def __aenter__(self) -> RegistryClient:
         await self._transport.open()
@@ -152,6 +153,11 @@ class RegistryClient:
         return await fetch_referrers(
             self._transport, repo, subject, artifact_type, unserved=self._no_referrers_api
         )
+
+    async def signature_tags(self, repo: Reference, page: int) -> frozenset[str] | None:
+        """The ``sha256-...`` tags of ``repo`` when its tag list comes in one page of ``page``
+        tags; None otherwise (then this client does not list that repository again)."""
+        return await signature_tags(self._transport, repo, unlisted=self._unlisted, page=page)
 
     # -- blobs ----------------------------------------------------------------------------
     async def blob_head(self, repo: Reference, digest: Digest) -> int | None:

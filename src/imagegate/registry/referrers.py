@@ -20,8 +20,14 @@ from urllib.parse import quote
 from imagegate.domain.digest import Digest
 from imagegate.domain.manifest import OCI_INDEX
 from imagegate.domain.reference import Reference
-from imagegate.errors import InvalidReferenceError, RegistryAuthError, RegistryResponseError
+from imagegate.errors import (
+    InvalidReferenceError,
+    RegistryAuthError,
+    RegistryError,
+    RegistryResponseError,
+)
 from imagegate.registry.origins import NEXT_PAGE
+from imagegate.registry.tags import tag_list
 from imagegate.registry.transport import Transport
 from imagegate.registry.wire import next_link, repo_request
 
@@ -139,3 +145,21 @@ async def fetch_referrers(
             break
         seen.add(target)
     return list(found.values())
+
+
+async def signature_tags(
+    transport: Transport, repo: Reference, *, unlisted: set[str], page: int
+) -> frozenset[str] | None:
+    """The tags of ``repo`` named after a digest (``sha256-...``: fallback indexes, cosign
+    tags) when its whole tag list comes in one page of ``page`` tags; None when it does not
+    (longer, refused, not a list), and then ``repo`` is added to ``unlisted`` (keys
+    ``wire_host/repository``) and not listed again through it."""
+    key = f"{repo.wire_host}/{repo.repository}"
+    if key in unlisted:
+        return None
+    try:
+        tags = await tag_list(transport, repo, page_size=page, max_pages=1)
+    except RegistryError:
+        unlisted.add(key)
+        return None
+    return frozenset(t for t in tags if t.startswith("sha256-"))
