@@ -37,6 +37,7 @@ from bench.run import log, workdir
 @dataclass(frozen=True, slots=True)
 class Exchange:
     kind: str
+    host: str
     began: float
     answered: float  # headers received (for an upload: its whole body was sent)
 
@@ -54,14 +55,15 @@ def kind_of(method: str, path: str) -> str:
 @contextlib.contextmanager
 def recording(out: list[Exchange]) -> Iterator[None]:
     """Record every exchange of imagegate's transport into ``out``."""
-    from imagegate.registry.transport import Transport
+    from imagegate.registry.transport import Transport  # noqa: PLC0415 - after --help
 
     original = Transport._raw
 
     async def raw(self: Transport, req: Any, url: Any, headers: Any, body: Any) -> Any:
         began = time.monotonic()
         resp = await original(self, req, url, headers, body)
-        out.append(Exchange(kind_of(req.method, url.path), began, time.monotonic()))
+        kind = kind_of(req.method, url.path)
+        out.append(Exchange(kind, url.raw_authority or "", began, time.monotonic()))
         return resp
 
     Transport._raw = raw  # type: ignore[method-assign]
@@ -95,8 +97,26 @@ def buckets(
     return out
 
 
+def saturated(spans: Sequence[tuple[float, float]], bound: int) -> float:
+    """Share of the time from the first span's start to the last one's end during which at
+    least ``bound`` spans were open (a request waiting for a slot is not in a span)."""
+    if not spans:
+        return 0.0
+    edges = sorted([(a, 1) for a, _ in spans] + [(b, -1) for _, b in spans])
+    full = 0.0
+    open_, last = 0, edges[0][0]
+    for t, step in edges:
+        if open_ >= bound:
+            full += t - last
+        open_ += step
+        last = t
+    total = edges[-1][0] - edges[0][0]
+    return full / total if total > 0 else 0.0
+
+
 def analyse(exchanges: Sequence[Exchange], began: float, ended: float) -> dict[str, Any]:
     puts = [(e.began, e.answered) for e in exchanges if e.kind == "upload-put"]
+    hosts = sorted({e.host for e in exchanges})
     first_put = min((a for a, _ in puts), default=ended)
     last_put = max((b for _, b in puts), default=ended)
     return {
@@ -105,11 +125,16 @@ def analyse(exchanges: Sequence[Exchange], began: float, ended: float) -> dict[s
         "uploads_in_flight_run": round(in_flight(puts, began, ended), 2),
         "uploads_in_flight_span": round(in_flight(puts, first_put, last_put), 2),
         "requests": dict(sorted(Counter(e.kind for e in exchanges).items())),
+        # the share of each registry's busy time with all 8 default slots taken
+        "slots_full": {
+            h: round(saturated([(e.began, e.answered) for e in exchanges if e.host == h], 8), 3)
+            for h in hosts
+        },
     }
 
 
 def one_run(cfg: Path, profiler: cProfile.Profile | None) -> tuple[float, float, dict[str, Any]]:
-    from imagegate.cli.main import main as cli_main
+    from imagegate.cli.main import main as cli_main  # noqa: PLC0415
 
     exchanges: list[Exchange] = []
     stdout = io.StringIO()
@@ -138,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         "--slices", action="store_true", help="print requests open per 50 ms of each run"
     )
     args = ap.parse_args(argv)
-    import imagegate.cli.sync  # noqa: F401 - warm: the imports are not the run's
+    import imagegate.cli.sync  # noqa: F401, PLC0415 - warm: the imports are not the run's
 
     with workdir(False) as work:
         source = start_registry(work / "source")
