@@ -7,6 +7,8 @@ run from another source tree (``PYTHONPATH=SRC``, e.g. an export of an older com
 before/after comparison under the same load. Each tool's wall time is divided by the raw
 copy of the same repetition; the medians of those ratios are reported, with every run's
 figures and the requests each tool sent (from the registries' access logs).
+``--raw-concurrency 4,8`` runs the raw copy at each of those numbers of blobs in flight
+(``raw4``, ``raw8``); ratios are given against each, the table's against 8.
 """
 
 from __future__ import annotations
@@ -35,6 +37,21 @@ from bench.run import OUT_DIR, corpus_stats, environment, log, workdir
 
 LOG_SETTLE = 0.2
 GOAL = 1.1  # imagegate's cold sync at most this multiple of the raw copy
+RAW_CONCURRENCY = 8  # the reference raw copy: as many blobs in flight as imagegate's bound
+
+
+def raw_names(levels: Sequence[int]) -> dict[str, int]:
+    """Runner name -> blobs in flight: ``raw`` alone, or ``raw4``, ``raw8``... for several."""
+    if len(levels) == 1:
+        return {"raw": levels[0]}
+    return {f"raw{n}": n for n in levels}
+
+
+def reference_raw(raws: Mapping[str, int]) -> str:
+    """The raw copy every ratio is taken against by default: the one at 8 in flight (else
+    the one with the most)."""
+    at8 = [name for name, n in raws.items() if n == RAW_CONCURRENCY]
+    return at8[0] if at8 else max(raws, key=lambda name: raws[name])
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,11 +98,11 @@ def _imagegate(cfg: Path, src_tree: str | None) -> tuple[ProcResult, float]:
 Runner = Callable[[LoggedRegistry, LoggedRegistry, Path], Measured]
 
 
-def raw_runner(where: Mapping[str, str]) -> Runner:
+def raw_runner(where: Mapping[str, str], concurrency: int = RAW_CONCURRENCY) -> Runner:
     def run(source: LoggedRegistry, target: LoggedRegistry, _work: Path) -> Measured:
         def act() -> tuple[float, float]:
             cpu0 = time.process_time()
-            raw = copy_every_blob(source.url, target.url, where)
+            raw = copy_every_blob(source.url, target.url, where, concurrency=concurrency)
             return raw.seconds, time.process_time() - cpu0
 
         s, cpu, reg, src, dst = _measure(source, target, act)
@@ -141,8 +158,11 @@ def fresh_target(base: Path) -> Iterator[LoggedRegistry]:
         shutil.rmtree(base, ignore_errors=True)
 
 
-def _summary(runs: list[dict[str, Any]], names: Sequence[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
+def _summary(
+    runs: list[dict[str, Any]], names: Sequence[str], raws: Mapping[str, int]
+) -> dict[str, Any]:
+    out: dict[str, Any] = {"reference_raw": reference_raw(raws)}
+    ref = out["reference_raw"]
     for name in names:
         secs = [r[name]["seconds"] for r in runs]
         entry: dict[str, Any] = {
@@ -155,10 +175,19 @@ def _summary(runs: list[dict[str, Any]], names: Sequence[str]) -> dict[str, Any]
             "source_requests": runs[0][name]["source_requests"],
             "target_requests": runs[0][name]["target_requests"],
         }
-        if name != "raw":
-            ratios = [r[name]["seconds"] / r["raw"]["seconds"] for r in runs]
+        if name in raws:
+            entry["raw_concurrency"] = raws[name]
+        if name != ref:
+            ratios = [r[name]["seconds"] / r[ref]["seconds"] for r in runs]
             entry["x_raw_runs"] = [round(x, 3) for x in ratios]
             entry["x_raw_median"] = round(statistics.median(ratios), 3)
+        if len(raws) > 1 and name not in raws:  # against each raw copy too
+            entry["x_each_raw_median"] = {
+                raw: round(
+                    statistics.median(r[name]["seconds"] / r[raw]["seconds"] for r in runs), 3
+                )
+                for raw in raws
+            }
         if "run_seconds" in runs[0][name]:
             entry["median_run_seconds"] = round(
                 statistics.median(r[name]["run_seconds"] for r in runs), 3
@@ -180,7 +209,8 @@ def render(res: Mapping[str, Any]) -> str:
         f"{corpus['platforms']} platforms, {corpus['blobs']} unique blobs, "
         f"{corpus['bytes'] / 1048576:.1f} MiB.",
         "",
-        "| run | wall, median (each run) | x raw copy, median (each run) | CPU of the tool "
+        f"| run | wall, median (each run) | x raw copy ({s['reference_raw']}), median (each run) "
+        "| CPU of the tool "
         "| CPU of both registries | requests (source; target) |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
@@ -202,6 +232,16 @@ def render(res: Mapping[str, Any]) -> str:
             f"| {reqs} |"
         )
     lines.append("")
+    raws = [n for n in res["names"] if "raw_concurrency" in s[n]]
+    if len(raws) > 1:
+        for name in res["names"]:
+            if "x_each_raw_median" in s[name]:
+                each_raw = ", ".join(
+                    f"{s[raw]['raw_concurrency']} in flight {x:.2f}"
+                    for raw, x in s[name]["x_each_raw_median"].items()
+                )
+                lines.append(f"{name} x the raw copy at {each_raw} (medians).")
+        lines.append("")
     if "imagegate_x_skopeo_median" in s:
         lines.append(
             f"imagegate / skopeo, median of the per-repetition ratios: "
@@ -223,8 +263,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--before", metavar="SRC", help="also run imagegate from this source tree")
     ap.add_argument("--no-skopeo", action="store_true", help="leave skopeo out")
+    ap.add_argument(
+        "--raw-concurrency",
+        default=str(RAW_CONCURRENCY),
+        metavar="N[,N...]",
+        help="blobs in flight in the raw copy; several (e.g. 4,8) run one raw copy each, and "
+        f"ratios are given against each (the table's against {RAW_CONCURRENCY} if listed)",
+    )
     ap.add_argument("--out", type=Path, default=OUT_DIR)
     args = ap.parse_args(argv)
+    try:
+        levels = sorted({int(x) for x in args.raw_concurrency.split(",") if x.strip()})
+    except ValueError:
+        ap.error(f"--raw-concurrency: not a list of numbers: {args.raw_concurrency!r}")
+    if not levels or levels[0] < 1:
+        ap.error("--raw-concurrency: give numbers of at least 1, e.g. 4,8")
+    raws = raw_names(levels)
     profile = PROFILES[args.profile]
     compile_tree()  # as installed: no compiling at start-up (see bench/bytecode.py)
     if args.before:
@@ -237,9 +291,9 @@ def main(argv: list[str] | None = None) -> int:
             push_images(source.url, corpus.images, corpus.shared)
             tags = {repo: corpus.tags(repo) for repo in corpus.repos}
             runners: dict[str, Runner] = {
-                "raw": raw_runner(corpus.where()),
-                "imagegate": imagegate_runner(tags, None),
+                name: raw_runner(corpus.where(), n) for name, n in raws.items()
             }
+            runners["imagegate"] = imagegate_runner(tags, None)
             if args.before:
                 runners["imagegate-before"] = imagegate_runner(tags, args.before)
             if not args.no_skopeo:
@@ -252,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
                 for name in order:
                     with fresh_target(work / f"rep{i}" / name) as target:
                         m = runners[name](source, target, work / f"rep{i}" / name)
-                        if name != "raw":
+                        if name not in raws:
                             verify_target(target, corpus.images)
                         rep[name] = m.as_dict()
                 log(
@@ -264,13 +318,14 @@ def main(argv: list[str] | None = None) -> int:
             source.stop()
     env = environment(profile)
     env["repeat"] = args.repeat
+    env["raw_concurrency"] = levels
     env["total_seconds"] = round(time.monotonic() - began, 1)
     res = {
         "environment": env,
         "corpus": corpus_stats(corpus),
         "names": names,
         "runs": runs,
-        "summary": _summary(runs, names),
+        "summary": _summary(runs, names, raws),
     }
     args.out.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%S")

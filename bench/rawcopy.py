@@ -1,12 +1,12 @@
 """The raw copy: the physical floor of a cold sync on this machine.
 
 Every unique blob of the corpus is streamed once from the source registry into an empty
-target registry: a tight aiohttp loop, ``CONCURRENCY`` blobs in flight, each one POST (start
-an upload session) and one monolithic PUT whose body is the source GET's body as it arrives
-(``?digest=`` closes the session in the same request, the registry hashes what it stores).
-No manifests, no HEAD checks, no mounts, no digest verification on our side, no retries, no
-imagegate code. A sync also has to read and push manifests and check what is there, so the
-raw copy is a lower bound a sync can approach but not beat.
+target registry: a tight aiohttp loop, ``CONCURRENCY`` blobs in flight (or as many as asked),
+each one POST (start an upload session) and one monolithic PUT whose body is the source GET's
+body as it arrives (``?digest=`` closes the session in the same request, the registry hashes
+what it stores). No manifests, no HEAD checks, no mounts, no digest verification on our side,
+no retries, no imagegate code. A sync also has to read and push manifests and check what is
+there, so the raw copy is a lower bound a sync can approach but not beat.
 """
 
 from __future__ import annotations
@@ -38,10 +38,12 @@ def _target_repo(repo: str) -> str:
     return f"rawcopy/{repo.rsplit('/', 1)[-1]}"
 
 
-async def _copy_all(src: str, dst: str, where: Mapping[str, str]) -> tuple[int, int]:
-    sem = asyncio.Semaphore(CONCURRENCY)
+async def _copy_all(
+    src: str, dst: str, where: Mapping[str, str], concurrency: int
+) -> tuple[int, int]:
+    sem = asyncio.Semaphore(concurrency)
     timeout = aiohttp.ClientTimeout(total=None, sock_read=120)
-    connector = aiohttp.TCPConnector(limit=2 * CONCURRENCY)
+    connector = aiohttp.TCPConnector(limit=2 * concurrency)
     async with aiohttp.ClientSession(
         timeout=timeout, auto_decompress=False, connector=connector
     ) as session:
@@ -78,10 +80,15 @@ async def _copy_all(src: str, dst: str, where: Mapping[str, str]) -> tuple[int, 
     return sum(sizes), 3 * len(sizes)
 
 
-def copy_every_blob(src_url: str, dst_url: str, where: Mapping[str, str]) -> RawCopy:
-    """``where``: digest -> a source repository holding it. ``dst_url`` must be empty."""
+def copy_every_blob(
+    src_url: str, dst_url: str, where: Mapping[str, str], *, concurrency: int = CONCURRENCY
+) -> RawCopy:
+    """``where``: digest -> a source repository holding it. ``dst_url`` must be empty.
+    ``concurrency``: blobs in flight (8 by default, as imagegate's per-registry bound)."""
+    if concurrency < 1:
+        raise ValueError(f"concurrency must be at least 1, not {concurrency}")
     began = time.monotonic()
-    total, requests = asyncio.run(_copy_all(src_url, dst_url, where))
+    total, requests = asyncio.run(_copy_all(src_url, dst_url, where, concurrency))
     return RawCopy(
         seconds=time.monotonic() - began, blobs=len(where), bytes=total, requests=requests
     )

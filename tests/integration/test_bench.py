@@ -63,3 +63,24 @@ def test_cold_comparison_with_the_raw_copy_on_the_tiny_profile(tmp_path: Path, c
     }
     assert summary["imagegate"]["x_raw_median"] > 0
     assert "| raw |" in capsys.readouterr().out
+
+
+def test_cold_comparison_runs_the_raw_copy_at_each_concurrency_asked(tmp_path: Path, capsys):
+    argv = ["--profile", "tiny", "--repeat", "1", "--no-skopeo", "--out", str(tmp_path)]
+    assert cold_main([*argv, "--raw-concurrency", "8,2"]) == 0
+    (found,) = tmp_path.glob("cold-tiny-*.json")
+    res = json.loads(found.read_text())
+    summary = res["summary"]
+    assert res["names"][:2] == ["raw2", "raw8"]
+    assert summary["raw2"]["raw_concurrency"] == 2
+    # The table's ratios stay against the raw copy at 8 in flight; both are given too.
+    assert summary["reference_raw"] == "raw8"
+    assert "x_raw_median" not in summary["raw8"]
+    assert summary["raw2"]["x_raw_median"] > 0
+    assert set(summary["imagegate"]["x_each_raw_median"]) == {"raw2", "raw8"}
+    for raw in ("raw2", "raw8"):  # each one copied every unique blob once
+        assert summary[raw]["target_requests"] == {
+            "POST": res["corpus"]["blobs"],
+            "PUT": res["corpus"]["blobs"],
+        }
+    assert "the raw copy at 2 in flight" in capsys.readouterr().out

@@ -51,3 +51,41 @@ def test_concurrent_images_sharing_a_layer_upload_it_once(
     target = Pusher(target_registry.url)
     for name, img in zip(names, images, strict=True):
         target.assert_image(f"mirror/{name}", "1", img)
+
+
+def test_concurrent_tags_of_one_repository_ask_about_a_shared_layer_once(
+    source_registry, target_registry, make_proxy
+):
+    base = random_layer(2 * 1024 * 1024, seed=61)
+    up = Pusher(source_registry.url)
+    images = [build_image([base, random_layer(1024, seed=70 + i)]) for i in range(3)]
+    for i, img in enumerate(images):
+        up.push_image("shared/tags", f"v{i}", img)
+    target = make_proxy(target_registry.url)
+
+    async def go() -> list[CopyResult]:
+        where = BlobLocations()
+        settings, creds = RegistrySettings(), CredentialStore.empty()
+        async with RegistryClient(registries=settings, credentials=creds) as client:
+            return await asyncio.gather(
+                *(
+                    copy_image(
+                        client,
+                        parse_reference(f"{source_registry.host}/shared/tags:v{i}"),
+                        parse_reference(f"{target.host}/mirror/tags:v{i}"),
+                        locations=where,
+                    )
+                    for i in range(3)
+                )
+            )
+
+    results = asyncio.run(go())
+    # One copy looked for the shared layer and brought it; the others waited for it and
+    # found it recorded: one HEAD, one upload, no mount.
+    assert target.count("HEAD", f"/blobs/{base.digest}") == 1
+    assert sum(r.blobs_copied for r in results) == 1 + 2 * 3  # base once; app layer + config
+    assert sum(r.blobs_mounted for r in results) == 0
+    assert sum(r.blobs_skipped for r in results) == 2
+    check = Pusher(target_registry.url)
+    for i, img in enumerate(images):
+        check.assert_image("mirror/tags", f"v{i}", img)

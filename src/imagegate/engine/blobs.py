@@ -108,28 +108,21 @@ class BlobCopier:
 
     async def _ladder(self, desc: Descriptor, sent: list[int]) -> None:
         client, digest = self._client, desc.digest
-        # Another copy of this run (another tag of the same image) is uploading it to this
-        # very repository: wait for that rather than ask the registry while it is under way.
-        pending = self._locations.in_flight(digest, self._dst)
-        if pending is not None and pending.repo == self._dst:
-            await pending.done.wait()
-        # Known to be there already (this run found, mounted or uploaded it): no HEAD.
-        if self._locations.holds(digest, self._dst) or (
-            await client.blob_head(self._dst, digest) is not None
-        ):
-            self._skipped(desc)
-            return
-        # Another image of this run may be uploading this blob to the same registry: wait
-        # for it, then mount from there (or find it in place) rather than send it twice.
-        while (held := self._locations.claim(digest, self._dst)) is not None:
+        # One copy of this run at a time looks for a blob on a registry and brings it: the
+        # others (another tag of the same image, another image) wait for its claim, then
+        # find it recorded here (no HEAD), or mount it from where it went.
+        while True:
+            if self._locations.holds(digest, self._dst):  # found, mounted or uploaded here
+                self._skipped(desc)
+                return
+            held = self._locations.claim(digest, self._dst)
+            if held is None:
+                break
             await held.done.wait()
-            if self._locations.holds(digest, self._dst):
-                self._skipped(desc)
-                return
-            if held.repo == self._dst and await client.blob_head(self._dst, digest) is not None:
-                self._skipped(desc)
-                return
         try:
+            if await client.blob_head(self._dst, digest) is not None:
+                self._skipped(desc)
+                return
             await self._mount_or_stream(desc, sent)
         finally:
             self._locations.release(digest, self._dst)

@@ -11,7 +11,7 @@ Indexes nested more than :data:`MAX_INDEX_DEPTH` deep are refused before the tag
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from imagegate.domain.digest import Digest
@@ -26,7 +26,7 @@ from imagegate.domain.manifest import (
     parse_manifest,
 )
 from imagegate.domain.reference import Reference
-from imagegate.engine.api import RegistryAPI
+from imagegate.engine.api import RawManifestLike, RegistryAPI
 from imagegate.engine.blobs import BlobCopier
 from imagegate.engine.defaults import DEFAULT_CONCURRENCY
 from imagegate.engine.events import CopyEvent, CopyEventKind, EventCallback, ignore_event
@@ -45,6 +45,11 @@ __all__ = ["DEFAULT_CONCURRENCY", "CopyResult", "copy_image"]
 
 MAX_INDEX_DEPTH = 8  # indexes inside indexes: deeper is refused (UnsupportedManifestError)
 CONFIG_TYPES = frozenset({DOCKER_CONFIG, OCI_CONFIG})
+
+# Awaited once everything under the top manifest is in, just before the tag would be written.
+# True: write the top manifest by digest only and leave the tag to the caller (who has
+# something to put in between, e.g. the image's referrers).
+HoldTag = Callable[[], Awaitable[bool]]
 
 
 def _platforms_of(manifest: Manifest) -> tuple[Platform, ...]:
@@ -106,9 +111,12 @@ class _CopyRun:
         digest: Digest,
         push_ref: Reference,
         depth: int = 0,
-    ) -> None:
+        *,
+        hold: HoldTag | None = None,
+    ) -> bool:
         """Make ``manifest`` (bytes ``data``) and everything under it present, then push it.
-        ``depth``: how many indexes are above it."""
+        ``depth``: how many indexes are above it. ``hold``: see :data:`HoldTag`; returns
+        whether it held the tag back (then the manifest was pushed by digest)."""
         if isinstance(manifest, ImageIndex):
             if depth >= MAX_INDEX_DEPTH:
                 raise UnsupportedManifestError(
@@ -119,6 +127,9 @@ class _CopyRun:
             await asyncio.gather(*(self.child(d, depth + 1) for d in manifest.manifests))
         else:
             await asyncio.gather(*(self.blobs.ensure(b) for b in manifest.blobs))
+        held = hold is not None and await hold()
+        if held:
+            push_ref = self.dst.with_digest(digest)
         async with self.requests:
             got = await self.client.manifest_put(push_ref, data, manifest.media_type)
         if got != digest:
@@ -135,6 +146,7 @@ class _CopyRun:
                 media_type=manifest.media_type,
             )
         )
+        return held
 
     def child(self, desc: Descriptor, depth: int) -> asyncio.Task[None]:
         return self.manifests.once(desc.digest, lambda: self._child(desc, depth))
@@ -211,8 +223,10 @@ async def _copy_top(
     platforms: Sequence[Platform] | None,
     *,
     tag_absent: bool,
+    top: RawManifestLike | None,
+    hold: HoldTag | None,
 ) -> _Top:
-    raw = await run.client.manifest_get(src)
+    raw = top if top is not None else await run.client.manifest_get(src)
     manifest = parse_manifest(raw.data, raw.media_type, where=str(src))
     data, digest, rewritten = raw.data, raw.digest, False
     chosen = _platforms_of(manifest)
@@ -230,22 +244,24 @@ async def _copy_top(
     by_digest = run.dst.with_digest(digest)
     tag_ref = run.dst.with_tag(dst.tag) if dst.tag and dst.digest is None else None
     media_type = manifest.media_type
-    tagged = False
+    hold = hold if tag_ref is not None else None
+    tagged = held = False
     if tag_ref is not None and not tag_absent and await run.present(tag_ref) == digest:
         run.skip(digest, tag_ref, len(data), media_type)
     elif await run.present(by_digest) is not None:
         run.skip(digest, by_digest, len(data), media_type)
-        if tag_ref is not None:
+        held = hold is not None and await hold()
+        if tag_ref is not None and not held:
             await run.client.manifest_put(tag_ref, data, media_type)
             tagged = True
     else:
         # One PUT by tag writes the top manifest and its tag together, after all the rest.
-        await run.copy_tree(manifest, data, digest, tag_ref or by_digest)
-        tagged = tag_ref is not None
+        held = await run.copy_tree(manifest, data, digest, tag_ref or by_digest, hold=hold)
+        tagged = tag_ref is not None and not held
     if tagged and tag_ref is not None:
         run.emit(CopyEvent(CopyEventKind.TAGGED, digest, tag_ref, len(data), media_type=media_type))
     return _Top(
-        target=tag_ref or by_digest,
+        target=by_digest if held else tag_ref or by_digest,
         digest=digest,
         media_type=media_type,
         source_digest=raw.digest,
@@ -266,16 +282,24 @@ async def copy_image(
     on_event: EventCallback | None = None,
     locations: BlobLocations | None = None,
     tag_absent: bool = False,
+    top: RawManifestLike | None = None,
+    hold: HoldTag | None = None,
 ) -> CopyResult:
     """Copy ``src`` (tag or digest) to ``dst``; tag ``dst`` last if it has a tag.
 
     ``locations`` is the run's "where is this blob" map: pass the same object to every copy
     of a run so later images mount blobs that earlier ones brought in. ``tag_absent``: the
     caller has just seen that ``dst``'s tag does not exist (the plan's observation), so it
-    is not asked again (if it appeared meanwhile, the copy is only done once more).
+    is not asked again (if it appeared meanwhile, the copy is only done once more). ``top``:
+    ``src``'s manifest as the caller has just read it from the source (digest verified), so
+    it is not read again; when ``src`` names a digest, it must be that one. ``hold``: asked
+    (once) before the tag would be written; when it answers True the top manifest is pushed
+    by digest and the result is untagged, for the caller to tag after its own work.
     """
     if concurrency < 1:
         raise UsageError(f"concurrency must be at least 1, not {concurrency}")
+    if top is not None and src.digest is not None and top.digest != src.digest:
+        raise UsageError(f"the manifest given for {src} has digest {top.digest}")
     where = locations if locations is not None else BlobLocations()
     run = _CopyRun(
         client,
@@ -290,16 +314,18 @@ async def copy_image(
     pull = [src, *mount_from, *where.repositories(dst.registry)]
     try:
         with client.scopes(pull=pull, push=[dst]):
-            top = await _copy_top(run, src, dst, platforms, tag_absent=tag_absent)
+            done = await _copy_top(
+                run, src, dst, platforms, tag_absent=tag_absent, top=top, hold=hold
+            )
     finally:
         await run.aclose()
     tally = run.blobs.tally
     return CopyResult(
         source=src,
-        target=top.target,
-        digest=top.digest,
-        media_type=top.media_type,
-        source_digest=top.source_digest,
+        target=done.target,
+        digest=done.digest,
+        media_type=done.media_type,
+        source_digest=done.source_digest,
         manifests_pushed=run.pushed,
         manifests_skipped=run.skipped,
         blobs_copied=tally.copied,
@@ -307,7 +333,7 @@ async def copy_image(
         blobs_mounted=tally.mounted,
         blobs_foreign=tally.foreign,
         bytes_copied=tally.bytes_copied,
-        platforms=top.platforms,
-        rewritten=top.rewritten,
-        tagged=top.tagged,
+        platforms=done.platforms,
+        rewritten=done.rewritten,
+        tagged=done.tagged,
     )

@@ -3,7 +3,16 @@ fallback tag) and cosign's ``sha256-<hex>.sig/.att/.sbom`` tags, recursively.
 
 A fallback index is written by clients, so it is not trusted: each listed manifest is fetched
 by digest and kept only when its own ``subject`` names the digest asked about. Depth and count
-are bounded (a hostile registry could list referrers without end).
+are bounded (a hostile registry could list referrers without end). The lookups of one level
+(each subject's cosign tags and referrers list) are sent together, within the registry's
+request bound; what they find is taken in the same order as one by one.
+
+The cosign and fallback tags are looked for in the repository's tag list when it comes in
+one page (:data:`TAG_PAGE` tags): then only the tags that exist are asked for (a HEAD for a
+cosign tag's digest, a GET for a fallback index), instead of three HEADs and a GET per
+subject that mostly answer 404. A longer list, or one the registry refuses, and every tag is
+looked up by name, as before (and that repository is not listed again by the same client,
+i.e. in the same run).
 """
 
 from __future__ import annotations
@@ -19,17 +28,25 @@ from imagegate.domain.reference import Reference
 from imagegate.domain.trust import COSIGN_SUFFIXES, COSIGN_TAG_TYPES, ReferrerSelection
 from imagegate.domain.trust import fallback_tag as fallback_tag_of
 from imagegate.engine.api import RegistryAPI
+from imagegate.engine.tasks import all_or_none
 from imagegate.errors import InvalidReferenceError, NotFoundError, UnsupportedManifestError
 from imagegate.registry.referrers import ReferrerDescriptor, parse_referrers_index
 
 MAX_DEPTH = 4  # a signature on an SBOM on an image is depth 2
 MAX_FOUND = 500  # referrers and cosign tags of one image, all digests together
+TAG_PAGE = 1_000  # tags read in one page to know which signature tags exist
 
 
 class ReferrersAPI(RegistryAPI, Protocol):
     async def referrers(
         self, repo: Reference, subject: Digest, artifact_type: str | None = None
     ) -> list[ReferrerDescriptor] | None: ...
+    async def signature_tags(self, repo: Reference, page: int) -> frozenset[str] | None: ...
+
+
+# The repository's tags named after a digest (``sha256-...``), when known from its tag list;
+# None: not known, each candidate tag is looked up by name.
+Existing = frozenset[str] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,11 +119,13 @@ def describe_manifest(
 
 
 async def _listed(
-    client: ReferrersAPI, repo: Reference, subject: Digest
+    client: ReferrersAPI, repo: Reference, subject: Digest, existing: Existing
 ) -> list[ReferrerDescriptor]:
     api = await client.referrers(repo, subject)
     if api is not None:
         return api
+    if existing is not None and fallback_tag_of(str(subject)) not in existing:
+        return []
     try:
         raw = await client.manifest_get(repo.with_tag(fallback_tag_of(str(subject))))
     except (NotFoundError, UnsupportedManifestError):
@@ -117,18 +136,41 @@ async def _listed(
 
 
 async def _cosign_tags(
-    client: ReferrersAPI, repo: Reference, subject: Digest, selection: ReferrerSelection
+    client: ReferrersAPI,
+    repo: Reference,
+    subject: Digest,
+    selection: ReferrerSelection,
+    existing: Existing,
 ) -> list[FoundTag]:
-    out: list[FoundTag] = []
     base = fallback_tag_of(str(subject))
-    for suffix in COSIGN_SUFFIXES:
-        kind = COSIGN_TAG_TYPES[suffix]
-        if not selection.wants(kind):
-            continue
-        info = await client.manifest_head(repo.with_tag(base + suffix))
-        if info is not None:
-            out.append(FoundTag(base + suffix, info.digest, subject, kind))
-    return out
+    wanted = [
+        s
+        for s in COSIGN_SUFFIXES
+        if selection.wants(COSIGN_TAG_TYPES[s]) and (existing is None or base + s in existing)
+    ]
+    infos = await all_or_none(client.manifest_head(repo.with_tag(base + s)) for s in wanted)
+    return [
+        FoundTag(base + suffix, info.digest, subject, COSIGN_TAG_TYPES[suffix])
+        for suffix, info in zip(wanted, infos, strict=True)
+        if info is not None
+    ]
+
+
+async def _lookup(
+    client: ReferrersAPI,
+    repo: Reference,
+    subject: Digest,
+    selection: ReferrerSelection,
+    existing: Existing,
+) -> tuple[list[FoundTag], list[ReferrerDescriptor]]:
+    """A subject's cosign tags and listed referrers, asked for together."""
+    tags, listed = await all_or_none(
+        [
+            _cosign_tags(client, repo, subject, selection, existing),
+            _listed(client, repo, subject, existing),
+        ]
+    )
+    return tags, listed  # type: ignore[return-value]
 
 
 async def discover(
@@ -148,13 +190,15 @@ async def discover(
     tags: list[FoundTag] = []
     seen: set[Digest] = set(subjects)
     level = list(dict.fromkeys(subjects))
+    existing = await client.signature_tags(repo, TAG_PAGE)
     for _depth in range(max_depth):
         following: list[Digest] = []
-        for subject in level:
+        lookups = await all_or_none(_lookup(client, repo, s, selection, existing) for s in level)
+        for subject, (cosign, listed) in zip(level, lookups, strict=True):
             if len(referrers) + len(tags) >= max_found:
                 break
-            tags.extend(await _cosign_tags(client, repo, subject, selection))
-            for desc in await _listed(client, repo, subject):
+            tags.extend(cosign)
+            for desc in listed:
                 if desc.digest in seen or len(referrers) + len(tags) >= max_found:
                     continue
                 try:

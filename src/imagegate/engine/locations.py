@@ -4,9 +4,10 @@ One :class:`BlobLocations` is kept per run and passed to every ``copy_image`` ca
 run: each blob the engine finds, mounts or uploads in a target repository is recorded, and
 the next image that needs the same blob on the same registry mounts it from there.
 
-It also knows which blobs are being uploaded right now (:meth:`claim`): an image that needs
-a blob another image of the run is already bringing to the same registry waits for that
-upload and mounts the result, instead of uploading the same bytes a second time.
+It also knows which blobs are being looked for or brought right now (:meth:`claim`): a copy
+that needs a blob another copy of the run is already checking or bringing to the same
+registry waits for it, then finds it recorded (same repository) or mounts the result,
+instead of asking the registry again or uploading the same bytes a second time.
 """
 
 from __future__ import annotations

@@ -3,10 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Hashable
+from collections.abc import Callable, Coroutine, Hashable, Iterable
 from typing import Any, Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
+T = TypeVar("T")
+
+
+async def all_or_none(jobs: Iterable[Coroutine[Any, Any, T]]) -> list[T]:
+    """Run ``jobs`` concurrently; their results in order. The first failure cancels the
+    others (and is raised once they have ended), as does cancelling the caller."""
+    tasks = [asyncio.create_task(job) for job in jobs]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 class OnceMap(Generic[K]):

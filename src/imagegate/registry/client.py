@@ -23,7 +23,7 @@ from imagegate.registry.auth import PULL, PUSH, declared_scopes, repository_scop
 from imagegate.registry.credentials import Credential, CredentialStore
 from imagegate.registry.models import BlobStream, ManifestInfo, RawManifest
 from imagegate.registry.ratelimit import RateLimit
-from imagegate.registry.referrers import ReferrerDescriptor, fetch_referrers
+from imagegate.registry.referrers import ReferrerDescriptor, fetch_referrers, signature_tags
 from imagegate.registry.settings import RegistrySettings
 from imagegate.registry.stats import RequestStats
 from imagegate.registry.transport import Transport
@@ -50,6 +50,9 @@ class RegistryClient:
         self.credentials = credentials if credentials is not None else CredentialStore()
         self._transport = Transport(self.settings, self._credential, stats=stats, clock=clock)
         self._clock = clock
+        self._no_referrers_api: set[str] = set()  # hosts that answered a plain 404 there
+        self._referrers_probes: dict[str, asyncio.Event] = {}  # set once a host has answered
+        self._unlisted: set[str] = set()  # repositories whose tags do not fit in one page
 
     async def __aenter__(self) -> RegistryClient:
         await self._transport.open()
@@ -134,8 +137,27 @@ class RegistryClient:
         self, repo: Reference, subject: Digest, artifact_type: str | None = None
     ) -> list[ReferrerDescriptor] | None:
         """The OCI referrers API's list for ``subject``; None when the registry does not
-        serve the API (the caller reads the ``sha256-<hex>`` fallback tag instead)."""
-        return await fetch_referrers(self._transport, repo, subject, artifact_type)
+        serve the API (the caller reads the ``sha256-<hex>`` fallback tag instead). A registry
+        that answered a plain 404 there is not asked again by this client (nor while its
+        first answer is awaited)."""
+        probe = self._referrers_probes.get(repo.wire_host)
+        if probe is None:
+            probe = self._referrers_probes[repo.wire_host] = asyncio.Event()
+            try:
+                return await fetch_referrers(
+                    self._transport, repo, subject, artifact_type, unserved=self._no_referrers_api
+                )
+            finally:
+                probe.set()
+        await probe.wait()
+        return await fetch_referrers(
+            self._transport, repo, subject, artifact_type, unserved=self._no_referrers_api
+        )
+
+    async def signature_tags(self, repo: Reference, page: int) -> frozenset[str] | None:
+        """The ``sha256-...`` tags of ``repo`` when its tag list comes in one page of ``page``
+        tags; None otherwise (then this client does not list that repository again)."""
+        return await signature_tags(self._transport, repo, unlisted=self._unlisted, page=page)
 
     # -- blobs ----------------------------------------------------------------------------
     async def blob_head(self, repo: Reference, digest: Digest) -> int | None:

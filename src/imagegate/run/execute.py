@@ -1,12 +1,14 @@
 """Execute: carry THE plan out: Hub steps, copies, records and audit events; every failure.
 
 Order: the Docker Hub org's settings and every image's repository steps first (no push ever
-auto-creates a repository); then the images, concurrently (bounded), the tags of one image
-in order (a later tag finds the blobs an earlier one brought without asking the registry);
-then the description of each image whose copies all succeeded. An image whose Hub
-step failed is not copied (it fails; the others go on). Every target write is
-"content first, tag last" (the engine's guarantee), and a tag's state record and its audit
-event are written in one transaction after the tag moved. A failure is confined to its image:
+auto-creates a repository); then the images, concurrently (bounded), and the consecutive
+copies of one image up to three at once (a blob they share is looked for and brought by one
+of them, the others wait for it: ``BlobLocations.claim``; the image's other actions keep
+their place between them); then the description of each image whose copies all succeeded.
+An image whose Hub step failed is not copied (it fails; the others go on). Every target
+write is "content first, tag last" (the engine's guarantee), and a tag's state record and
+its audit event are written in one transaction after the tag moved (so the tags of an image
+are recorded in the order their copies end). A failure is confined to its image:
 it is recorded, and the other images go on. Before a tag moves to a new digest the old one is
 kept referenced on the target under a backup tag, so ``imagegate rollback`` can restore it.
 Copies and their records are here; the actions that copy nothing (pending, prune, vanished)
@@ -27,6 +29,7 @@ from imagegate.domain.reference import Reference
 from imagegate.domain.review import ReviewDetails
 from imagegate.engine.events import EventCallback
 from imagegate.engine.locations import BlobLocations
+from imagegate.engine.tasks import all_or_none
 from imagegate.errors import EXIT_FAILURE, ImagegateError
 from imagegate.plan.planner import (
     BlockedByGate,
@@ -70,6 +73,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 DEFAULT_IMAGE_CONCURRENCY = 8  # images copied at once; each copies blobs concurrently too
+TAG_CONCURRENCY = 3  # tags of one image copied at once (a blob they share is brought once)
 
 # Called before each pull from a source registry; may sleep (rate-limit floor) and say so.
 BeforePull = Callable[[Reference], Awaitable[None]]
@@ -163,14 +167,35 @@ class Executor:
 
     async def _image(self, key: str, actions: Sequence[ImageAction]) -> None:
         async with self.gate:
+            copies: list[ImageAction] = []
             for action in actions:
-                tag = action.tag
-                try:
-                    await self._one(action)
-                except GateBlocked as exc:
-                    self._fail(key, tag, str(exc), exc.exit_code, {"gate": exc.reason})
-                except ImagegateError as exc:
-                    self._fail(key, tag, str(exc), exc.exit_code)
+                if isinstance(action, CopyTag):
+                    copies.append(action)
+                    continue
+                await self._copies(key, copies)
+                copies = []
+                await self._guarded(key, action)
+            await self._copies(key, copies)
+
+    async def _copies(self, key: str, copies: Sequence[ImageAction]) -> None:
+        """Consecutive copies of one image, up to :data:`TAG_CONCURRENCY` at once (the other
+        actions stay in their place between them)."""
+        bound = asyncio.Semaphore(TAG_CONCURRENCY)
+
+        async def one(action: ImageAction) -> None:
+            async with bound:
+                await self._guarded(key, action)
+
+        await all_or_none(one(a) for a in copies)
+
+    async def _guarded(self, key: str, action: ImageAction) -> None:
+        tag = action.tag
+        try:
+            await self._one(action)
+        except GateBlocked as exc:
+            self._fail(key, tag, str(exc), exc.exit_code, {"gate": exc.reason})
+        except ImagegateError as exc:
+            self._fail(key, tag, str(exc), exc.exit_code)
 
     def _fail(
         self,
