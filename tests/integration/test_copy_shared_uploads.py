@@ -14,6 +14,23 @@ from tests.support.images import build_image, random_layer
 from tests.support.pusher import Pusher
 
 
+def copy_together(pairs: list[tuple[str, str]]) -> list[CopyResult]:
+    """Copy each (source, target) at the same time, in one run (one client, one BlobLocations)."""
+
+    async def go() -> list[CopyResult]:
+        where = BlobLocations()
+        settings, creds = RegistrySettings(), CredentialStore.empty()
+        async with RegistryClient(registries=settings, credentials=creds) as client:
+            return await asyncio.gather(
+                *(
+                    copy_image(client, parse_reference(src), parse_reference(dst), locations=where)
+                    for src, dst in pairs
+                )
+            )
+
+    return asyncio.run(go())
+
+
 def test_concurrent_images_sharing_a_layer_upload_it_once(
     source_registry, target_registry, make_proxy
 ):
@@ -25,23 +42,9 @@ def test_concurrent_images_sharing_a_layer_upload_it_once(
         up.push_image(name, "1", img)
     proxy = make_proxy(source_registry.url)
 
-    async def go() -> list[CopyResult]:
-        where = BlobLocations()
-        settings, creds = RegistrySettings(), CredentialStore.empty()
-        async with RegistryClient(registries=settings, credentials=creds) as client:
-            return await asyncio.gather(
-                *(
-                    copy_image(
-                        client,
-                        parse_reference(f"{proxy.host}/{name}:1"),
-                        parse_reference(f"{target_registry.host}/mirror/{name}:1"),
-                        locations=where,
-                    )
-                    for name in names
-                )
-            )
-
-    results = asyncio.run(go())
+    results = copy_together(
+        [(f"{proxy.host}/{name}:1", f"{target_registry.host}/mirror/{name}:1") for name in names]
+    )
     # The shared layer crossed the wire once; the two other images mounted it.
     assert proxy.count("GET", f"/blobs/{base.digest}") == 1
     assert sum(r.blobs_mounted for r in results) == 2
@@ -63,23 +66,12 @@ def test_concurrent_tags_of_one_repository_ask_about_a_shared_layer_once(
         up.push_image("shared/tags", f"v{i}", img)
     target = make_proxy(target_registry.url)
 
-    async def go() -> list[CopyResult]:
-        where = BlobLocations()
-        settings, creds = RegistrySettings(), CredentialStore.empty()
-        async with RegistryClient(registries=settings, credentials=creds) as client:
-            return await asyncio.gather(
-                *(
-                    copy_image(
-                        client,
-                        parse_reference(f"{source_registry.host}/shared/tags:v{i}"),
-                        parse_reference(f"{target.host}/mirror/tags:v{i}"),
-                        locations=where,
-                    )
-                    for i in range(3)
-                )
-            )
-
-    results = asyncio.run(go())
+    results = copy_together(
+        [
+            (f"{source_registry.host}/shared/tags:v{i}", f"{target.host}/mirror/tags:v{i}")
+            for i in range(3)
+        ]
+    )
     # One copy looked for the shared layer and brought it; the others waited for it and
     # found it recorded: one HEAD, one upload, no mount.
     assert target.count("HEAD", f"/blobs/{base.digest}") == 1

@@ -20,7 +20,7 @@ from imagegate.domain.manifest import ImageIndex, Manifest, Platform, parse_mani
 from imagegate.domain.reference import Reference
 from imagegate.domain.trust import ReferrerSelection
 from imagegate.engine.api import RawManifestLike
-from imagegate.engine.copy import CopyResult, copy_image
+from imagegate.engine.copy import CopyResult, HoldTag, copy_image
 from imagegate.engine.discover import Discovery, ReferrersAPI, discover
 from imagegate.engine.events import EventCallback
 from imagegate.engine.locations import BlobLocations
@@ -67,24 +67,14 @@ async def mirror_with_referrers(
 ) -> Mirrored:
     """Copy ``source`` to ``target`` (a tag), its referrers in between. ``tag_absent``: the
     plan saw the target tag absent, so the tagging copy does not ask again."""
-    src_repo, dst_repo = source.repo_only(), target.repo_only()
+    src_repo = source.repo_only()
     with client.scopes(pull=[source]):
         top = await client.manifest_get(source)
     manifest = parse_manifest(top.data, top.media_type, where=str(source))
     pinned = source.with_digest(top.digest) if source.digest is None else source
+    copier = _Copier(client, platforms, locations, on_event, tag_absent, top)
     if platforms and isinstance(manifest, ImageIndex):  # a rewritten index: its children
-        return await _subset_with_referrers(
-            client,
-            source,
-            pinned=pinned,
-            target=target,
-            selection=selection,
-            top=top,
-            platforms=platforms,
-            locations=locations,
-            on_event=on_event,
-            tag_absent=tag_absent,
-        )
+        return await _subset_with_referrers(copier, source, pinned, target, selection)
     looking = asyncio.create_task(
         discover(client, src_repo, subjects_in(manifest, top.digest), selection)
     )
@@ -95,81 +85,88 @@ async def mirror_with_referrers(
         return held[-1]
 
     try:
-        first = await copy_image(
-            client,
-            source,
-            target,
-            platforms=platforms,
-            locations=locations,
-            on_event=on_event,
-            tag_absent=tag_absent,
-            top=top,
-            hold=hold,
-        )
+        first = await copier.copy(source, target, hold=hold)
         found = await looking
     except BaseException:
         looking.cancel()
         with contextlib.suppress(BaseException):
             await looking
         raise
-    done = await copy_referrers(
-        client, src_repo, dst_repo, found, locations=locations, on_event=on_event
-    )
+    done = await copier.referrers(src_repo, target.repo_only(), found)
     if not any(held):  # tagged already (or it was in place): no referrers came in between
         return Mirrored(first, done, found)
-    tagged = await copy_image(
-        client,
-        pinned,
-        target,
-        platforms=platforms,
-        locations=locations,
-        tag_absent=tag_absent,
-        on_event=on_event,
-        top=top,
-    )
-    return Mirrored(replace(first, target=tagged.target, tagged=tagged.tagged), done, found)
+    return await copier.tag_last(first, done, found, pinned, target)
 
 
 async def _subset_with_referrers(
-    client: ReferrersAPI,
+    copier: _Copier,
     source: Reference,
-    *,
     pinned: Reference,
     target: Reference,
     selection: ReferrerSelection,
-    top: RawManifestLike,
-    platforms: tuple[Platform, ...],
-    locations: BlobLocations,
-    on_event: EventCallback | None,
-    tag_absent: bool,
 ) -> Mirrored:
     """A platform subset: the rewritten index by digest, then the referrers of the children
     it kept (read back from the target), then the tag."""
     src_repo, dst_repo = source.repo_only(), target.repo_only()
-    first = await copy_image(
-        client,
-        source,
-        dst_repo,
-        platforms=platforms,
-        locations=locations,
-        on_event=on_event,
-        top=top,
-    )
-    found = await discover(client, src_repo, await subjects_of(client, dst_repo, first), selection)
-    done = await copy_referrers(
-        client, src_repo, dst_repo, found, locations=locations, on_event=on_event
-    )
-    tagged = await copy_image(
-        client,
-        pinned,
-        target,
-        platforms=platforms,
-        locations=locations,
-        tag_absent=tag_absent,
-        on_event=on_event,
-        top=top,
-    )
-    return Mirrored(replace(first, target=tagged.target, tagged=tagged.tagged), done, found)
+    first = await copier.copy(source, dst_repo, tag_absent=False)
+    subjects = await subjects_of(copier.client, dst_repo, first)
+    found = await discover(copier.client, src_repo, subjects, selection)
+    done = await copier.referrers(src_repo, dst_repo, found)
+    return await copier.tag_last(first, done, found, pinned, target)
+
+
+@dataclass(frozen=True, slots=True)
+class _Copier:
+    """What every copy of one mirrored tag shares: the client, the platforms, the run's blob
+    locations, the event callback, whether the plan saw the tag absent, the source's top
+    manifest (read once)."""
+
+    client: ReferrersAPI
+    platforms: tuple[Platform, ...] | None
+    locations: BlobLocations
+    on_event: EventCallback | None
+    tag_absent: bool
+    top: RawManifestLike
+
+    async def copy(
+        self,
+        source: Reference,
+        target: Reference,
+        *,
+        hold: HoldTag | None = None,
+        tag_absent: bool | None = None,
+    ) -> CopyResult:
+        return await copy_image(
+            self.client,
+            source,
+            target,
+            platforms=self.platforms,
+            locations=self.locations,
+            tag_absent=self.tag_absent if tag_absent is None else tag_absent,
+            on_event=self.on_event,
+            top=self.top,
+            hold=hold,
+        )
+
+    async def referrers(
+        self, src_repo: Reference, dst_repo: Reference, found: Discovery
+    ) -> ReferrerCopy:
+        return await copy_referrers(
+            self.client, src_repo, dst_repo, found, locations=self.locations, on_event=self.on_event
+        )
+
+    async def tag_last(
+        self,
+        first: CopyResult,
+        done: ReferrerCopy,
+        found: Discovery,
+        pinned: Reference,
+        target: Reference,
+    ) -> Mirrored:
+        """The last step: content and referrers are in; the tag moves (a copy of the pinned
+        digest that finds everything in place but the tag)."""
+        tagged = await self.copy(pinned, target)
+        return Mirrored(replace(first, target=tagged.target, tagged=tagged.tagged), done, found)
 
 
 def referrer_detail(done: ReferrerCopy | None) -> dict[str, int]:
