@@ -81,9 +81,11 @@ smoke-wheel: dist system-deps
 	SMOKE_DIST=$(CURDIR)/dist $(BIN)/pytest -q tests/integration/test_wheel_install.py
 
 image-deps:
-	@if ! command -v mmdebstrap >/dev/null || ! command -v umoci >/dev/null; then \
-	  echo "installing Debian packages mmdebstrap umoci"; \
-	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq mmdebstrap umoci >/dev/null; \
+	@if ! command -v mmdebstrap >/dev/null || ! command -v umoci >/dev/null \
+	    || ! command -v strip >/dev/null; then \
+	  echo "installing Debian packages mmdebstrap umoci binutils"; \
+	  $(SUDO) apt-get update -qq && \
+	    $(SUDO) apt-get install -y -qq mmdebstrap umoci binutils >/dev/null; \
 	fi
 
 image: dist image-deps

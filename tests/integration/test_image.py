@@ -176,8 +176,32 @@ def test_image_is_small_and_holds_no_caches(image):
     assert not (site / "bin").exists()
     assert not list((rootfs / "dev").iterdir())  # the runtime mounts /dev
     compressed = sum(d["size"] for d in image.manifest["layers"])
-    # a generous ceiling that catches an accidental toolchain or perl (about 40 MB today)
+    # a generous ceiling that catches an accidental toolchain or perl (about 46 MB today)
     assert compressed < 80 * 1024 * 1024, compressed
+
+
+def test_extension_modules_are_stripped_and_each_still_loads(image):
+    """The wheels' compiled modules lose their debug symbols at build time (a smaller pull);
+    every one of them still imports in the image, as its user."""
+    site = image.rootfs / "usr/local/lib/python3.11/dist-packages"
+    found = sorted(site.rglob("*.so"))
+    assert any(p.name.startswith("_rust.") for p in found)  # cryptography's, the largest
+    readelf = _host_tool("readelf")
+    for path in found:  # no debug sections left (the section table, not the bytes)
+        sections = subprocess.run(
+            [readelf, "-S", "-W", str(path)], capture_output=True, text=True, check=True
+        ).stdout
+        assert ".debug_" not in sections, path
+    modules = [
+        ".".join([*path.parent.relative_to(site).parts, path.name.split(".")[0]]) for path in found
+    ]
+    script = "import importlib, sys\nfor m in sys.argv[1:]: importlib.import_module(m)"
+    got = subprocess.run(
+        [_host_tool("chroot"), f"--userspec={image.config['config']['User']}",
+         str(image.rootfs), "/usr/bin/python3", "-c", script, *modules],
+        capture_output=True, text=True, timeout=60, check=False, env=image.env,
+    )  # fmt: skip
+    assert got.returncode == 0, got.stderr
 
 
 def test_version_in_read_only_root_filesystem(image, state_dir):
