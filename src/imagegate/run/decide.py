@@ -22,7 +22,7 @@ from imagegate.run.override import (
     record_override_events,
     require_override,
 )
-from imagegate.run.review import Selector, decide_changes, select_changes
+from imagegate.run.review import Selector, decide_changes, select_changes, store_decisions
 from imagegate.state import PendingChange, PendingStatus, StateStore
 
 
@@ -117,9 +117,5 @@ def decide(
         ],
     )
     record_override_events(store, failures, by=by, reason=reason)
-    decided: list[PendingChange] = []
-    with store.transaction():
-        for change in in_state:
-            assert change.id is not None
-            decided.append(store.decide(change.id, status, by=by, reason=reason, at=at))
+    decided = store_decisions(store, in_state, status, by=by, reason=reason, at=at)
     return (*decided, *(replace(c, decided_by=by, reason=reason, decided_at=at) for c in lock_only))

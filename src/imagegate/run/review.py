@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from imagegate.domain.allowlist import Config
 from imagegate.domain.digest import Digest
@@ -146,9 +147,22 @@ def decide_changes(
                     Selector(change.target_repo, change.tag),
                     approving=True,
                 )
+    return store_decisions(store, changes, status, by=by, reason=reason)
+
+
+def store_decisions(
+    store: StateStore,
+    changes: Sequence[PendingChange],
+    status: PendingStatus,
+    *,
+    by: str,
+    reason: str,
+    at: datetime | None = None,
+) -> tuple[PendingChange, ...]:
+    """Record the decision on every change in one transaction (all or none)."""
     decided: list[PendingChange] = []
     with store.transaction():
         for change in changes:
             assert change.id is not None
-            decided.append(store.decide(change.id, status, by=by, reason=reason))
+            decided.append(store.decide(change.id, status, by=by, reason=reason, at=at))
     return tuple(decided)
